@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // CI reads the counts from the JSON report (.ci/run prints "N passed, N failed").
+    reporters: process.env.CI ? ["default", ["json", { outputFile: "out/vitest-report.json" }]] : ["default"],
   },
 });

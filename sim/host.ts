@@ -134,6 +134,9 @@ export class Host {
     const item = this.byId.get(id);
     if (item === undefined) return false;
     this.advance();
+    if (this.trace.detailed) {
+      this.trace.emit("WorkFinished", { host: this.name, lane: item.lane, work: item.id, label: item.label, cancelled: true });
+    }
     item.cancelled = true;
     item.done = undefined;
     this.byId.delete(id);

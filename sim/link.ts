@@ -54,9 +54,12 @@ export function reservePath(links: readonly Link[], readyNs: Ns, sizeBytes: numb
   let end = readyNs;
   let start = readyNs;
   for (const link of links) {
+    // Cut-through: the next link may start as soon as this one starts sending. (Not
+    // `end - transferNs`: when this link is faster than the one before it, its end is
+    // set by the upstream end, and that would start the next link too late.)
+    const startHere = Math.max(start, link.freeAtNs);
     end = link.reserve(start, sizeBytes, end);
-    // Cut-through: the next link may start as soon as this one started sending.
-    start = end - link.transferNs(sizeBytes);
+    start = startHere;
   }
   return end;
 }

@@ -62,20 +62,30 @@ export function parseDuration(input: unknown, field: string): Ns {
   return ns;
 }
 
-/** Formats nanoseconds for people: the largest unit that keeps the number readable. */
+/**
+ * Formats nanoseconds for people: the largest unit in which the value is exact with at
+ * most three decimals (so parseDuration(formatDuration(x)) === x for such values); a
+ * value of a second or more that is only exact in µs or ns is shown to 3 decimals of a
+ * second instead, because nobody reads "60059994.502us".
+ */
 export function formatDuration(ns: Ns): string {
   const abs = Math.abs(ns);
-  if (abs >= NS_PER_H) return `${trim(ns / NS_PER_H)}h`;
-  if (abs >= NS_PER_MIN) return `${trim(ns / NS_PER_MIN)}m`;
-  if (abs >= NS_PER_S) return `${trim(ns / NS_PER_S)}s`;
-  if (abs >= NS_PER_MS) return `${trim(ns / NS_PER_MS)}ms`;
-  if (abs >= NS_PER_US) return `${trim(ns / NS_PER_US)}us`;
+  for (const [unit, size] of FORMAT_UNITS) {
+    if (abs < size || abs % (size / 1000) !== 0) continue;
+    if (size < NS_PER_MS && abs >= NS_PER_S) break;
+    return `${Number((ns / size).toFixed(3))}${unit}`;
+  }
+  if (abs >= NS_PER_S) return `${(ns / NS_PER_S).toFixed(3)}s`;
   return `${ns}ns`;
 }
 
-function trim(x: number): string {
-  return Number(x.toFixed(3)).toString();
-}
+const FORMAT_UNITS: [string, number][] = [
+  ["h", NS_PER_H],
+  ["m", NS_PER_MIN],
+  ["s", NS_PER_S],
+  ["ms", NS_PER_MS],
+  ["us", NS_PER_US],
+];
 
 export function describe(value: unknown): string {
   if (value === null) return "null";

@@ -62,7 +62,9 @@ export interface KernelEvents {
   BlobOpFailed: { store: string; op: string; key: string; error: string };
   /** A CPU work item on a host, a slice on its lane (detailed level). */
   WorkStarted: { host: string; lane: string; work: number; label: string; workNs: Ns };
-  WorkFinished: { host: string; lane: string; work: number; label: string };
+  WorkFinished: { host: string; lane: string; work: number; label: string; cancelled?: boolean };
+  /** A fault from the fault plan fired (the primitive's own event follows it). */
+  FaultFired: { fault: string; target: string; trigger: string; host?: string; detail?: unknown };
   /** A sampled value (queue depth, throughput, ...): a counter series `name` for `entity`. */
   Metric: { name: string; entity: string; host?: string; value: number };
   /** A coverage mark: a named rare path was taken (DESIGN style rule 9). */
@@ -101,6 +103,7 @@ export const KERNEL_KIND_LEVELS: Record<KernelKind, TraceLevel> = {
   BlobOpFailed: "summary",
   WorkStarted: "detailed",
   WorkFinished: "detailed",
+  FaultFired: "summary",
   Metric: "summary",
   Mark: "summary",
   Note: "summary",
