@@ -105,24 +105,35 @@ function probeHold(): { eventsPerS: number; checksum: number } {
   return { eventsPerS: EVENTS / seconds, checksum: now };
 }
 
-function best<T extends { eventsPerS: number }>(f: () => T): T {
-  let top: T | undefined;
-  for (let i = 0; i < REPEATS; i++) {
-    const r = f();
-    if (top === undefined || r.eventsPerS > top.eventsPerS) top = r;
-  }
-  return top!;
+function best<T extends { eventsPerS: number }>(runs: T[]): T {
+  return runs.reduce((a, b) => (b.eventsPerS > a.eventsPerS ? b : a));
 }
 
-const kernel = best(kernelHold);
-const probe = best(probeHold);
-const withCancel = best(kernelHoldCancel);
+// Kernel and probe runs alternate, so both see the same machine conditions; the ratio is
+// reported both as best-vs-best and as the median of the paired ratios.
+const kernelRuns: ReturnType<typeof kernelHold>[] = [];
+const probeRuns: ReturnType<typeof probeHold>[] = [];
+const cancelRuns: ReturnType<typeof kernelHoldCancel>[] = [];
+const pairedRatios: number[] = [];
+for (let i = 0; i < REPEATS; i++) {
+  const k = kernelHold();
+  const p = probeHold();
+  kernelRuns.push(k);
+  probeRuns.push(p);
+  pairedRatios.push(k.eventsPerS / p.eventsPerS);
+  cancelRuns.push(kernelHoldCancel());
+}
+const kernel = best(kernelRuns);
+const probe = best(probeRuns);
+const withCancel = best(cancelRuns);
 if (kernel.checksum !== probe.checksum) {
   // Same stream, same order: both must end at the same virtual time, or the comparison is unfair.
   console.error(`bench: kernel and probe diverged (${kernel.checksum} vs ${probe.checksum})`);
   process.exit(1);
 }
 const ratio = kernel.eventsPerS / probe.eventsPerS;
+pairedRatios.sort((a, b) => a - b);
+const medianPaired = pairedRatios[Math.floor(pairedRatios.length / 2)]!;
 console.log(
   JSON.stringify(
     {
@@ -134,9 +145,11 @@ console.log(
       kernelHoldCancelEventsPerS: Math.round(withCancel.eventsPerS),
       probeHeapEventsPerS: Math.round(probe.eventsPerS),
       ratioKernelToProbe: Number(ratio.toFixed(3)),
+      ratioMedianOfPairs: Number(medianPaired.toFixed(3)),
       minimumRatio: 0.6,
       goalRatio: 0.75,
       meetsMinimum: ratio >= 0.6,
+      meetsGoal: ratio >= 0.75,
     },
     null,
     2,

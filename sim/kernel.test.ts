@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Kernel } from "./kernel";
+import { Rng } from "./rng";
 
 describe("event queue and kernel", () => {
   it("pops in (time, seq) order under arbitrary schedules and cancellations", () => {
@@ -49,6 +50,36 @@ describe("event queue and kernel", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("mass cancellation compacts the heap and keeps the order of the survivors", () => {
+    const kernel = new Kernel();
+    const rng = Rng.root(11).child("cancel");
+    const fired: number[] = [];
+    const handles: number[] = [];
+    const times: number[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const t = rng.int(0, 1000);
+      times.push(t);
+      handles.push(kernel.schedule(t, (x: number) => fired.push(x), i));
+    }
+    const cancelled = new Set<number>();
+    for (const i of rng.shuffle(handles.map((_, i) => i)).slice(0, 5000)) {
+      expect(kernel.cancel(handles[i]!)).toBe(true);
+      cancelled.add(i);
+    }
+    expect(kernel.pending).toBe(1000);
+    for (const i of cancelled) expect(kernel.isPending(handles[i]!)).toBe(false);
+    // New events reuse freed slots; old handles must stay dead.
+    for (let i = 0; i < 100; i++) kernel.schedule(2000 + i, () => {});
+    for (const i of cancelled) expect(kernel.cancel(handles[i]!)).toBe(false);
+    kernel.run();
+    const expected = times
+      .map((t, i) => ({ t, i }))
+      .filter(({ i }) => !cancelled.has(i))
+      .sort((a, b) => a.t - b.t || a.i - b.i)
+      .map(({ i }) => i);
+    expect(fired).toEqual(expected);
   });
 
   it("stops at untilNs, at maxEvents, when idle, and when stopped", () => {

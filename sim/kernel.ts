@@ -41,6 +41,10 @@ export class Kernel {
   // Two 32-bit FNV-1a lanes; together a 64-bit rolling hash of every kernel event.
   private hashA = 0x811c9dc5 | 0;
   private hashB = 0x050c5d1f | 0;
+  // A separate accumulator for values handlers mix in (committed records), so the run
+  // loop can keep the event hash in registers.
+  private dataA = 0x01234567 | 0;
+  private dataB = 0x089abcde | 0;
 
   /** Schedules `fn(arg)` at absolute time `atNs` (≥ now, whole ns). */
   schedule<A>(atNs: Ns, fn: Handler<A>, arg?: A): TimerHandle {
@@ -84,17 +88,19 @@ export class Kernel {
   mixHash(value: number): void {
     const lo = value >>> 0;
     const hi = Math.floor(value / TWO_POW_32) >>> 0;
-    this.hashA = Math.imul(Math.imul(this.hashA ^ lo, FNV_PRIME) ^ hi, FNV_PRIME);
-    this.hashB = Math.imul(Math.imul(this.hashB ^ hi, FNV_PRIME) ^ lo, FNV_PRIME);
+    this.dataA = Math.imul(Math.imul(this.dataA ^ lo, FNV_PRIME) ^ hi, FNV_PRIME);
+    this.dataB = Math.imul(Math.imul(this.dataB ^ hi, FNV_PRIME) ^ lo, FNV_PRIME);
   }
 
   mixHashString(value: string): void {
     for (let i = 0; i < value.length; i++) this.mixHash(value.charCodeAt(i));
   }
 
-  /** The rolling hash as 16 hex digits. */
+  /** The rolling hash of every event and every mixed-in value, as 16 hex digits. */
   get rollingHash(): string {
-    return (this.hashA >>> 0).toString(16).padStart(8, "0") + (this.hashB >>> 0).toString(16).padStart(8, "0");
+    const a = Math.imul(this.hashA ^ this.dataA, FNV_PRIME) ^ this.dataB;
+    const b = Math.imul(this.hashB ^ this.dataB, FNV_PRIME) ^ this.dataA;
+    return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
   }
 
   run(options: RunOptions = {}): RunResult {
@@ -130,18 +136,15 @@ export class Kernel {
         a = Math.imul(Math.imul(a ^ (t >>> 0), FNV_PRIME) ^ (seq >>> 0), FNV_PRIME);
         b = Math.imul(Math.imul(b ^ ((t / TWO_POW_32) >>> 0), FNV_PRIME) ^ (t >>> 0), FNV_PRIME);
         events++;
-        // Handlers may mix into the hash themselves; keep the registers in step.
-        this.hashA = a;
-        this.hashB = b;
         queue.poppedFn!(queue.poppedArg);
-        a = this.hashA;
-        b = this.hashB;
         if (this.stopRequested) {
           reason = "stopped";
           break;
         }
       }
     } finally {
+      this.hashA = a;
+      this.hashB = b;
       this.running = false;
       this.eventsRun += events;
     }
