@@ -38,6 +38,8 @@ export interface DemoSummary {
   snapshotsFailed: number;
   kernelEvents: number;
   traceEvents: number;
+  /** The kernel's rolling hash of every event: differs between seeds even where traces could not. */
+  kernelHash: string;
   fingerprint: string;
 }
 
@@ -269,6 +271,7 @@ export function runKernelDemo(options: DemoOptions): DemoSummary {
     repliesPerWorker,
     kernelEvents: kernel.eventsRun,
     traceEvents: world.trace.written,
+    kernelHash: kernel.rollingHash,
     fingerprint,
   };
 }

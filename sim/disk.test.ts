@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { propRuns } from "../test/prop";
 import fc from "fast-check";
 import { DISK_PROFILES, Disk, type Chunk, type DiskError, type DiskSpec } from "./disk";
 import { InputError, InvariantError } from "./errors";
@@ -6,7 +7,6 @@ import { Host } from "./host";
 import { Kernel } from "./kernel";
 import { MemorySink, Trace } from "./trace/recorder";
 
-const PROP_SCALE = Number(process.env.FLOWSIM_PROP_SCALE ?? "1") || 1;
 
 function world(spec: DiskSpec = {}) {
   const kernel = new Kernel();
@@ -362,7 +362,7 @@ describe("disk faults and crashes", () => {
           }
         }
       }),
-      { numRuns: Math.round(200 * PROP_SCALE) },
+      { numRuns: propRuns(200) },
     );
   });
 });

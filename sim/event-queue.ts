@@ -135,7 +135,7 @@ export class EventQueue {
 
   private removeTop(): void {
     const n = --this.heapSize;
-    if (n > 0) this.siftDown(this.hTime[n]!, this.hSeq[n]!, this.hSlot[n]!);
+    if (n > 0) this.siftDown(0, this.hTime[n]!, this.hSeq[n]!, this.hSlot[n]!);
   }
 
   /** Places (t, s, slot) at or above heap position `start`. */
@@ -158,13 +158,13 @@ export class EventQueue {
     hSlot[i] = slot;
   }
 
-  /** Places (t, s, slot) at or below the root, which is vacant. */
-  private siftDown(t: number, s: number, slot: number): void {
+  /** Places (t, s, slot) at or below heap position `start`, whose entry it replaces. */
+  private siftDown(start: number, t: number, s: number, slot: number): void {
     const hTime = this.hTime;
     const hSeq = this.hSeq;
     const hSlot = this.hSlot;
     const n = this.heapSize;
-    let i = 0;
+    let i = start;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
@@ -202,32 +202,8 @@ export class EventQueue {
       n++;
     }
     this.heapSize = n;
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDownFrom(i);
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i, this.hTime[i]!, this.hSeq[i]!, this.hSlot[i]!);
     assert(this.dead === 0, `event queue compaction left ${this.dead} dead entries`);
-  }
-
-  private siftDownFrom(start: number): void {
-    const hTime = this.hTime;
-    const hSeq = this.hSeq;
-    const hSlot = this.hSlot;
-    const n = this.heapSize;
-    const t = hTime[start]!;
-    const s = hSeq[start]!;
-    const slot = hSlot[start]!;
-    let i = start;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && (hTime[c + 1]! < hTime[c]! || (hTime[c + 1] === hTime[c] && hSeq[c + 1]! < hSeq[c]!))) c++;
-      if (t < hTime[c]! || (t === hTime[c] && s < hSeq[c]!)) break;
-      hTime[i] = hTime[c]!;
-      hSeq[i] = hSeq[c]!;
-      hSlot[i] = hSlot[c]!;
-      i = c;
-    }
-    hTime[i] = t;
-    hSeq[i] = s;
-    hSlot[i] = slot;
   }
 
   private newSlot(): number {

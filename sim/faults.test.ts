@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { propRuns } from "../test/prop";
 import { drawRandomFaults, parseFaults } from "./faults";
 import { Rng } from "./rng";
 import { MemorySink } from "./trace/recorder";
@@ -160,7 +161,7 @@ describe("random fault plans", () => {
         expect(about(big, "tm-2")).toEqual(about(small, "tm-2"));
         expect(big.filter((f) => f.target === undefined)).toEqual(small.filter((f) => f.target === undefined));
       }),
-      { numRuns: 50 },
+      { numRuns: propRuns(50) },
     );
   });
 

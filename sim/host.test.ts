@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { propRuns } from "../test/prop";
 import { Host } from "./host";
 import { Kernel } from "./kernel";
 import { MemorySink, Trace } from "./trace/recorder";
@@ -92,7 +93,7 @@ describe("host processor sharing", () => {
           });
         },
       ),
-      { numRuns: 300 },
+      { numRuns: propRuns(300) },
     );
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { propRuns } from "../test/prop";
 import { Kernel } from "./kernel";
 import { Rng } from "./rng";
 
@@ -48,7 +49,7 @@ describe("event queue and kernel", () => {
         }
         expect(kernel.pending).toBe(0);
       }),
-      { numRuns: 300 },
+      { numRuns: propRuns(300) },
     );
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { propRuns } from "../test/prop";
 import fc from "fast-check";
 import { InputError } from "./errors";
 import { Host } from "./host";
@@ -9,8 +10,7 @@ import { Rng } from "./rng";
 import { MemorySink, Trace } from "./trace/recorder";
 import type { DurationDistSpec } from "./distributions";
 
-const PROP_SCALE = Number(process.env.FLOWSIM_PROP_SCALE ?? 1);
-const runs = (n: number) => Math.max(1, Math.round(n * PROP_SCALE));
+const runs = propRuns;
 
 /** 1 byte per ns: transfer times equal sizes, so expected times are easy to read. */
 const BW = 1e9;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { propRuns } from "../test/prop";
 import { Rng } from "./rng";
 
 const draws = (rng: Rng, n: number) => Array.from({ length: n }, () => rng.double());
@@ -31,7 +32,7 @@ describe("Rng tree", () => {
           expect(after).toEqual(before);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: propRuns(100) },
     );
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { propRuns } from "../test/prop";
 import { formatDuration, parseDuration, NS_PER_MS, NS_PER_S } from "./time";
 
 describe("parseDuration", () => {
@@ -35,7 +36,7 @@ describe("parseDuration", () => {
         const ns = ms * NS_PER_MS;
         expect(parseDuration(formatDuration(ns), "x")).toBe(ns);
       }),
-      { numRuns: 300 },
+      { numRuns: propRuns(300) },
     );
   });
 });

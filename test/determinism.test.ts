@@ -15,7 +15,7 @@ function demo(seed: number, dir: string, name: string) {
     cwd: ROOT,
     encoding: "utf8",
   });
-  return { summary: JSON.parse(out) as { fingerprint: string; kernelEvents: number }, trace };
+  return { summary: JSON.parse(out) as { fingerprint: string; kernelHash: string; kernelEvents: number }, trace };
 }
 
 describe("determinism guard", () => {
@@ -47,6 +47,7 @@ describe("determinism guard", () => {
     expect(a.summary.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(b.summary.fingerprint).toBe(a.summary.fingerprint);
     expect(c.summary.fingerprint).not.toBe(a.summary.fingerprint);
+    expect(c.summary.kernelHash).not.toBe(a.summary.kernelHash);
     // The fingerprint is the SHA-256 of the trace file, so anyone can recompute it.
     const lines = readFileSync(a.trace, "utf8").split("\n");
     lines.pop();

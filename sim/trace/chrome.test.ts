@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { propRuns } from "../../test/prop";
 import { describe, expect, it } from "vitest";
 import { InputError, InvariantError } from "../errors";
 import { Host } from "../host";
@@ -19,7 +20,6 @@ import { KERNEL_KIND_LEVELS, type TraceEvent } from "./events";
 import { readTraceText } from "./reader";
 import { MemorySink, Trace } from "./recorder";
 
-const PROP_SCALE = Number(process.env.FLOWSIM_PROP_SCALE ?? "1");
 
 interface Recording {
   kernel: Kernel;
@@ -468,7 +468,7 @@ describe("property: arbitrary overlapping work exports to properly nested slices
         expect(chrome.otherData.unmatchedEnds).toBe(0);
         expect(chrome.otherData.duplicateBegins).toBe(0);
       }),
-      { seed: 7, numRuns: Math.round(300 * PROP_SCALE) },
+      { seed: 7, numRuns: propRuns(300) },
     );
   });
 });
