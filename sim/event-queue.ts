@@ -103,6 +103,12 @@ export class EventQueue {
   pop(): boolean {
     this.dropDeadTop();
     if (this.heapSize === 0) return false;
+    this.popLiveTop();
+    return true;
+  }
+
+  /** pop() for the run loop, right after peekTime() returned a finite time (top is live). */
+  popLiveTop(): void {
     const slot = this.hSlot[0]!;
     this.poppedTime = this.hTime[0]!;
     this.poppedSeq = this.hSeq[0]!;
@@ -116,7 +122,6 @@ export class EventQueue {
     // Handler and argument stay referenced until the slot is reused: clearing them here
     // costs two stores per event on the hottest path, and slots are reused quickly.
     this.freeSlots[this.freeCount++] = slot;
-    return true;
   }
 
   private dropDeadTop(): void {

@@ -121,6 +121,7 @@ export class Kernel {
           reason = "idle";
           break;
         }
+        // nonDaemonSize > 0, so peekTime() is finite and leaves a live event on top.
         if (queue.peekTime() > untilNs) {
           reason = "until";
           break;
@@ -129,7 +130,7 @@ export class Kernel {
           reason = "maxEvents";
           break;
         }
-        queue.pop();
+        queue.popLiveTop();
         const t = queue.poppedTime;
         const seq = queue.poppedSeq;
         this.now = t;
