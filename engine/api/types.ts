@@ -1,0 +1,149 @@
+/**
+ * The contracts between the DataStream API, the graph compiler, the runtime and the
+ * oracle. User functions are real JavaScript; the runtime calls them through the
+ * StreamOperator interface below, exactly as Flink's task calls its operator chain.
+ *
+ * Event time is in milliseconds (as in Flink); virtual time is in ns (sim/time.ts).
+ * Watermark values: MIN_WATERMARK (-Infinity) before any watermark, MAX_WATERMARK
+ * (+Infinity) at end of input.
+ */
+import type { Rng } from "../../sim/rng";
+
+export type RuntimeMode = "STREAMING" | "BATCH";
+
+/** How records of an edge are distributed over the consumer's subtasks. */
+export type PartitionerKind = "forward" | "rebalance" | "rescale" | "hash" | "broadcast" | "global";
+
+/** Pointwise partitioners connect subtask ranges; the others connect every pair. */
+export const POINTWISE_PARTITIONERS: ReadonlySet<PartitionerKind> = new Set(["forward", "rescale"]);
+
+export const MIN_WATERMARK = -Infinity;
+export const MAX_WATERMARK = Infinity;
+
+/** Keys must have a total order and a stable hash: numbers, strings, booleans. */
+export type Key = string | number | boolean;
+export type KeySelector = (value: any) => Key;
+
+/** Where an operator's output goes: chained operators or record writers. */
+export interface Output {
+  /** A record with its event timestamp (NaN when it has none). */
+  collect(value: unknown, timestampMs: number): void;
+  emitWatermark(watermarkMs: number): void;
+  /** A record to a named side output (late data); the runtime routes or counts it. */
+  collectSide(tag: string, value: unknown, timestampMs: number): void;
+}
+
+/** Keyed state of the current key (hashmap backend, or the BATCH single-key backend). */
+export interface KeyedState {
+  get(name: string): unknown;
+  set(name: string, value: unknown): void;
+  clear(name: string): void;
+}
+
+/** Timers of the current key (event time in ms; processing time in ms of virtual time). */
+export interface TimerService {
+  currentWatermark(): number;
+  currentProcessingTimeMs(): number;
+  registerEventTimeTimer(timestampMs: number): void;
+  registerProcessingTimeTimer(timestampMs: number): void;
+  deleteEventTimeTimer(timestampMs: number): void;
+}
+
+export interface OperatorContext {
+  readonly operatorName: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly runtimeMode: RuntimeMode;
+  /** State of the key set by the runtime before processElement/onTimer (keyed operators only). */
+  readonly state: KeyedState;
+  readonly timers: TimerService;
+  /** The key of the element or timer being processed (keyed operators only). */
+  currentKey(): Key | undefined;
+  /** A stream of this subtask for user randomness (named per operator and subtask). */
+  readonly rng: Rng;
+  /** The simulated external system sinks write into (engine/external-store.ts). */
+  readonly external: ExternalStoreApi;
+  /** Execution attempt number of this subtask (fencing and transaction ids use it). */
+  readonly attemptNumber: number;
+}
+
+export type TransactionId = string;
+
+/**
+ * The external store's API as operators see it. Committed records are the job's visible
+ * output; commit is idempotent by transaction id; writes to an aborted or fenced
+ * transaction are rejected by the store.
+ */
+export interface ExternalStoreApi {
+  /** Non-transactional append (collect sink): visible at once. */
+  append(sink: string, record: unknown): void;
+  /** Begins a transaction of `sink` owned by `writerId` (e.g. "sink-2/attempt-0"). */
+  beginTransaction(sink: string, writerId: string): TransactionId;
+  write(txn: TransactionId, record: unknown): void;
+  /** Flushes and freezes the transaction: no more writes, ready to commit. */
+  preCommit(txn: TransactionId): void;
+  /** Makes the transaction's records visible; committing twice is a no-op. */
+  commit(txn: TransactionId): void;
+  abort(txn: TransactionId): void;
+}
+
+/**
+ * A running operator instance (one per subtask). The runtime calls, in this order: open;
+ * then processElement / processWatermark / onEventTimer / onProcessingTimer as input
+ * arrives; endInput once when all input ended (bounded); close. Keyed operators get the
+ * current key set before processElement and onTimer.
+ */
+export interface StreamOperator {
+  open(ctx: OperatorContext, out: Output): void;
+  processElement(value: unknown, timestampMs: number): void;
+  /** Called after the runtime fired event-time timers ≤ watermark; must forward it. */
+  processWatermark(watermarkMs: number): void;
+  onEventTimer(timestampMs: number): void;
+  onProcessingTimer(timestampMs: number): void;
+  endInput(): void;
+  close(): void;
+}
+
+/** The cost of an operator, charged as virtual CPU time (see engine/costs.ts). */
+export interface OperatorCost {
+  /** CPU ns per input record at host speed 1. */
+  cpuNsPerRecord?: number;
+  /** Serialized size of each output record, bytes (drives buffers and network). */
+  recordBytes?: number;
+  /** Keyed state accesses per record (for state-access costs). */
+  stateAccessesPerRecord?: number;
+}
+
+/** A FLIP-27 source: an enumerator on the JobManager hands splits to readers in tasks. */
+export interface SourceSpec {
+  readonly bounded: boolean;
+  /** Splits, created on the JobManager from the job's seed stream. */
+  createSplits(parallelism: number, rng: Rng): SourceSplit[];
+  /** A reader for one subtask; it pulls splits from the enumerator as it needs them. */
+  createReader(subtaskIndex: number, rng: Rng): SourceReader;
+}
+
+export interface SourceSplit {
+  readonly splitId: string;
+}
+
+export interface SourceReader {
+  addSplit(split: SourceSplit): void;
+  /** No more splits will come: when the assigned ones are exhausted, input ends. */
+  noMoreSplits(): void;
+  /**
+   * Emits up to `maxRecords` records available at virtual time `nowNs` via `emit`, and
+   * returns how many it emitted. Returns 0 when nothing is available now.
+   */
+  poll(nowNs: number, maxRecords: number, emit: (value: unknown, timestampMs: number) => void): number;
+  /** Virtual time when the next record becomes available; Infinity when none will (yet). */
+  nextAvailableNs(nowNs: number): number;
+  /** True when all assigned splits are exhausted and noMoreSplits was called. */
+  isFinished(): boolean;
+  /** Watermark the source itself knows (e.g. from bounded disorder), or MIN_WATERMARK. */
+  currentWatermark?(): number;
+}
+
+/** Creates one operator per subtask. */
+export type OperatorFactory = (subtaskIndex: number) => StreamOperator;

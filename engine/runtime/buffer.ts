@@ -1,0 +1,47 @@
+/**
+ * Network buffers: what travels between tasks. A data buffer carries stream elements —
+ * records and watermarks, as in Flink's StreamElementSerializer — in two parallel arrays
+ * (no object per record); an event buffer carries one event (end of partition; later
+ * checkpoint barriers), as Flink serializes events into their own buffers.
+ *
+ * A watermark in a data buffer is the WATERMARK marker in `values` with the watermark in
+ * `timestamps`. `sizeBytes` is the serialized size (records' declared sizes plus a small
+ * per-element header), never above the buffer size of the gate it was made for.
+ */
+
+/** Marks a watermark element inside a data buffer's `values`. */
+export const WATERMARK: unique symbol = Symbol("watermark");
+
+/** Serialized size of a watermark element (tag + long), bytes. */
+export const WATERMARK_BYTES = 9;
+/** Per-record length prefix and tag in Flink's record serializer, bytes. */
+export const RECORD_HEADER_BYTES = 5;
+/** taskmanager.memory.segment-size default: 32 KiB. */
+export const DEFAULT_BUFFER_SIZE_BYTES = 32 * 1024;
+
+export type StreamEvent = { readonly type: "EndOfPartition" };
+
+export const END_OF_PARTITION: StreamEvent = { type: "EndOfPartition" };
+
+export class NetworkBuffer {
+  readonly values: unknown[] = [];
+  readonly timestamps: number[] = [];
+  sizeBytes = 0;
+  event: StreamEvent | undefined = undefined;
+
+  get isEvent(): boolean {
+    return this.event !== undefined;
+  }
+
+  /** Records and watermarks in this buffer. */
+  get count(): number {
+    return this.values.length;
+  }
+
+  static ofEvent(event: StreamEvent, sizeBytes = 8): NetworkBuffer {
+    const b = new NetworkBuffer();
+    b.event = event;
+    b.sizeBytes = sizeBytes;
+    return b;
+  }
+}
