@@ -13,6 +13,7 @@ import { fingerprintOfLines } from "../sim/trace/recorder";
 import { TraceReader } from "../sim/trace/reader";
 import { FLOWSIM_VERSION } from "../sim/version";
 import { runDemoCommand } from "./demo";
+import { parseSeeds, parseSets, runCommand } from "./run";
 import { readLines } from "./files";
 
 /** The reproducer line printed with any failure of a seeded run. */
@@ -45,6 +46,32 @@ function program(): Command {
       const seed = parseSeed(opts.seed);
       setReproducer(`flowsim demo --seed ${seed}`);
       runDemoCommand({ seed, tracePath: opts.trace, level: opts.level, duration: opts.duration, json: opts.json === true });
+    });
+
+  cli
+    .command("run")
+    .description("run a scenario (*.scenario.ts): prints a summary, exits 1 when an expectation fails")
+    .argument("<scenario>")
+    .option("--seed <n>", "root seed", "1")
+    .option("--seeds <range>", "run several seeds: N, A..B or a comma list (prints medians)")
+    .option("--set <key=value>", "override an option; key=a,b runs a grid", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--trace <file>", "write the trace (JSONL v1)")
+    .option("--level <level>", "trace level: summary | detailed", "summary")
+    .option("--knockout", "run the scenario's knock-out twin")
+    .option("--json", "print results as JSON")
+    .action(async (path: string, opts) => {
+      const seeds = opts.seeds !== undefined ? parseSeeds(opts.seeds) : [parseSeed(opts.seed)];
+      if (opts.level !== "summary" && opts.level !== "detailed") throw new InputError("--level", `must be "summary" or "detailed", got "${opts.level}"`);
+      setReproducer(`flowsim run ${path} --seed ${seeds[0]}`);
+      process.exitCode = await runCommand({
+        scenarioPath: path,
+        seeds,
+        sets: parseSets(opts.set),
+        tracePath: opts.trace,
+        level: opts.level,
+        knockout: opts.knockout === true,
+        json: opts.json === true,
+      });
     });
 
   cli
@@ -95,9 +122,9 @@ function program(): Command {
   return cli;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   try {
-    program().parse(argv);
+    await program().parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
@@ -118,4 +145,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv);
+process.exitCode = await main(process.argv);

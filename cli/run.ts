@@ -1,0 +1,210 @@
+/**
+ * `flowsim run <scenario>`: loads a scenario module, runs it (or its knock-out twin, or a
+ * grid of seeds × option values), prints a summary, and exits non-zero when an
+ * expectation fails.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { InputError } from "../sim/errors";
+import { formatDuration } from "../sim/time";
+import type { TraceLevel } from "../sim/trace/events";
+import { runJob, type JobRunResult } from "../engine/job-run";
+import { programOf, type Scenario } from "../scenarios/define";
+import { FileSink } from "./files";
+
+export interface RunCommandOptions {
+  scenarioPath: string;
+  seeds: number[];
+  sets: Record<string, string[]>;
+  tracePath: string | undefined;
+  level: TraceLevel;
+  knockout: boolean;
+  json: boolean;
+}
+
+export async function loadScenario(path: string): Promise<Scenario> {
+  const file = resolve(path);
+  if (!existsSync(file)) throw new InputError("scenario", `no such file "${path}"`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: Scenario };
+  if (mod.default === undefined || typeof mod.default !== "object" || !("name" in mod.default)) {
+    throw new InputError("scenario", `"${path}" has no default export from defineScenario(...)`);
+  }
+  return mod.default;
+}
+
+export interface ScenarioOutcome {
+  seed: number;
+  variant: Record<string, string>;
+  result: JobRunResult;
+  failures: { expectation: string; problem: string }[];
+}
+
+/** Runs one scenario once (one seed, one variant). */
+export function runScenarioOnce(
+  scenario: Scenario,
+  seed: number,
+  overrides: Record<string, unknown>,
+  knockout: boolean,
+  trace?: { sink: FileSink; level: TraceLevel },
+): ScenarioOutcome {
+  const config = { ...scenario.config, ...(knockout ? scenario.knockout : {}), ...overrides };
+  const result = runJob({
+    seed,
+    scenario: scenario.name + (knockout ? " (knock-out)" : ""),
+    config,
+    cluster: scenario.cluster,
+    job: programOf(scenario),
+    ...(scenario.timeLimitNs !== undefined ? { timeLimitNs: scenario.timeLimitNs } : {}),
+    ...(scenario.faults !== undefined ? { faults: scenario.faults } : {}),
+    ...(trace !== undefined ? { trace: { sink: trace.sink, level: trace.level } } : {}),
+  });
+  const failures: ScenarioOutcome["failures"] = [];
+  for (const e of scenario.expect ?? []) {
+    const problem = e.check(result, { scenario, seed, knockout });
+    if (problem !== undefined) failures.push({ expectation: e.name, problem });
+  }
+  return { seed, variant: Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])), result, failures };
+}
+
+export async function runCommand(opts: RunCommandOptions): Promise<number> {
+  const scenario = await loadScenario(opts.scenarioPath);
+  if (opts.knockout && scenario.knockout === undefined) throw new InputError("--knockout", `scenario "${scenario.name}" declares no knock-out twin`);
+  const variants = expandGrid(opts.sets);
+  const single = opts.seeds.length === 1 && variants.length === 1;
+  if (!single && opts.tracePath !== undefined) throw new InputError("--trace", "write a trace for one seed and one variant at a time");
+  const outcomes: ScenarioOutcome[] = [];
+  for (const variant of variants) {
+    for (const seed of opts.seeds) {
+      const sink = single && opts.tracePath !== undefined ? new FileSink(opts.tracePath) : undefined;
+      try {
+        outcomes.push(runScenarioOnce(scenario, seed, variant, opts.knockout, sink && { sink, level: opts.level }));
+      } catch (e) {
+        sink?.abort();
+        throw e;
+      }
+    }
+  }
+  const reproducer = (o: ScenarioOutcome) =>
+    `flowsim run ${opts.scenarioPath} --seed ${o.seed}` +
+    Object.entries(o.variant).map(([k, v]) => ` --set ${k}=${v}`).join("") +
+    (opts.knockout ? " --knockout" : "");
+  if (opts.json) {
+    console.log(JSON.stringify(outcomes.map((o) => ({ seed: o.seed, variant: o.variant, ...summaryOf(o.result), failures: o.failures }))));
+  } else if (single) {
+    printSummary(scenario, outcomes[0]!, opts.tracePath);
+  } else {
+    printGrid(scenario, outcomes);
+  }
+  const failed = outcomes.filter((o) => o.failures.length > 0);
+  for (const o of failed) {
+    for (const f of o.failures) console.error(`expectation failed: ${f.expectation}: ${f.problem}`);
+    console.error(`reproduce: ${reproducer(o)}`);
+  }
+  return failed.length > 0 ? 1 : 0;
+}
+
+function expandGrid(sets: Record<string, string[]>): Record<string, string>[] {
+  let grid: Record<string, string>[] = [{}];
+  for (const [key, values] of Object.entries(sets)) {
+    grid = grid.flatMap((g) => values.map((v) => ({ ...g, [key]: v })));
+  }
+  return grid;
+}
+
+export function summaryOf(r: JobRunResult) {
+  const sinkRecords = Object.fromEntries([...r.outputs].map(([k, v]) => [k, v.length]));
+  const seconds = (r.makespanNs ?? r.endNs) / 1e9;
+  const sources = r.vertices.filter((v) => v.name.startsWith("Source"));
+  const sourceRecords = sources.reduce((a, v) => a + v.recordsIn, 0);
+  return {
+    status: r.status,
+    failureCause: r.failureCause ?? null,
+    runtimeMode: r.runtimeMode,
+    makespanNs: r.makespanNs ?? null,
+    endNs: r.endNs,
+    sourceRecordsPerS: seconds > 0 ? Math.round(sourceRecords / seconds) : 0,
+    sinkRecords,
+    vertices: r.vertices.map((v) => ({
+      name: v.name,
+      parallelism: v.parallelism,
+      recordsIn: v.recordsIn,
+      recordsOut: v.recordsOut,
+      busy: round2(v.busyRatio),
+      backpressured: round2(v.backpressuredRatio),
+      idle: round2(v.idleRatio),
+    })),
+    kernelEvents: r.kernelEvents,
+    fingerprint: r.fingerprint,
+  };
+}
+
+function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string | undefined): void {
+  const s = summaryOf(o.result);
+  console.log(`flowsim run: ${scenario.name} (seed ${o.seed}) — ${scenario.description}`);
+  console.log(`  status             ${s.status}${s.failureCause ? `: ${s.failureCause}` : ""}`);
+  console.log(`  mode               ${s.runtimeMode}`);
+  if (s.makespanNs !== null) console.log(`  makespan           ${formatDuration(s.makespanNs)}`);
+  else console.log(`  ran for            ${formatDuration(s.endNs)}`);
+  console.log(`  source throughput  ${s.sourceRecordsPerS} records/s`);
+  console.log(`  sink records       ${Object.entries(s.sinkRecords).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`);
+  console.log(`  vertices           records in/out, busy / backpressured / idle`);
+  for (const v of s.vertices) {
+    console.log(`    ${v.name.padEnd(44)} p=${v.parallelism}  ${v.recordsIn}/${v.recordsOut}  ${v.busy} / ${v.backpressured} / ${v.idle}`);
+  }
+  for (const e of scenario.expect ?? []) {
+    const failure = o.failures.find((f) => f.expectation === e.name);
+    console.log(`  expect ${failure ? "FAILED" : "met   "}      ${e.name}${failure ? ` — ${failure.problem}` : ""}`);
+  }
+  console.log(`  kernel events      ${s.kernelEvents}`);
+  if (tracePath !== undefined) console.log(`  trace              ${tracePath}`);
+  console.log(`  fingerprint        ${s.fingerprint}`);
+}
+
+function printGrid(scenario: Scenario, outcomes: ScenarioOutcome[]): void {
+  console.log(`flowsim run: ${scenario.name} — ${outcomes.length} runs; medians per variant`);
+  const byVariant = new Map<string, ScenarioOutcome[]>();
+  for (const o of outcomes) {
+    const key = JSON.stringify(o.variant);
+    byVariant.set(key, [...(byVariant.get(key) ?? []), o]);
+  }
+  console.log(`  ${"variant".padEnd(40)} ${"runs".padStart(5)} ${"makespan".padStart(12)} ${"src rec/s".padStart(12)} ${"failed".padStart(7)}`);
+  for (const [key, list] of byVariant) {
+    const makespans = list.map((o) => o.result.makespanNs ?? o.result.endNs).sort((a, b) => a - b);
+    const rates = list.map((o) => summaryOf(o.result).sourceRecordsPerS).sort((a, b) => a - b);
+    const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
+    const label = key === "{}" ? "(scenario config)" : Object.entries(JSON.parse(key)).map(([k, v]) => `${k}=${v}`).join(" ");
+    console.log(
+      `  ${label.padEnd(40)} ${String(list.length).padStart(5)} ${formatDuration(median(makespans)).padStart(12)} ${String(median(rates)).padStart(12)} ${String(list.filter((o) => o.failures.length > 0).length).padStart(7)}`,
+    );
+  }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** "1..5" or "3" or "1,4,9" → seeds. */
+export function parseSeeds(text: string): number[] {
+  const range = /^(-?\d+)\.\.(-?\d+)$/.exec(text);
+  if (range) {
+    const a = Number(range[1]);
+    const b = Number(range[2]);
+    if (b < a || b - a > 100_000) throw new InputError("--seeds", `bad range "${text}"`);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  const parts = text.split(",");
+  if (parts.some((p) => !/^-?\d+$/.test(p))) throw new InputError("--seeds", `expected N, A..B or a comma list, got "${text}"`);
+  return parts.map(Number);
+}
+
+/** --set key=a,b repeated → { key: [a, b] }. */
+export function parseSets(items: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of items) {
+    const i = item.indexOf("=");
+    if (i <= 0) throw new InputError("--set", `expected key=value, got "${item}"`);
+    out[item.slice(0, i)] = item.slice(i + 1).split(",");
+  }
+  return out;
+}

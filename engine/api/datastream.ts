@@ -1,0 +1,360 @@
+/**
+ * The DataStream API: DataStream (a stream plus the partitioner of its next edge),
+ * SingleOutputStream (a transformation's output; configures its node), KeyedStream,
+ * WindowedStream and DataStreamSink, shaped like Flink's.
+ *
+ * Each transformation adds one StreamNode (names and chaining strategies as Flink: sources
+ * HEAD, operators and sinks ALWAYS) and one edge from its input. A keyed operator's node and
+ * its incoming hash edge both carry the keyBy's key selector. Partitioning methods (keyBy,
+ * rebalance, ...) add no node; they set the partitioner of the next edge. With none set,
+ * the edge is "unset" (see environment.ts, resolvePartitioners).
+ */
+import { InputError } from "../../sim/errors";
+import type { Key, KeySelector, OperatorCost, OperatorFactory, PartitionerKind } from "./types";
+import type { StreamNode } from "../graph/stream-graph";
+import type { EdgeInit, NodeInit, StreamExecutionEnvironment } from "./environment";
+import type {
+  AggregateFunction,
+  FilterFunction,
+  FlatMapFunction,
+  KeyedProcessFunction,
+  MapFunction,
+  ReduceFunction,
+  WindowResultFunction,
+} from "./functions";
+import { checkKey } from "./key-groups";
+import {
+  CollectSinkWriter,
+  FilterOperator,
+  FlatMapOperator,
+  KeyedProcessOperator,
+  LATE_TAG,
+  MapOperator,
+  RollingAggregateOperator,
+  SinkCommitterOperator,
+  TransactionalSinkWriter,
+  WindowOperator,
+  reduceAggregation,
+  sumFieldAggregation,
+  sumSelectorAggregation,
+  windowAggregate,
+  windowReduce,
+} from "./operators";
+import type { SinkSpec } from "./sinks";
+import type { TumblingEventTimeWindows } from "./windows";
+
+export class DataStream<T> {
+  constructor(
+    protected readonly env: StreamExecutionEnvironment,
+    /** The node whose output this stream is. */
+    readonly nodeId: number,
+    /** Partitioner of the next edge; undefined = unset. */
+    protected readonly partitioner: PartitionerKind | undefined = undefined,
+    /** The producer's side output this stream reads, or undefined for its main output. */
+    protected readonly sideOutputTag: string | undefined = undefined,
+    protected readonly keySelector: KeySelector | undefined = undefined,
+  ) {}
+
+  get node(): StreamNode {
+    return this.env.graph.nodes[this.nodeId]!;
+  }
+
+  get environment(): StreamExecutionEnvironment {
+    return this.env;
+  }
+
+  map<R>(fn: MapFunction<T, R>, name = "Map"): SingleOutputStream<R> {
+    return this.transform<R>({ name, operator: () => new MapOperator(fn) });
+  }
+
+  filter(fn: FilterFunction<T>, name = "Filter"): SingleOutputStream<T> {
+    return this.transform<T>({ name, operator: () => new FilterOperator(fn) });
+  }
+
+  flatMap<R>(fn: FlatMapFunction<T, R>, name = "Flat Map"): SingleOutputStream<R> {
+    return this.transform<R>({ name, operator: () => new FlatMapOperator(fn as FlatMapFunction<any, unknown>) });
+  }
+
+  /**
+   * Hash-partitions by key (key group = murmur(hashCode(key)) mod maxParallelism). Keys
+   * must be strings, numbers or booleans; the selector is checked on every call.
+   */
+  keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStream<T, K> {
+    const checked: KeySelector = (value) => checkKey(keySelector(value), "keyBy");
+    return new KeyedStream<T, K>(this.env, this.nodeId, "hash", this.sideOutputTag, checked);
+  }
+
+  rebalance(): DataStream<T> {
+    return this.partitionBy("rebalance");
+  }
+  rescale(): DataStream<T> {
+    return this.partitionBy("rescale");
+  }
+  /** Flink requires equal parallelism on a forward edge (checked by resolvePartitioners). */
+  forward(): DataStream<T> {
+    return this.partitionBy("forward");
+  }
+  broadcast(): DataStream<T> {
+    return this.partitionBy("broadcast");
+  }
+  global(): DataStream<T> {
+    return this.partitionBy("global");
+  }
+
+  /**
+   * Writes the stream to a sink. Collect: one writer node "<name>: Writer". Transactional:
+   * a writer and a committer node "<name>: Committer", joined by a forward edge.
+   */
+  sinkTo(sink: SinkSpec): DataStreamSink {
+    this.env.claimSinkName(sink.sinkName);
+    const writer = this.env.addNode(
+      {
+        name: `${sink.sinkName}: Writer`,
+        kind: "sink",
+        chainingStrategy: "ALWAYS",
+        sinkName: sink.sinkName,
+        operator: sink.kind === "collect" ? () => new CollectSinkWriter(sink.sinkName) : () => new TransactionalSinkWriter(sink.sinkName),
+      },
+      [this.edgeInit()],
+    );
+    if (sink.kind === "collect") return new DataStreamSink(this.env, sink.sinkName, [writer.id]);
+    const committer = this.env.addNode(
+      {
+        name: `${sink.sinkName}: Committer`,
+        kind: "sink",
+        chainingStrategy: "ALWAYS",
+        sinkName: sink.sinkName,
+        operator: () => new SinkCommitterOperator(sink.sinkName),
+      },
+      [{ from: writer.id, partitioner: "forward" }],
+    );
+    return new DataStreamSink(this.env, sink.sinkName, [writer.id, committer.id]);
+  }
+
+  protected partitionBy(partitioner: PartitionerKind): DataStream<T> {
+    return new DataStream<T>(this.env, this.nodeId, partitioner, this.sideOutputTag);
+  }
+
+  protected edgeInit(): EdgeInit {
+    return {
+      from: this.nodeId,
+      partitioner: this.partitioner,
+      ...(this.keySelector !== undefined ? { keySelector: this.keySelector } : {}),
+      ...(this.sideOutputTag !== undefined ? { sideOutputTag: this.sideOutputTag } : {}),
+    };
+  }
+
+  protected transform<R>(init: { name: string; operator: OperatorFactory; keyed?: boolean }): SingleOutputStream<R> {
+    const nodeInit: NodeInit = {
+      name: init.name,
+      kind: "operator",
+      operator: init.operator,
+      chainingStrategy: "ALWAYS",
+      ...(init.keyed === true && this.keySelector !== undefined ? { keySelector: this.keySelector } : {}),
+    };
+    const node = this.env.addNode(nodeInit, [this.edgeInit()]);
+    return new SingleOutputStream<R>(this.env, node.id);
+  }
+}
+
+/** A transformation's output (Flink's SingleOutputStreamOperator): configures its node. */
+export class SingleOutputStream<T> extends DataStream<T> {
+  setParallelism(parallelism: number): this {
+    checkPositiveInt(`${this.node.name}.parallelism`, parallelism);
+    checkWithinMax(this.node.name, parallelism, this.node.maxParallelism);
+    this.node.parallelism = parallelism;
+    return this;
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    checkPositiveInt(`${this.node.name}.maxParallelism`, maxParallelism);
+    if (maxParallelism > 32768) throw new InputError(`${this.node.name}.maxParallelism`, `must be ≤ 32768, got ${maxParallelism}`);
+    checkWithinMax(this.node.name, this.node.parallelism, maxParallelism);
+    this.node.maxParallelism = maxParallelism;
+    return this;
+  }
+
+  /** Renames the node (Flink's name(); the node keeps its id). */
+  name(name: string): this {
+    if (typeof name !== "string" || name.length === 0) throw new InputError("name", "must be a non-empty string");
+    if (this.node.kind === "source") throw new InputError("name", "name a source in fromSource (its data streams are named after it)");
+    this.env.updateNode(this.nodeId, { name });
+    return this;
+  }
+
+  slotSharingGroup(group: string): this {
+    if (typeof group !== "string" || group.length === 0) throw new InputError(`${this.node.name}.slotSharingGroup`, "must be a non-empty string");
+    this.node.slotSharingGroup = group;
+    return this;
+  }
+
+  disableChaining(): this {
+    this.node.chainingStrategy = "NEVER";
+    return this;
+  }
+
+  startNewChain(): this {
+    this.node.chainingStrategy = "HEAD";
+    return this;
+  }
+
+  /** The virtual cost of this operator (merged into what is set already). */
+  withCost(cost: OperatorCost): this {
+    checkCost(this.node.name, cost);
+    this.node.cost = { ...this.node.cost, ...cost };
+    return this;
+  }
+
+  /** The records this node emitted to side output `tag` (e.g. late window data). */
+  getSideOutput<S = unknown>(tag: string): DataStream<S> {
+    if (typeof tag !== "string" || tag.length === 0) throw new InputError("getSideOutput.tag", "must be a non-empty string");
+    return new DataStream<S>(this.env, this.nodeId, undefined, tag);
+  }
+}
+
+export class KeyedStream<T, K extends Key> extends DataStream<T> {
+  /** Rolling reduce: STREAMING emits every update, BATCH only each key's final value (§8). */
+  reduce(fn: ReduceFunction<T>, name = "Keyed Reduce"): SingleOutputStream<T> {
+    const agg = reduceAggregation(fn);
+    return this.transform<T>({ name, keyed: true, operator: () => new RollingAggregateOperator(agg) });
+  }
+
+  /**
+   * Rolling sum, like Flink's sum(field): with a field name the records must be objects and
+   * the output is the key's first record with `field` replaced by the running sum; with a
+   * selector the output is `{ key, sum }`. Emission as reduce (every update / BATCH final).
+   */
+  sum(field: string, name?: string): SingleOutputStream<T>;
+  sum(selector: (value: T) => number, name?: string): SingleOutputStream<{ key: K; sum: number }>;
+  sum(fieldOrSelector: string | ((value: T) => number), name = "Keyed Aggregation"): SingleOutputStream<any> {
+    const agg =
+      typeof fieldOrSelector === "string"
+        ? sumFieldAggregation(fieldOrSelector, `${name} sum("${fieldOrSelector}")`)
+        : sumSelectorAggregation(fieldOrSelector, `${name} sum(selector)`);
+    return this.transform({ name, keyed: true, operator: () => new RollingAggregateOperator(agg) });
+  }
+
+  process<O>(fn: KeyedProcessFunction<K, T, O>, name = "KeyedProcess"): SingleOutputStream<O> {
+    return this.transform<O>({ name, keyed: true, operator: () => new KeyedProcessOperator(fn) });
+  }
+
+  window(assigner: TumblingEventTimeWindows): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this, assigner);
+  }
+
+  /** @internal For WindowedStream. */
+  transformKeyed<R>(name: string, operator: OperatorFactory): SingleOutputStream<R> {
+    return this.transform<R>({ name, keyed: true, operator });
+  }
+}
+
+/** A keyed stream cut into windows (event time, allowedLateness 0). */
+export class WindowedStream<T, K extends Key> {
+  private lateTag = LATE_TAG;
+
+  constructor(
+    private readonly input: KeyedStream<T, K>,
+    private readonly assigner: TumblingEventTimeWindows,
+  ) {}
+
+  /** Names the side output late records go to (default "late"; read it with getSideOutput). */
+  sideOutputLateData(tag: string): this {
+    if (typeof tag !== "string" || tag.length === 0) throw new InputError("sideOutputLateData.tag", "must be a non-empty string");
+    this.lateTag = tag;
+    return this;
+  }
+
+  reduce(fn: ReduceFunction<T>): SingleOutputStream<T>;
+  reduce<O>(fn: ReduceFunction<T>, windowFn: WindowResultFunction<K, T, O>): SingleOutputStream<O>;
+  reduce(fn: ReduceFunction<T>, windowFn?: WindowResultFunction<K, T, unknown>): SingleOutputStream<unknown> {
+    const agg = windowReduce(fn);
+    const { assigner, lateTag } = this;
+    return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag));
+  }
+
+  aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStream<R>;
+  aggregate<ACC, R, O>(fn: AggregateFunction<T, ACC, R>, windowFn: WindowResultFunction<K, R, O>): SingleOutputStream<O>;
+  aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowResultFunction<K, unknown, unknown>): SingleOutputStream<unknown> {
+    const agg = windowAggregate(fn);
+    const { assigner, lateTag } = this;
+    return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag));
+  }
+
+  private nodeName(fn: string): string {
+    return `Window(${this.assigner.toString()}, EventTimeTrigger, ${fn})`;
+  }
+}
+
+/** The result of sinkTo: configures the sink's writer (and committer) together, as Flink does. */
+export class DataStreamSink {
+  constructor(
+    private readonly env: StreamExecutionEnvironment,
+    readonly sinkName: string,
+    /** Writer, then committer (transactional sinks). */
+    readonly nodeIds: readonly number[],
+  ) {}
+
+  setParallelism(parallelism: number): this {
+    checkPositiveInt(`${this.sinkName}.parallelism`, parallelism);
+    for (const id of this.nodeIds) {
+      checkWithinMax(this.env.graph.nodes[id]!.name, parallelism, this.env.graph.nodes[id]!.maxParallelism);
+      this.env.graph.nodes[id]!.parallelism = parallelism;
+    }
+    return this;
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    checkPositiveInt(`${this.sinkName}.maxParallelism`, maxParallelism);
+    for (const id of this.nodeIds) this.env.graph.nodes[id]!.maxParallelism = maxParallelism;
+    return this;
+  }
+
+  /** Renames the nodes "<name>: Writer" / "<name>: Committer" (the store name stays). */
+  name(name: string): this {
+    if (typeof name !== "string" || name.length === 0) throw new InputError("name", "must be a non-empty string");
+    const [writer, committer] = this.nodeIds;
+    this.env.updateNode(writer!, { name: `${name}: Writer` });
+    if (committer !== undefined) this.env.updateNode(committer, { name: `${name}: Committer` });
+    return this;
+  }
+
+  slotSharingGroup(group: string): this {
+    for (const id of this.nodeIds) this.env.graph.nodes[id]!.slotSharingGroup = group;
+    return this;
+  }
+
+  /** Stops the writer chaining to its input (the committer stays chained to the writer). */
+  disableChaining(): this {
+    this.env.graph.nodes[this.nodeIds[0]!]!.chainingStrategy = "NEVER";
+    return this;
+  }
+
+  /** Cost of the writer (the committer's per-committable cost is the runtime's). */
+  withCost(cost: OperatorCost): this {
+    const writer = this.env.graph.nodes[this.nodeIds[0]!]!;
+    checkCost(writer.name, cost);
+    writer.cost = { ...writer.cost, ...cost };
+    return this;
+  }
+}
+
+function checkPositiveInt(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw new InputError(field, `must be a positive integer, got ${value}`);
+}
+
+function checkWithinMax(name: string, parallelism: number | undefined, maxParallelism: number | undefined): void {
+  if (parallelism !== undefined && maxParallelism !== undefined && parallelism > maxParallelism) {
+    throw new InputError(`${name}.parallelism`, `${parallelism} exceeds the max parallelism ${maxParallelism}`);
+  }
+}
+
+function checkCost(name: string, cost: OperatorCost): void {
+  for (const [field, value] of Object.entries(cost)) {
+    if (!["cpuNsPerRecord", "recordBytes", "stateAccessesPerRecord"].includes(field)) {
+      throw new InputError(`${name}.withCost.${field}`, "unknown cost field (cpuNsPerRecord, recordBytes, stateAccessesPerRecord)");
+    }
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new InputError(`${name}.withCost.${field}`, `must be a non-negative number, got ${String(value)}`);
+    }
+  }
+}

@@ -1,0 +1,501 @@
+/**
+ * StreamOperator implementations behind the DataStream API, written only against
+ * OperatorContext and Output (engine/api/types.ts), so the task runtime, the oracle and the
+ * test harness drive them alike.
+ *
+ * How the runtime drives them (the contract's order, plus what these operators rely on):
+ * - keyed operators: the runtime sets the current key (ctx.currentKey(), ctx.state) before
+ *   processElement and before each timer callback;
+ * - event-time timers ≤ a watermark fire before processWatermark(watermark) is called;
+ *   processWatermark only forwards (no operator here keeps its own watermark);
+ * - BATCH (§8): keyed input arrives sorted by key with a single-key state backend, and the
+ *   end of a key is signalled by firing all of that key's timers as if the watermark were
+ *   +∞ (then it drops back to −∞ for the next key). There is no end-of-key callback: an
+ *   operator that must emit once per key registers an event-time timer at END_OF_KEY_MS on
+ *   the key's first element, exactly like Flink's BatchGroupedReduceOperator (Long.MAX_VALUE).
+ * - sources: the runtime drives the SourceReader and feeds what it emits into the source
+ *   node's operator (SourceOperator, a pass-through) with processElement, and its
+ *   watermarks with processWatermark, so the chain after it sees one uniform operator.
+ *
+ * Operators always `set` state after changing it (also when the value is the same mutated
+ * object), so a backend that copies, serializes or logs changes sees every update.
+ * Hot paths allocate nothing per record beyond what user functions return: collectors and
+ * contexts are one object per operator, reused.
+ */
+import { InputError, assert } from "../../sim/errors";
+import type { AggregateFunction, Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, MapFunction, OnTimerContext, ReduceFunction, TimeWindow, ValueStates, WindowResultFunction } from "./functions";
+import type { Key, OperatorContext, Output, StreamOperator, TimerService, TransactionId } from "./types";
+import type { TumblingEventTimeWindows } from "./windows";
+
+/** The event-time timer an operator registers to act at the end of a key in BATCH (Flink: Long.MAX_VALUE). */
+export const END_OF_KEY_MS = Number.MAX_SAFE_INTEGER;
+
+/** The checkpoint id of committables emitted at end of input (Flink's EOI = Long.MAX_VALUE). */
+export const END_OF_INPUT_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
+
+/** The side output late window records go to unless sideOutputLateData names another. */
+export const LATE_TAG = "late";
+
+/** Common lifecycle: holds ctx/out, forwards watermarks, ignores what it does not use. */
+export abstract class BaseOperator implements StreamOperator {
+  protected ctx!: OperatorContext;
+  protected out!: Output;
+
+  open(ctx: OperatorContext, out: Output): void {
+    this.ctx = ctx;
+    this.out = out;
+  }
+
+  abstract processElement(value: unknown, timestampMs: number): void;
+
+  processWatermark(watermarkMs: number): void {
+    this.out.emitWatermark(watermarkMs);
+  }
+
+  onEventTimer(_timestampMs: number): void {}
+
+  onProcessingTimer(_timestampMs: number): void {}
+
+  endInput(): void {}
+
+  close(): void {}
+}
+
+/** Flink's TimestampedCollector: user emissions carry the timestamp of what is being processed. */
+class TimestampedCollector implements Collector<unknown> {
+  timestampMs = NaN;
+  constructor(private readonly out: Output) {}
+  collect(value: unknown): void {
+    this.out.collect(value, this.timestampMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stateless
+
+/** The source node's operator: records and watermarks from the runtime's reader pass through. */
+export class SourceOperator extends BaseOperator {
+  processElement(value: unknown, timestampMs: number): void {
+    this.out.collect(value, timestampMs);
+  }
+}
+
+export class MapOperator extends BaseOperator {
+  constructor(private readonly fn: MapFunction<any, unknown>) {
+    super();
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.out.collect(this.fn(value), timestampMs);
+  }
+}
+
+export class FilterOperator extends BaseOperator {
+  constructor(private readonly fn: FilterFunction<any>) {
+    super();
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    if (this.fn(value)) this.out.collect(value, timestampMs);
+  }
+}
+
+export class FlatMapOperator extends BaseOperator {
+  private collector!: TimestampedCollector;
+  constructor(private readonly fn: FlatMapFunction<any, unknown>) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.collector = new TimestampedCollector(out);
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.collector.timestampMs = timestampMs;
+    this.fn(value, this.collector);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rolling aggregation (KeyedStream.reduce / sum)
+
+/** A rolling aggregation: folds a key's values into one state value; `result` shapes what is emitted. */
+export interface RollingAggregation {
+  /** `acc` is undefined for the key's first value. Must not return undefined. */
+  add(acc: unknown, value: unknown, key: Key): unknown;
+  result(acc: unknown, key: Key): unknown;
+}
+
+export function reduceAggregation(fn: ReduceFunction<any>): RollingAggregation {
+  return { add: (acc, value) => (acc === undefined ? value : fn(acc, value)), result: (acc) => acc };
+}
+
+/**
+ * Flink's sum(field) on a POJO/tuple: the emitted record is the key's first record with
+ * `field` replaced by the running sum (the other fields keep the first record's values).
+ */
+export function sumFieldAggregation(field: string, where: string): RollingAggregation {
+  const numberOf = (value: unknown): number => {
+    const n = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[field] : undefined;
+    if (typeof n !== "number") throw new InputError(where, `field "${field}" is not a number in ${safeJson(value)}`);
+    return n;
+  };
+  return {
+    add: (acc, value) => {
+      const n = numberOf(value);
+      if (acc === undefined) return value;
+      return { ...(acc as object), [field]: (acc as Record<string, number>)[field]! + n };
+    },
+    result: (acc) => acc,
+  };
+}
+
+/** sum(selector): the running sum of `selector(value)`, emitted as `{ key, sum }`. */
+export function sumSelectorAggregation(selector: (value: any) => number, where: string): RollingAggregation {
+  return {
+    add: (acc, value) => {
+      const n = selector(value);
+      if (typeof n !== "number") throw new InputError(where, `selector returned ${safeJson(n)}, not a number`);
+      return ((acc as number | undefined) ?? 0) + n;
+    },
+    result: (acc, key) => ({ key, sum: acc }),
+  };
+}
+
+const ROLLING_STATE = "rolling";
+
+/**
+ * Keyed rolling aggregation. STREAMING emits the updated value for every input record
+ * (with that record's timestamp); BATCH emits only the key's final value, from the
+ * END_OF_KEY_MS timer registered on its first record, with timestamp END_OF_KEY_MS.
+ */
+export class RollingAggregateOperator extends BaseOperator {
+  private batch = false;
+  constructor(private readonly agg: RollingAggregation) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.batch = ctx.runtimeMode === "BATCH";
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    const key = currentKey(this.ctx);
+    const state = this.ctx.state;
+    const acc = state.get(ROLLING_STATE);
+    const next = this.agg.add(acc, value, key);
+    state.set(ROLLING_STATE, next);
+    if (!this.batch) this.out.collect(this.agg.result(next, key), timestampMs);
+    else if (acc === undefined) this.ctx.timers.registerEventTimeTimer(END_OF_KEY_MS);
+  }
+  override onEventTimer(timestampMs: number): void {
+    if (!this.batch || timestampMs !== END_OF_KEY_MS) return;
+    const acc = this.ctx.state.get(ROLLING_STATE);
+    if (acc === undefined) return;
+    this.ctx.state.clear(ROLLING_STATE);
+    this.out.collect(this.agg.result(acc, currentKey(this.ctx)), END_OF_KEY_MS);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Windows
+
+/** A window's fold: reduce and aggregate both become this. */
+export interface WindowAggregation {
+  add(acc: unknown, value: unknown): unknown;
+  result(acc: unknown): unknown;
+}
+
+export function windowReduce(fn: ReduceFunction<any>): WindowAggregation {
+  return { add: (acc, value) => (acc === undefined ? value : fn(acc, value)), result: (acc) => acc };
+}
+
+export function windowAggregate(fn: AggregateFunction<any, any, unknown>): WindowAggregation {
+  return {
+    add: (acc, value) => fn.add(value, acc === undefined ? fn.createAccumulator() : acc),
+    result: (acc) => fn.getResult(acc),
+  };
+}
+
+/**
+ * Flink's WindowOperator with an EventTimeTrigger over tumbling windows, allowedLateness 0:
+ * - an element goes to window [start, start + size) with start = windowStart(ts); the
+ *   window's accumulator is keyed state under a per-window name (Flink's window namespace),
+ *   and an event-time timer is registered at the window's maxTimestamp (end − 1);
+ * - an element whose window is already late (maxTimestamp ≤ current watermark; Flink's
+ *   isWindowLate, which for tumbling windows implies ts ≤ watermark) goes to the side output
+ *   `lateTag` unchanged, with its timestamp;
+ * - the timer emits the result (shaped by the optional window function) with timestamp
+ *   maxTimestamp and clears the window's state (cleanup time = maxTimestamp + 0).
+ */
+export class WindowOperator extends BaseOperator {
+  private readonly sizeMs: number;
+  // Most records hit the window of the one before: cache its state name.
+  private lastStart = NaN;
+  private lastName = "";
+
+  constructor(
+    private readonly assigner: TumblingEventTimeWindows,
+    private readonly agg: WindowAggregation,
+    private readonly resultFn: WindowResultFunction<any, any, unknown> | undefined,
+    private readonly lateTag: string = LATE_TAG,
+  ) {
+    super();
+    this.sizeMs = assigner.sizeMs;
+  }
+
+  processElement(value: unknown, timestampMs: number): void {
+    if (!Number.isSafeInteger(timestampMs)) {
+      throw new InputError(
+        this.ctx.operatorName,
+        `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`,
+      );
+    }
+    const start = this.assigner.windowStart(timestampMs);
+    const maxTimestamp = start + this.sizeMs - 1;
+    const timers = this.ctx.timers;
+    if (maxTimestamp <= timers.currentWatermark()) {
+      this.out.collectSide(this.lateTag, value, timestampMs);
+      return;
+    }
+    const state = this.ctx.state;
+    const name = this.stateName(start);
+    state.set(name, this.agg.add(state.get(name), value));
+    timers.registerEventTimeTimer(maxTimestamp);
+  }
+
+  override onEventTimer(timestampMs: number): void {
+    const start = timestampMs - this.sizeMs + 1;
+    const state = this.ctx.state;
+    const name = this.stateName(start);
+    const acc = state.get(name);
+    if (acc === undefined) return;
+    state.clear(name);
+    const result = this.agg.result(acc);
+    const out =
+      this.resultFn === undefined
+        ? result
+        : this.resultFn(currentKey(this.ctx), { startMs: start, endMs: start + this.sizeMs } satisfies TimeWindow, result);
+    this.out.collect(out, timestampMs);
+  }
+
+  private stateName(start: number): string {
+    if (start !== this.lastStart) {
+      this.lastStart = start;
+      this.lastName = `window@${start}`;
+    }
+    return this.lastName;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keyed process function
+
+/** One reusable context object per operator (no allocation per record). */
+class ProcessContext implements OnTimerContext<Key> {
+  timestampMs = NaN;
+  key: Key = "";
+  timeDomain: "EVENT_TIME" | "PROCESSING_TIME" = "EVENT_TIME";
+  readonly state: ValueStates;
+  constructor(
+    private readonly ctx: OperatorContext,
+    private readonly out: Output,
+  ) {
+    const keyed = ctx.state;
+    this.state = {
+      get: <V>(name: string) => keyed.get(name) as V | undefined,
+      set: <V>(name: string, value: V) => keyed.set(name, value),
+      clear: (name: string) => keyed.clear(name),
+    };
+  }
+  get timerService(): TimerService {
+    return this.ctx.timers;
+  }
+  output(tag: string, value: unknown): void {
+    this.out.collectSide(tag, value, this.timestampMs);
+  }
+}
+
+/**
+ * Flink's KeyedProcessOperator: calls processElement with the element's timestamp and key,
+ * and onTimer for both timer domains. Output of event-time timers carries the timer's
+ * timestamp; output of processing-time timers carries none (NaN), as in Flink.
+ */
+export class KeyedProcessOperator extends BaseOperator {
+  private pctx!: ProcessContext;
+  private collector!: TimestampedCollector;
+  constructor(private readonly fn: KeyedProcessFunction<any, any, unknown>) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.pctx = new ProcessContext(ctx, out);
+    this.collector = new TimestampedCollector(out);
+    this.fn.open?.({ operatorName: ctx.operatorName, subtaskIndex: ctx.subtaskIndex, parallelism: ctx.parallelism, rng: ctx.rng });
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.pctx.timestampMs = timestampMs;
+    this.pctx.key = currentKey(this.ctx);
+    this.collector.timestampMs = timestampMs;
+    this.fn.processElement(value, this.pctx, this.collector);
+  }
+  override onEventTimer(timestampMs: number): void {
+    this.fire(timestampMs, "EVENT_TIME", timestampMs);
+  }
+  override onProcessingTimer(timestampMs: number): void {
+    this.fire(timestampMs, "PROCESSING_TIME", NaN);
+  }
+  private fire(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME", outputTimestampMs: number): void {
+    if (this.fn.onTimer === undefined) return;
+    this.pctx.timestampMs = outputTimestampMs;
+    this.pctx.key = currentKey(this.ctx);
+    this.pctx.timeDomain = domain;
+    this.collector.timestampMs = outputTimestampMs;
+    this.fn.onTimer(timestampMs, this.pctx, this.collector);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sinks (Sink V2 shape)
+
+/** Flink's CommittableMessage, reduced: one pre-committed transaction to commit. */
+export interface SinkCommittable {
+  readonly kind: "committable";
+  readonly sink: string;
+  readonly txnId: TransactionId;
+  readonly subtaskIndex: number;
+  readonly attemptNumber: number;
+  /** The checkpoint it belongs to; END_OF_INPUT_CHECKPOINT_ID at end of input. */
+  readonly checkpointId: number;
+  readonly recordCount: number;
+}
+
+/** Writer ids name (sink, subtask, attempt), so restore can abort a subtask's lingering transactions by prefix. */
+export function writerIdOf(sinkName: string, subtaskIndex: number, attemptNumber: number): string {
+  return `${writerPrefixOf(sinkName, subtaskIndex)}attempt-${attemptNumber}`;
+}
+
+/** Prefix of every writer id of one sink subtask, any attempt (for ExternalStore.abortLingering). */
+export function writerPrefixOf(sinkName: string, subtaskIndex: number): string {
+  return `${sinkName}-${subtaskIndex}/`;
+}
+
+/** Non-transactional sink: each record is appended and visible at once (at-least-once under failover). */
+export class CollectSinkWriter extends BaseOperator {
+  constructor(private readonly sinkName: string) {
+    super();
+  }
+  processElement(value: unknown, _timestampMs: number): void {
+    this.ctx.external.append(this.sinkName, value);
+  }
+}
+
+/**
+ * Sink V2 writer with two-phase commit (like a Kafka exactly-once writer): records go into
+ * the current store transaction of (subtask, attempt, epoch), begun lazily on the first
+ * record after the previous prepareCommit. `prepareCommit` pre-commits it and returns its
+ * committable; `emitCommittables` sends that downstream to the committer — at end of input
+ * now, and (later) from the checkpoint hook before barrier n, as prepareSnapshotPreBarrier.
+ */
+export class TransactionalSinkWriter extends BaseOperator {
+  private txn: TransactionId | undefined = undefined;
+  private txnRecords = 0;
+  private writerId = "";
+  constructor(private readonly sinkName: string) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.writerId = writerIdOf(this.sinkName, ctx.subtaskIndex, ctx.attemptNumber);
+  }
+  processElement(value: unknown, _timestampMs: number): void {
+    if (this.txn === undefined) {
+      this.txn = this.ctx.external.beginTransaction(this.sinkName, this.writerId);
+      this.txnRecords = 0;
+    }
+    this.ctx.external.write(this.txn, value);
+    this.txnRecords++;
+  }
+  /** The current transaction's id, if one is open (for traces and restore). */
+  currentTransaction(): TransactionId | undefined {
+    return this.txn;
+  }
+  /** Pre-commits the current transaction; undefined when nothing was written since the last one. */
+  prepareCommit(checkpointId: number): SinkCommittable | undefined {
+    const txn = this.txn;
+    if (txn === undefined) return undefined;
+    this.ctx.external.preCommit(txn);
+    this.txn = undefined;
+    return {
+      kind: "committable",
+      sink: this.sinkName,
+      txnId: txn,
+      subtaskIndex: this.ctx.subtaskIndex,
+      attemptNumber: this.ctx.attemptNumber,
+      checkpointId,
+      recordCount: this.txnRecords,
+    };
+  }
+  /** prepareCommit and send the committable (if any) to the committer. */
+  emitCommittables(checkpointId: number): void {
+    const committable = this.prepareCommit(checkpointId);
+    if (committable !== undefined) this.out.collect(committable, NaN);
+  }
+  override endInput(): void {
+    this.emitCommittables(END_OF_INPUT_CHECKPOINT_ID);
+  }
+}
+
+/**
+ * Sink V2 CommitterOperator: collects committables from its writer (chained, forward) and
+ * commits them — at end of input now (BATCH, and bounded STREAMING without checkpoints),
+ * later on notifyCheckpointComplete(n) via commitUpTo(n). Commit is idempotent in the store,
+ * so re-committing recovered committables is safe.
+ */
+export class SinkCommitterOperator extends BaseOperator {
+  private pending: SinkCommittable[] = [];
+  constructor(private readonly sinkName: string) {
+    super();
+  }
+  processElement(value: unknown, _timestampMs: number): void {
+    const c = value as SinkCommittable;
+    assert(c !== null && typeof c === "object" && c.kind === "committable" && c.sink === this.sinkName, `committer of ${this.sinkName}: not a committable: ${safeJson(value)}`);
+    this.pending.push(c);
+  }
+  /** Commits the given committables in order (the store ignores re-commits). */
+  commit(committables: readonly SinkCommittable[]): void {
+    for (const c of committables) this.ctx.external.commit(c.txnId);
+  }
+  /** Commits every pending committable of a checkpoint ≤ checkpointId, in arrival order. */
+  commitUpTo(checkpointId: number): void {
+    const ready = this.pending.filter((c) => c.checkpointId <= checkpointId);
+    if (ready.length === 0) return;
+    this.pending = this.pending.filter((c) => c.checkpointId > checkpointId);
+    this.commit(ready);
+  }
+  /** Committables not yet committed (the committer's checkpointed state). */
+  pendingCommittables(): readonly SinkCommittable[] {
+    return this.pending;
+  }
+  /** Restores committables from a checkpoint; the caller then commits them (commitUpTo). */
+  restoreCommittables(committables: readonly SinkCommittable[]): void {
+    this.pending.push(...committables);
+  }
+  override endInput(): void {
+    this.commitUpTo(END_OF_INPUT_CHECKPOINT_ID);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+function currentKey(ctx: OperatorContext): Key {
+  const key = ctx.currentKey();
+  assert(key !== undefined, `${ctx.operatorName}: keyed operator called without a current key`);
+  return key;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    const s = JSON.stringify(value);
+    return s === undefined ? String(value) : s.length > 200 ? `${s.slice(0, 200)}…` : s;
+  } catch {
+    return String(value);
+  }
+}
+

@@ -1,0 +1,32 @@
+/**
+ * Sink specifications for DataStream.sinkTo. A sink names its output in the external store
+ * (engine/external-store.ts); sink names are unique within a job.
+ * - CollectSink: one writer node that appends each record (visible at once; duplicates
+ *   under failover — at-least-once).
+ * - TransactionalSink: Sink V2 with two-phase commit — a writer node and a chained
+ *   committer node (forward, same parallelism), see TransactionalSinkWriter /
+ *   SinkCommitterOperator in operators.ts.
+ */
+import { InputError } from "../../sim/errors";
+
+export interface SinkSpec {
+  readonly kind: "collect" | "transactional";
+  /** The store's name for this sink's output. */
+  readonly sinkName: string;
+}
+
+function checkName(field: string, name: string): void {
+  if (typeof name !== "string" || name.length === 0 || name.includes("/")) {
+    throw new InputError(field, `must be a non-empty name without "/", got ${JSON.stringify(name)}`);
+  }
+}
+
+export function CollectSink(name: string): SinkSpec {
+  checkName("CollectSink.name", name);
+  return { kind: "collect", sinkName: name };
+}
+
+export function TransactionalSink(name: string): SinkSpec {
+  checkName("TransactionalSink.name", name);
+  return { kind: "transactional", sinkName: name };
+}

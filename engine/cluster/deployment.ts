@@ -1,0 +1,48 @@
+/**
+ * The task deployment descriptor: everything a TaskManager needs to run one subtask
+ * attempt — its chain, where each input channel's data lives, what it produces.
+ */
+import type { KeySelector, PartitionerKind } from "../api/types";
+import type { StreamNode } from "../graph/stream-graph";
+import type { ResultPartitionType } from "../graph/result-partition-type";
+
+export interface InputChannelDeployment {
+  partitionId: string;
+  subpartition: number;
+  producerHost: string;
+}
+
+export interface InputGateDeployment {
+  gateId: string;
+  partitionType: ResultPartitionType;
+  channels: InputChannelDeployment[];
+}
+
+export interface OutputDeployment {
+  partitionId: string;
+  numSubpartitions: number;
+  partitionType: ResultPartitionType;
+  partitioner: PartitionerKind;
+  keySelector: KeySelector | undefined;
+  fromNodeId: number;
+  consumerParallelism: number;
+  consumerMaxParallelism: number;
+  recordBytes: number;
+  sideOutputTag: string | undefined;
+}
+
+export interface TaskDeployment {
+  attemptId: string;
+  executionVertexId: string;
+  vertexId: string;
+  vertexName: string;
+  subtaskIndex: number;
+  parallelism: number;
+  maxParallelism: number;
+  attemptNumber: number;
+  slot: number;
+  chain: readonly StreamNode[];
+  chainedEdges: { sourceId: number; targetId: number; sideOutputTag: string | undefined }[];
+  inputs: InputGateDeployment[];
+  outputs: OutputDeployment[];
+}

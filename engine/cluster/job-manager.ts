@@ -1,0 +1,464 @@
+/**
+ * The JobManager: JobMaster, scheduler, slot pool and source coordinators in one, on its
+ * own host, talking to TaskManagers only through RPC over the simulated network.
+ *
+ * Scheduling follows Flink's pipelined-region strategy (engine/graph/regions.ts): STREAMING
+ * jobs are one big set of pipelined regions deployed at once; BATCH jobs deploy a region
+ * when its blocking inputs are finished. A region's slots are allocated in bulk (all or
+ * nothing); a request that cannot be served waits for slots to free, and fails the job
+ * after `slot.request.timeout`. Slot sharing: every (slot sharing group, subtask index)
+ * pair of a region shares one slot, as Flink's LocalInputPreferredSlotSharingStrategy
+ * does for equal parallelism. TaskManager loss is detected by heartbeat timeout.
+ *
+ * Invariants: each region is deployed at most once (the scheduling state machine asserts);
+ * a slot hosts one sharing-group instance at a time; the job reaches exactly one terminal
+ * status, after which nothing is deployed.
+ */
+import { InvariantError, assert } from "../../sim/errors";
+import type { EndpointHandler, Endpoint } from "../../sim/network";
+import type { Rng } from "../../sim/rng";
+import type { World } from "../../sim/world";
+import { sideOutputTagOf } from "../api/environment";
+import { sourceRng } from "../api/job-rng";
+import { assignSplits } from "../api/sources";
+import type { SourceSplit } from "../api/types";
+import type { EngineConfig } from "../config";
+import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId } from "../graph/execution-graph";
+import type { JobGraph } from "../graph/job-graph";
+import { PipelinedRegionScheduling, type PipelinedRegion, type RegionId } from "../graph/regions";
+import type { EngineEvents, ExecutionState, JobStatus } from "../trace-events";
+import type { TaskDeployment } from "./deployment";
+import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
+import type { Trace } from "../../sim/trace/recorder";
+
+interface TaskManagerInfo {
+  name: string;
+  slots: number;
+  endpoint: Endpoint | undefined;
+  freeSlots: number[];
+  lastHeardNs: number;
+  alive: boolean;
+}
+
+interface ExecutionInfo {
+  vertex: ExecutionVertex;
+  attemptNumber: number;
+  attemptId: string;
+  state: ExecutionState;
+  host: string | undefined;
+  slot: number;
+}
+
+interface SlotGroup {
+  request: number;
+  vertices: ExecutionVertexId[];
+  host: string | undefined;
+  slot: number;
+}
+
+/** Default serialized record size when an operator declares none, bytes. */
+export const DEFAULT_RECORD_BYTES = 64;
+
+export class JobManager {
+  status: JobStatus = "CREATED";
+  failureCause: string | undefined;
+  private readonly taskManagers = new Map<string, TaskManagerInfo>();
+  private readonly executions = new Map<ExecutionVertexId, ExecutionInfo>();
+  private readonly byAttempt = new Map<string, ExecutionInfo>();
+  private readonly scheduling: PipelinedRegionScheduling;
+  /** Regions waiting for slots, in the order they became schedulable. */
+  private readonly pendingRegions: { regions: RegionId[]; sinceNs: number; timer: number }[] = [];
+  private readonly slotGroups: SlotGroup[] = [];
+  private readonly slotGroupOf = new Map<ExecutionVertexId, SlotGroup>();
+  private readonly splitAssignment = new Map<number, SourceSplit[][]>();
+  private nextSlotRequest = 0;
+  private heartbeatSeq = 0;
+  private finishedCount = 0;
+  private readonly terminalListeners: ((status: JobStatus) => void)[] = [];
+  readonly startedNs: number;
+  finishedNs: number | undefined;
+
+  constructor(
+    private readonly world: World,
+    private readonly trace: Trace<EngineEvents>,
+    readonly host: string,
+    private readonly config: EngineConfig,
+    readonly jobGraph: JobGraph,
+    readonly executionGraph: ExecutionGraph,
+    readonly regions: readonly PipelinedRegion[],
+    private readonly jobRng: Rng,
+  ) {
+    this.scheduling = new PipelinedRegionScheduling(executionGraph, regions);
+    for (const v of executionGraph.vertices) {
+      const info: ExecutionInfo = { vertex: v, attemptNumber: 0, attemptId: `${v.id}#0`, state: "CREATED", host: undefined, slot: -1 };
+      this.executions.set(v.id, info);
+      this.byAttempt.set(info.attemptId, info);
+    }
+    this.startedNs = world.now;
+    this.scheduleHeartbeats();
+  }
+
+  onTerminal(listener: (status: JobStatus) => void): void {
+    this.terminalListeners.push(listener);
+  }
+
+  /** The JobManager's side of a TaskManager's connection. */
+  endpointFor(taskManager: string): EndpointHandler {
+    return {
+      onMessage: (payload) => this.onMessage(taskManager, payload as TmToJm),
+      onClose: () => {
+        const tm = this.taskManagers.get(taskManager);
+        if (tm !== undefined) tm.endpoint = undefined;
+      },
+    };
+  }
+
+  /** Submits the job: splits, JobSubmitted, then the first regions once TaskManagers registered. */
+  submit(): void {
+    assert(this.status === "CREATED", "job submitted twice");
+    const jg = this.jobGraph;
+    for (const jv of jg.vertices) {
+      const head = jv.nodes[0]!;
+      if (head.kind !== "source") continue;
+      const splits = head.source!.createSplits(jv.parallelism, sourceRng(this.jobRng, head.name));
+      this.splitAssignment.set(jv.index, assignSplits(splits, jv.parallelism));
+    }
+    this.trace.emit("JobSubmitted", {
+      job: jg.jobName,
+      runtimeMode: jg.runtimeMode,
+      vertices: jg.vertices.map((v) => ({
+        id: vertexId(v.index),
+        name: v.name,
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism,
+        chain: v.nodes.map((n) => n.name),
+      })),
+      edges: jg.edges.map((e) => ({
+        source: vertexId(e.sourceVertex),
+        target: vertexId(e.targetVertex),
+        distribution: e.distribution,
+        partitioner: e.partitioner,
+        partitionType: e.partitionType,
+      })),
+      regions: this.regions.map((r) => ({ id: r.id, subtasks: [...r.vertexIds] })),
+    });
+    this.setStatus("RUNNING");
+    this.requestRegions(this.scheduling.start());
+  }
+
+  /** Cancels every running task and ends the job as CANCELED (end of a scenario's time). */
+  cancel(cause: string): void {
+    if (this.isTerminal) return;
+    this.cancelAll();
+    this.setStatus("CANCELED", cause);
+  }
+
+  get isTerminal(): boolean {
+    return this.status === "FINISHED" || this.status === "FAILED" || this.status === "CANCELED";
+  }
+
+  /** Where each subtask runs (for summaries and tests). */
+  placement(): { vertex: ExecutionVertexId; host: string | undefined; slot: number; state: ExecutionState }[] {
+    return [...this.executions.values()].map((e) => ({ vertex: e.vertex.id, host: e.host, slot: e.slot, state: e.state }));
+  }
+
+  // ---- RPC ----
+
+  private send(tm: TaskManagerInfo, message: JmToTm): void {
+    tm.endpoint?.send(message, messageBytes(message));
+  }
+
+  private onMessage(from: string, message: TmToJm): void {
+    switch (message.type) {
+      case "RegisterTaskManager":
+        return this.onRegister(from, message.slots);
+      case "HeartbeatResponse": {
+        const tm = this.taskManagers.get(from);
+        if (tm !== undefined) tm.lastHeardNs = this.world.now;
+        return;
+      }
+      case "ReaderRegistered":
+        return this.onReaderRegistered(message.attemptId);
+      case "TaskStateUpdate":
+        return this.onTaskState(message.attemptId, message.state, message.cause);
+    }
+  }
+
+  private onRegister(name: string, slots: number): void {
+    const connection = this.world.network.connectionsOf(this.host).find((c) => c.from === name && c.open);
+    const endpoint = connection?.b;
+    const existing = this.taskManagers.get(name);
+    if (existing !== undefined && existing.alive) {
+      existing.endpoint = endpoint;
+      return;
+    }
+    const tm: TaskManagerInfo = {
+      name,
+      slots,
+      endpoint,
+      freeSlots: Array.from({ length: slots }, (_, i) => i),
+      lastHeardNs: this.world.now,
+      alive: true,
+    };
+    this.taskManagers.set(name, tm);
+    this.trace.emit("TaskManagerRegistered", { host: name, slots });
+    this.send(tm, { type: "RegistrationAccepted" });
+    this.tryPendingRegions();
+  }
+
+  private onReaderRegistered(attemptId: string): void {
+    const e = this.byAttempt.get(attemptId);
+    if (e === undefined || this.isTerminal) return;
+    const splits = this.splitAssignment.get(e.vertex.vertexIndex)?.[e.vertex.subtaskIndex] ?? [];
+    this.trace.emit("SplitsAssigned", { vertex: vertexId(e.vertex.vertexIndex), subtask: e.vertex.subtaskIndex, splits: splits.map((s) => s.splitId) });
+    const tm = this.taskManagers.get(e.host!);
+    if (tm !== undefined) this.send(tm, { type: "AddSplits", attemptId, splits, noMoreSplits: true });
+  }
+
+  private onTaskState(attemptId: string, state: ExecutionState, cause?: string): void {
+    const e = this.byAttempt.get(attemptId);
+    if (e === undefined || e.attemptId !== attemptId) return; // a stale attempt
+    if (e.state === "FINISHED" || e.state === "FAILED" || e.state === "CANCELED") return;
+    this.setExecutionState(e, state, cause);
+    if (state === "FINISHED") {
+      this.finishedCount++;
+      this.releaseSlotIfDone(e);
+      if (this.finishedCount === this.executions.size) {
+        this.setStatus("FINISHED");
+        return;
+      }
+      if (!this.isTerminal) this.requestRegions(this.scheduling.onVertexFinished(e.vertex.id));
+    } else if (state === "FAILED") {
+      // No restart strategy is modelled yet: a task failure fails the job (restart-strategy none).
+      this.failJob(`${vertexLabel(this.jobGraph, e)} failed: ${cause ?? "unknown cause"}`);
+    }
+  }
+
+  // ---- slots and deployment ----
+
+  private requestRegions(regionIds: RegionId[]): void {
+    if (regionIds.length === 0 || this.isTerminal) return;
+    const timeoutNs = this.config.get("slot.request.timeout");
+    const entry = { regions: regionIds, sinceNs: this.world.now, timer: -1 };
+    entry.timer = this.world.kernel.after(timeoutNs, () => {
+      const i = this.pendingRegions.indexOf(entry);
+      if (i < 0 || this.isTerminal) return;
+      const request = this.nextSlotRequest;
+      this.trace.emit("SlotRequestTimedOut", { request, timeoutNs });
+      this.failJob(
+        `NoResourceAvailableException: could not acquire the slots for ${this.slotsNeeded(entry.regions)} slot-sharing groups ` +
+          `within slot.request.timeout (${timeoutNs / 1e9} s); the cluster has ${this.totalSlots()} slots`,
+      );
+    });
+    this.pendingRegions.push(entry);
+    this.tryPendingRegions();
+  }
+
+  private tryPendingRegions(): void {
+    while (this.pendingRegions.length > 0 && !this.isTerminal) {
+      const entry = this.pendingRegions[0]!;
+      const groups = this.groupsFor(entry.regions);
+      if (!this.allocate(groups)) return;
+      this.pendingRegions.shift();
+      this.world.kernel.cancel(entry.timer);
+      for (const regionId of entry.regions) this.deployRegion(this.regions[regionId]!);
+    }
+  }
+
+  /** One slot per (slot sharing group, subtask index) of the regions' vertices. */
+  private groupsFor(regionIds: RegionId[]): SlotGroup[] {
+    const byKey = new Map<string, SlotGroup>();
+    for (const regionId of regionIds) {
+      for (const vid of this.regions[regionId]!.vertexIds) {
+        const v = this.executions.get(vid)!.vertex;
+        const jv = this.jobGraph.vertices[v.vertexIndex]!;
+        const key = `${jv.slotSharingGroupIndex}/${v.subtaskIndex}`;
+        let g = byKey.get(key);
+        if (g === undefined) byKey.set(key, (g = { request: -1, vertices: [], host: undefined, slot: -1 }));
+        g.vertices.push(vid);
+      }
+    }
+    return [...byKey.values()];
+  }
+
+  private slotsNeeded(regionIds: RegionId[]): number {
+    return this.groupsFor(regionIds).length;
+  }
+
+  private totalSlots(): number {
+    let n = 0;
+    for (const tm of this.taskManagers.values()) if (tm.alive) n += tm.slots;
+    return n;
+  }
+
+  /** Bulk allocation: every group gets a slot or none does. Fills TaskManagers in registration order. */
+  private allocate(groups: SlotGroup[]): boolean {
+    const free: { tm: TaskManagerInfo; slot: number }[] = [];
+    for (const tm of this.taskManagers.values()) {
+      if (!tm.alive) continue;
+      for (const slot of tm.freeSlots) free.push({ tm, slot });
+    }
+    if (free.length < groups.length) return false;
+    groups.forEach((g, i) => {
+      const { tm, slot } = free[i]!;
+      tm.freeSlots.splice(tm.freeSlots.indexOf(slot), 1);
+      g.request = this.nextSlotRequest++;
+      g.host = tm.name;
+      g.slot = slot;
+      this.slotGroups.push(g);
+      for (const vid of g.vertices) this.slotGroupOf.set(vid, g);
+      this.trace.emit("SlotRequested", { request: g.request, group: String(g.request), vertices: [...g.vertices] });
+      this.trace.emit("SlotAllocated", { request: g.request, host: tm.name, slot });
+    });
+    return true;
+  }
+
+  private releaseSlotIfDone(e: ExecutionInfo): void {
+    const g = this.slotGroupOf.get(e.vertex.id);
+    if (g === undefined || g.host === undefined) return;
+    if (!g.vertices.every((v) => this.executions.get(v)!.state === "FINISHED")) return;
+    const tm = this.taskManagers.get(g.host)!;
+    tm.freeSlots.push(g.slot);
+    tm.freeSlots.sort((a, b) => a - b);
+    this.trace.emit("SlotReleased", { host: g.host, slot: g.slot });
+    g.host = undefined;
+    this.world.kernel.after(0, () => this.tryPendingRegions());
+  }
+
+  private deployRegion(region: PipelinedRegion): void {
+    this.trace.emit("RegionScheduled", { region: region.id, subtasks: [...region.vertexIds] });
+    // Place every vertex first, so pipelined inputs know where their producers run.
+    for (const vid of region.vertexIds) {
+      const e = this.executions.get(vid)!;
+      const g = this.slotGroupOf.get(vid)!;
+      e.host = g.host;
+      e.slot = g.slot;
+      this.setExecutionState(e, "SCHEDULED");
+    }
+    for (const vid of region.vertexIds) {
+      const e = this.executions.get(vid)!;
+      const tm = this.taskManagers.get(e.host!)!;
+      this.setExecutionState(e, "DEPLOYING");
+      this.send(tm, { type: "SubmitTask", deployment: this.deploymentFor(e) });
+    }
+  }
+
+  private deploymentFor(e: ExecutionInfo): TaskDeployment {
+    const eg = this.executionGraph;
+    const jv = this.jobGraph.vertices[e.vertex.vertexIndex]!;
+    return {
+      attemptId: e.attemptId,
+      executionVertexId: e.vertex.id,
+      vertexId: vertexId(jv.index),
+      vertexName: jv.name,
+      subtaskIndex: e.vertex.subtaskIndex,
+      parallelism: jv.parallelism,
+      maxParallelism: jv.maxParallelism,
+      attemptNumber: e.attemptNumber,
+      slot: e.slot,
+      chain: jv.nodes,
+      chainedEdges: jv.chainedEdges.map((e) => ({ sourceId: e.sourceId, targetId: e.targetId, sideOutputTag: sideOutputTagOf(e) })),
+      inputs: e.vertex.inputGates.map((gate) => ({
+        gateId: `${e.attemptId}/gate-${gate.gateIndex}`,
+        partitionType: gate.partitionType,
+        channels: gate.channels.map((c) => {
+          const producer = this.executions.get(eg.partitionById.get(c.partitionId)!.producer)!;
+          if (producer.host === undefined) throw new InvariantError(`producer of ${c.partitionId} is not placed`);
+          return { partitionId: c.partitionId, subpartition: c.subpartitionIndex, producerHost: producer.host };
+        }),
+      })),
+      outputs: e.vertex.producedPartitions.map((pid, i) => {
+        const p = eg.partitionById.get(pid)!;
+        const edge = jv.outputs[i]!;
+        const consumer = this.jobGraph.vertices[edge.targetVertex]!;
+        const fromNode = jv.nodes.find((n) => n.id === edge.sourceNodeId)!;
+        return {
+          partitionId: pid,
+          numSubpartitions: p.numSubpartitions,
+          partitionType: p.partitionType,
+          partitioner: edge.partitioner,
+          keySelector: edge.keySelector,
+          fromNodeId: edge.sourceNodeId,
+          consumerParallelism: consumer.parallelism,
+          consumerMaxParallelism: consumer.maxParallelism,
+          recordBytes: fromNode.cost.recordBytes ?? DEFAULT_RECORD_BYTES,
+          sideOutputTag: sideOutputTagOf(edge.streamEdge),
+        };
+      }),
+    };
+  }
+
+  private setExecutionState(e: ExecutionInfo, state: ExecutionState, cause?: string): void {
+    e.state = state;
+    const jv = this.jobGraph.vertices[e.vertex.vertexIndex]!;
+    this.trace.emit("TaskStateChanged", {
+      vertex: vertexId(jv.index),
+      name: jv.name,
+      subtask: e.vertex.subtaskIndex,
+      attempt: e.attemptNumber,
+      host: e.host ?? "",
+      slot: e.slot,
+      state,
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+
+  // ---- failure and heartbeats ----
+
+  private failJob(cause: string): void {
+    if (this.isTerminal) return;
+    this.cancelAll();
+    this.setStatus("FAILED", cause);
+  }
+
+  private cancelAll(): void {
+    for (const e of this.executions.values()) {
+      if (e.state === "FINISHED" || e.state === "FAILED" || e.state === "CANCELED" || e.state === "CREATED") continue;
+      const tm = e.host === undefined ? undefined : this.taskManagers.get(e.host);
+      if (tm !== undefined) this.send(tm, { type: "CancelTask", attemptId: e.attemptId });
+      this.setExecutionState(e, "CANCELED");
+    }
+    for (const p of this.pendingRegions) this.world.kernel.cancel(p.timer);
+    this.pendingRegions.length = 0;
+  }
+
+  private scheduleHeartbeats(): void {
+    const intervalNs = this.config.get("heartbeat.interval");
+    const timeoutNs = this.config.get("heartbeat.timeout");
+    const beat = () => {
+      if (this.isTerminal) return;
+      const seq = this.heartbeatSeq++;
+      for (const tm of this.taskManagers.values()) {
+        if (!tm.alive) continue;
+        if (this.world.now - tm.lastHeardNs > timeoutNs) {
+          tm.alive = false;
+          this.trace.emit("TaskManagerLost", { host: tm.name, cause: "heartbeat timeout" });
+          this.failJob(`TaskManager ${tm.name} lost: heartbeat of ${tm.name} timed out after ${timeoutNs / 1e9} s`);
+          return;
+        }
+        this.send(tm, { type: "HeartbeatRequest", seq });
+      }
+      this.world.kernel.scheduleDaemon(this.world.now + intervalNs, beat);
+    };
+    this.world.kernel.scheduleDaemon(this.world.now + intervalNs, beat);
+  }
+
+  private setStatus(status: JobStatus, cause?: string): void {
+    this.status = status;
+    if (cause !== undefined) this.failureCause = cause;
+    this.trace.emit("JobStatusChanged", { job: this.jobGraph.jobName, status, ...(cause !== undefined ? { cause } : {}) });
+    if (this.isTerminal) {
+      this.finishedNs = this.world.now;
+      for (const l of this.terminalListeners) l(status);
+    }
+  }
+}
+
+export function vertexId(index: number): string {
+  return `v${index}`;
+}
+
+function vertexLabel(jg: JobGraph, e: ExecutionInfo): string {
+  const jv = jg.vertices[e.vertex.vertexIndex]!;
+  return `${jv.name} (${e.vertex.subtaskIndex + 1}/${jv.parallelism})`;
+}

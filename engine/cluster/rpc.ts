@@ -1,0 +1,35 @@
+/**
+ * RPC between the JobManager and the TaskManagers over the simulated network, like
+ * Flink's Pekko RPC: one connection per TaskManager, messages delivered in order, each
+ * with a realistic size. Messages carry their sender's execution attempt where it matters
+ * (fencing comes with failover).
+ */
+import type { SourceSplit } from "../api/types";
+import type { ExecutionState } from "../trace-events";
+import type { TaskDeployment } from "./deployment";
+
+export type JmToTm =
+  | { type: "RegistrationAccepted" }
+  | { type: "SubmitTask"; deployment: TaskDeployment }
+  | { type: "CancelTask"; attemptId: string }
+  | { type: "AddSplits"; attemptId: string; splits: SourceSplit[]; noMoreSplits: boolean }
+  | { type: "FreeSlot"; slot: number }
+  | { type: "HeartbeatRequest"; seq: number };
+
+export type TmToJm =
+  | { type: "RegisterTaskManager"; host: string; slots: number }
+  | { type: "TaskStateUpdate"; attemptId: string; state: ExecutionState; cause?: string }
+  | { type: "ReaderRegistered"; attemptId: string }
+  | { type: "HeartbeatResponse"; seq: number; host: string };
+
+/** Serialized sizes (bytes): small control messages; a deployment descriptor is larger. */
+export function messageBytes(message: JmToTm | TmToJm): number {
+  switch (message.type) {
+    case "SubmitTask":
+      return 8 * 1024;
+    case "AddSplits":
+      return 256 + 128 * message.splits.length;
+    default:
+      return 256;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * A TaskManager: a host with `taskmanager.numberOfTaskSlots` slots, a shuffle environment
+ * (network buffers, result partitions, input gates) and the tasks deployed into its slots.
+ * It registers with the JobManager over the simulated network, answers heartbeats, runs
+ * deployed tasks and reports their state changes. A crash of its host kills every task
+ * silently (nothing is reported: the JobManager must find out).
+ *
+ * Invariant: a slot runs tasks of at most one slot-sharing group instance at a time (the
+ * JobManager's allocation guarantees it; asserted on deployment).
+ */
+import { assert } from "../../sim/errors";
+import type { Host } from "../../sim/host";
+import type { Connection, EndpointHandler } from "../../sim/network";
+import type { Rng } from "../../sim/rng";
+import type { World } from "../../sim/world";
+import { operatorRng, readerRng } from "../api/job-rng";
+import type { ExternalStoreApi } from "../api/types";
+import type { CostModel } from "../costs";
+import { Task } from "../runtime/task";
+import type { TaskSettings } from "../runtime/task-io";
+import type { ExecutionState } from "../trace-events";
+import type { TaskDeployment } from "./deployment";
+import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
+import { ShuffleAdapter } from "./shuffle-adapter";
+
+export interface TaskManagerContext {
+  world: World;
+  jobManagerHost: string;
+  settings: TaskSettings;
+  costs: CostModel;
+  jobRng: Rng;
+  external: ExternalStoreApi;
+  shuffle: (host: string) => ShuffleAdapter;
+  /** The JobManager's side of a TaskManager's RPC connection. */
+  jobManagerEndpoint: (taskManager: string) => EndpointHandler;
+}
+
+export class TaskManager {
+  readonly host: Host;
+  private connection: Connection | undefined;
+  private readonly tasks = new Map<string, Task>();
+  /** Every task ever deployed here, for end-of-run statistics. */
+  readonly allTasks: Task[] = [];
+  private readonly shuffle: ShuffleAdapter;
+
+  constructor(
+    readonly name: string,
+    readonly slots: number,
+    private readonly ctx: TaskManagerContext,
+  ) {
+    this.host = ctx.world.host(name);
+    this.shuffle = ctx.shuffle(name);
+    this.host.onCrash(() => this.onCrash());
+  }
+
+  /** Connects to the JobManager and registers (TaskExecutor → ResourceManager registration). */
+  start(): void {
+    if (!this.host.up) return;
+    const incarnation = this.host.incarnation;
+    this.connection = this.ctx.world.network.connect(
+      this.name,
+      this.ctx.jobManagerHost,
+      "rpc",
+      {
+        onMessage: (payload) => {
+          if (this.host.incarnation === incarnation) this.onMessage(payload as JmToTm);
+        },
+        onClose: () => {
+          this.connection = undefined;
+        },
+      },
+      this.ctx.jobManagerEndpoint(this.name),
+    );
+    this.send({ type: "RegisterTaskManager", host: this.name, slots: this.slots });
+  }
+
+  get runningTasks(): readonly Task[] {
+    return [...this.tasks.values()];
+  }
+
+  private send(message: TmToJm): void {
+    this.connection?.a.send(message, messageBytes(message));
+  }
+
+  private onMessage(message: JmToTm): void {
+    switch (message.type) {
+      case "RegistrationAccepted":
+        return;
+      case "HeartbeatRequest":
+        this.send({ type: "HeartbeatResponse", seq: message.seq, host: this.name });
+        return;
+      case "SubmitTask":
+        this.deploy(message.deployment);
+        return;
+      case "CancelTask": {
+        const task = this.tasks.get(message.attemptId);
+        if (task !== undefined) {
+          task.cancel();
+          this.tasks.delete(message.attemptId);
+          this.report(message.attemptId, "CANCELED");
+        }
+        return;
+      }
+      case "AddSplits":
+        this.tasks.get(message.attemptId)?.addSplits(message.splits, message.noMoreSplits);
+        return;
+      case "FreeSlot":
+        return;
+    }
+  }
+
+  private report(attemptId: string, state: ExecutionState, cause?: string): void {
+    this.send(cause === undefined ? { type: "TaskStateUpdate", attemptId, state } : { type: "TaskStateUpdate", attemptId, state, cause });
+  }
+
+  private deploy(d: TaskDeployment): void {
+    assert(!this.tasks.has(d.attemptId), `attempt ${d.attemptId} deployed twice on ${this.name}`);
+    assert(d.slot >= 0 && d.slot < this.slots, `slot ${d.slot} does not exist on ${this.name}`);
+    const root = this.ctx.jobRng;
+    const head = d.chain[0]!;
+    const inputs = d.inputs.map((g) => this.shuffle.createInputGate(g, d.attemptId));
+    const outputs = d.outputs.map((o) => ({
+      writer: this.shuffle.createResultPartition(o, d.attemptId),
+      fromNodeId: o.fromNodeId,
+      partitioner: o.partitioner,
+      ...(o.keySelector !== undefined ? { keySelector: o.keySelector } : {}),
+      consumerParallelism: o.consumerParallelism,
+      consumerMaxParallelism: o.consumerMaxParallelism,
+      recordBytes: o.recordBytes,
+      ...(o.sideOutputTag !== undefined ? { sideOutputTag: o.sideOutputTag } : {}),
+    }));
+    const attemptId = d.attemptId;
+    const task: Task = new Task(this.ctx.world.kernel, this.host, {
+      identity: {
+        vertexId: d.vertexId,
+        vertexName: d.vertexName,
+        subtaskIndex: d.subtaskIndex,
+        parallelism: d.parallelism,
+        maxParallelism: d.maxParallelism,
+        attemptNumber: d.attemptNumber,
+        host: this.name,
+        slot: d.slot,
+      },
+      chain: [...d.chain],
+      chainedEdges: d.chainedEdges,
+      inputs,
+      outputs,
+      settings: this.ctx.settings,
+      costs: this.ctx.costs,
+      readerRng: readerRng(root, head.name, d.subtaskIndex),
+      operatorRng: (nodeName: string) => operatorRng(root, nodeName, d.subtaskIndex),
+      external: this.ctx.external,
+      callbacks: {
+        registerReader: () => this.send({ type: "ReaderRegistered", attemptId }),
+        running: () => this.report(attemptId, "RUNNING"),
+        finished: () => {
+          this.tasks.delete(attemptId);
+          this.report(attemptId, "FINISHED");
+        },
+        failed: (cause) => {
+          this.tasks.delete(attemptId);
+          this.report(attemptId, "FAILED", cause);
+        },
+      },
+    });
+    this.tasks.set(attemptId, task);
+    this.allTasks.push(task);
+    this.report(attemptId, "INITIALIZING");
+    task.start();
+  }
+
+  private onCrash(): void {
+    for (const task of this.tasks.values()) task.cancel();
+    this.tasks.clear();
+    this.connection = undefined;
+  }
+}

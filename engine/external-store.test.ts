@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { ExternalStore } from "./external-store";
+
+describe("ExternalStore", () => {
+  it("transactions: open → preCommitted → committed makes records visible once, in write order", () => {
+    const store = new ExternalStore();
+    const seen: string[] = [];
+    store.onCommit((sink, record, txn) => seen.push(`${sink}:${String(record)}:${txn ?? "append"}`));
+    const t1 = store.beginTransaction("s", "s-0/attempt-0");
+    const t2 = store.beginTransaction("s", "s-0/attempt-0");
+    expect([t1, t2]).toEqual(["s/s-0/attempt-0/txn-0", "s/s-0/attempt-0/txn-1"]);
+    store.write(t1, "a");
+    store.write(t2, "x");
+    store.write(t1, "b");
+    store.append("s", "direct");
+    store.preCommit(t2);
+    store.preCommit(t1);
+    store.commit(t2);
+    store.commit(t1);
+    store.commit(t1); // idempotent
+    expect(store.committed("s")).toEqual(["direct", "x", "a", "b"]);
+    expect(seen).toEqual(["s:direct:append", `s:x:${t2}`, `s:a:${t1}`, `s:b:${t1}`]);
+    expect(store.stats).toMatchObject({ commits: 2, duplicateCommits: 1, appends: 1, transactionsBegun: 2 });
+    expect(store.committed("nothing")).toEqual([]);
+    expect(store.sinks()).toEqual(["s"]);
+  });
+
+  it("a fenced writer's operations are rejected and counted, never applied", () => {
+    const store = new ExternalStore();
+    const t = store.beginTransaction("s", "s-1/attempt-0");
+    store.write(t, 1);
+    store.abort(t);
+    store.write(t, 2);
+    store.preCommit(t);
+    store.commit(t);
+    expect(store.committed("s")).toEqual([]);
+    expect(store.transaction(t)).toMatchObject({ state: "aborted", recordCount: 1 });
+    expect(store.stats).toMatchObject({ rejectedWrites: 1, rejectedPreCommits: 1, rejectedCommits: 1, aborts: 1 });
+    const p = store.beginTransaction("s", "w");
+    store.preCommit(p);
+    store.write(p, 3); // frozen after pre-commit
+    expect(store.stats.rejectedWrites).toBe(2);
+  });
+
+  it("committing a transaction that was never pre-committed, or an unknown one, is an engine bug", () => {
+    const store = new ExternalStore();
+    const t = store.beginTransaction("s", "w");
+    expect(() => store.commit(t)).toThrow(/never pre-committed/);
+    expect(() => store.write("nope", 1)).toThrow(/unknown transaction nope/);
+  });
+
+  it("abortLingering aborts open and pre-committed transactions of one writer prefix only", () => {
+    const store = new ExternalStore();
+    const a0 = store.beginTransaction("s", "s-1/attempt-0");
+    const a1 = store.beginTransaction("s", "s-1/attempt-1");
+    const b = store.beginTransaction("s", "s-10/attempt-0");
+    const other = store.beginTransaction("t", "s-1/attempt-0");
+    const done = store.beginTransaction("s", "s-1/attempt-0");
+    store.preCommit(a1);
+    store.preCommit(done);
+    store.commit(done);
+    expect(store.openTransactions().map((x) => x.id)).toEqual([a0, a1, b, other]);
+    expect(store.abortLingering("s", "s-1/")).toBe(2);
+    expect(store.openTransactions().map((x) => x.id)).toEqual([b, other]);
+    expect(store.transaction(done)!.state).toBe("committed");
+  });
+
+  it("an unsubscribed listener hears nothing more", () => {
+    const store = new ExternalStore();
+    let n = 0;
+    const off = store.onCommit(() => n++);
+    store.append("s", 1);
+    off();
+    store.append("s", 2);
+    expect(n).toBe(1);
+  });
+});

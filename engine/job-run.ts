@@ -1,0 +1,288 @@
+/**
+ * Runs one DataStream job on a simulated cluster: builds the world (a JobManager host and
+ * TaskManager hosts), compiles the program (StreamGraph → JobGraph → ExecutionGraph →
+ * regions), starts the TaskManagers and the JobManager, runs the kernel until the job ends
+ * (or the time limit cancels it), and returns what happened. Pure: the caller owns files.
+ */
+import { InputError } from "../sim/errors";
+import type { Ns } from "../sim/time";
+import type { TraceOptions, Trace } from "../sim/trace/recorder";
+import { World, type ClusterSpec } from "../sim/world";
+import type { DiskSpec } from "../sim/disk";
+import type { NetworkSpec } from "../sim/network";
+import type { BlobStoreSpec } from "../sim/blob-store";
+import { StreamExecutionEnvironment, resolvePartitioners } from "./api/environment";
+import { jobRng as jobRngOf } from "./api/job-rng";
+import type { RuntimeMode } from "./api/types";
+import { EngineConfig, effectiveMaxParallelism, networkMemoryBytes } from "./config";
+import { DEFAULT_COSTS, type CostModel } from "./costs";
+import { ExternalStore } from "./external-store";
+import { buildExecutionGraph } from "./graph/execution-graph";
+import { compileJobGraph } from "./graph/job-graph";
+import { computeRegions } from "./graph/regions";
+import { JobManager } from "./cluster/job-manager";
+import { TaskManager } from "./cluster/task-manager";
+import { ShuffleAdapter } from "./cluster/shuffle-adapter";
+import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
+import type { KernelEvents } from "../sim/trace/events";
+
+export interface ClusterShape {
+  taskManagers: number;
+  coresPerTaskManager?: number;
+  jobManagerCores?: number;
+  /** Speed factor per TaskManager (index 0 = tm-1); stragglers have < 1. */
+  speeds?: number[];
+  network?: NetworkSpec;
+  disk?: DiskSpec;
+  blobStore?: BlobStoreSpec;
+}
+
+export interface JobRunOptions {
+  seed: number;
+  scenario: string;
+  config?: Record<string, unknown> | EngineConfig;
+  costs?: CostModel;
+  cluster: ClusterShape;
+  /** Builds the program on the environment. */
+  job: (env: StreamExecutionEnvironment) => void;
+  trace?: TraceOptions;
+  /** Stop (and cancel an unbounded job) at this virtual time. */
+  timeLimitNs?: Ns;
+  /** Interval of sampled TaskMetrics events. */
+  metricsIntervalNs?: Ns;
+  /** Fault plan (sim/faults.ts specs). */
+  faults?: unknown;
+  /** A limit on kernel events (DESIGN style rule 3). */
+  maxEvents?: number;
+}
+
+export interface VertexStats {
+  id: string;
+  name: string;
+  parallelism: number;
+  recordsIn: number;
+  recordsOut: number;
+  busyRatio: number;
+  backpressuredRatio: number;
+  idleRatio: number;
+}
+
+export interface JobRunResult {
+  status: JobStatus;
+  failureCause: string | undefined;
+  runtimeMode: RuntimeMode;
+  /** Submission to terminal status, virtual ns. */
+  makespanNs: Ns | undefined;
+  endNs: Ns;
+  outputs: Map<string, readonly unknown[]>;
+  vertices: VertexStats[];
+  kernelEvents: number;
+  fingerprint: string;
+  world: World;
+  jobManager: JobManager;
+  store: ExternalStore;
+}
+
+export const JOB_MANAGER_HOST = "jm";
+export const DEFAULT_METRICS_INTERVAL_NS = 1_000_000_000;
+export const DEFAULT_MAX_EVENTS = 50_000_000;
+
+export function taskManagerName(i: number): string {
+  return `tm-${i + 1}`;
+}
+
+export function runJob(options: JobRunOptions): JobRunResult {
+  const config = options.config instanceof EngineConfig ? options.config : EngineConfig.parse(options.config ?? {});
+  const costs = options.costs ?? DEFAULT_COSTS;
+  const shape = options.cluster;
+  if (!Number.isSafeInteger(shape.taskManagers) || shape.taskManagers < 1) {
+    throw new InputError("cluster.taskManagers", `must be a positive integer, got ${shape.taskManagers}`);
+  }
+  const cores = shape.coresPerTaskManager ?? 2;
+  const clusterSpec: ClusterSpec = {
+    hosts: [
+      { name: JOB_MANAGER_HOST, cores: shape.jobManagerCores ?? 2 },
+      ...Array.from({ length: shape.taskManagers }, (_, i) => ({ name: taskManagerName(i), cores, speed: shape.speeds?.[i] ?? 1 })),
+    ],
+    ...(shape.network !== undefined ? { network: shape.network } : {}),
+    ...(shape.disk !== undefined ? { disk: shape.disk } : {}),
+    ...(shape.blobStore !== undefined ? { blobStore: shape.blobStore } : {}),
+  };
+
+  // Build and compile the program before the world exists: bad programs fail fast.
+  const env = new StreamExecutionEnvironment();
+  options.job(env);
+  const streamGraph = env.getStreamGraph();
+  const runtimeMode = resolveRuntimeMode(config, streamGraph.nodes.every((n) => n.kind !== "source" || n.source!.bounded));
+  const defaultParallelism = config.get("parallelism.default");
+  resolvePartitioners(streamGraph, defaultParallelism);
+  const jobGraph = compileJobGraph(streamGraph, {
+    runtimeMode,
+    batchShuffleMode: config.get("execution.batch-shuffle-mode"),
+    defaultParallelism,
+    maxParallelism: effectiveMaxParallelism(config, defaultParallelism),
+    chainingEnabled: config.get("pipeline.operator-chaining.enabled"),
+  });
+  const executionGraph = buildExecutionGraph(jobGraph);
+  const regions = computeRegions(executionGraph);
+
+  const world = new World(clusterSpec, {
+    seed: options.seed,
+    scenario: options.scenario,
+    config: { ...config.toJSON(), "flowsim.runtime-mode.resolved": runtimeMode },
+    ...(options.trace !== undefined ? { trace: options.trace } : {}),
+  });
+  world.trace.registerKinds(ENGINE_KIND_LEVELS);
+  const trace = world.trace as unknown as Trace<EngineEvents & KernelEvents>;
+  if (options.faults !== undefined) world.injectFaults(options.faults);
+  const store = new ExternalStore();
+  store.onCommit((sink, record) => world.kernel.mixHashString(`${sink}:${JSON.stringify(record)}`));
+  const jobRng = jobRngOf(world.rng);
+
+  const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
+  const shuffles = new Map<string, ShuffleAdapter>();
+  const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
+  const taskManagers: TaskManager[] = [];
+  for (let i = 0; i < shape.taskManagers; i++) {
+    taskManagers.push(
+      new TaskManager(taskManagerName(i), config.get("taskmanager.numberOfTaskSlots"), {
+        world,
+        jobManagerHost: JOB_MANAGER_HOST,
+        settings: {
+          runtimeMode,
+          sortedInputs: config.get("execution.sorted-inputs.enabled"),
+          batchStateBackend: config.get("execution.batch-state-backend.enabled"),
+          autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
+          sourceBatchRecords: 512,
+        },
+        costs,
+        jobRng,
+        external: store,
+        shuffle: (host) => {
+          let s = shuffles.get(host);
+          if (s === undefined) {
+            s = new ShuffleAdapter(world, host, {
+              bufferSizeBytes: config.get("taskmanager.memory.segment-size"),
+              exclusiveBuffersPerChannel: config.get("taskmanager.network.memory.buffers-per-channel"),
+              floatingBuffersPerGate: config.get("taskmanager.network.memory.floating-buffers-per-gate"),
+              maxBuffersPerChannel: config.get("taskmanager.network.memory.max-buffers-per-channel"),
+              maxOverdraftBuffersPerGate: config.get("taskmanager.network.memory.max-overdraft-buffers-per-gate"),
+              networkMemoryBytes: networkMemoryBytes(config),
+              bufferTimeoutNs,
+              compression: config.get("taskmanager.network.blocking-shuffle.compression.enabled"),
+            });
+            shuffles.set(host, s);
+          }
+          return s;
+        },
+        jobManagerEndpoint: (tm) => jm.endpointFor(tm),
+      }),
+    );
+  }
+  const vertexTotals = new Map<string, { recordsIn: number; recordsOut: number; busy: number; bp: number; idle: number }>();
+  sampleMetrics(world, trace, taskManagers, options.metricsIntervalNs ?? DEFAULT_METRICS_INTERVAL_NS, vertexTotals, () => jm.isTerminal);
+
+  jm.onTerminal(() => world.kernel.stop());
+  jm.submit();
+  for (const tm of taskManagers) tm.start();
+
+  const limit = options.timeLimitNs ?? Infinity;
+  world.run({ untilNs: limit, maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS });
+  if (!jm.isTerminal) jm.cancel(limit === Infinity ? "the simulation went idle before the job ended" : "time limit reached");
+  collectFinalStats(taskManagers, vertexTotals);
+  const outputs = new Map<string, readonly unknown[]>();
+  for (const sink of store.sinks()) outputs.set(sink, store.committed(sink));
+  const fingerprint = world.finish(jm.status);
+  return {
+    status: jm.status,
+    failureCause: jm.failureCause,
+    runtimeMode,
+    makespanNs: jm.finishedNs === undefined ? undefined : jm.finishedNs - jm.startedNs,
+    endNs: world.now,
+    outputs,
+    vertices: jobGraph.vertices.map((v) => {
+      const t = vertexTotals.get(`v${v.index}`) ?? { recordsIn: 0, recordsOut: 0, busy: 0, bp: 0, idle: 0 };
+      const total = t.busy + t.bp + t.idle || 1;
+      return {
+        id: `v${v.index}`,
+        name: v.name,
+        parallelism: v.parallelism,
+        recordsIn: t.recordsIn,
+        recordsOut: t.recordsOut,
+        busyRatio: t.busy / total,
+        backpressuredRatio: t.bp / total,
+        idleRatio: t.idle / total,
+      };
+    }),
+    kernelEvents: world.kernel.eventsRun,
+    fingerprint,
+    world,
+    jobManager: jm,
+    store,
+  };
+}
+
+function resolveRuntimeMode(config: EngineConfig, allBounded: boolean): RuntimeMode {
+  const mode = config.get("execution.runtime-mode");
+  if (mode === "AUTOMATIC") return allBounded ? "BATCH" : "STREAMING";
+  return mode;
+}
+
+type Totals = Map<string, { recordsIn: number; recordsOut: number; busy: number; bp: number; idle: number }>;
+
+/** Samples every running task into TaskMetrics events, and keeps per-vertex totals. */
+function sampleMetrics(
+  world: World,
+  trace: Trace<EngineEvents & KernelEvents>,
+  taskManagers: TaskManager[],
+  intervalNs: Ns,
+  totals: Totals,
+  done: () => boolean,
+): void {
+  const last = new Map<object, { busy: number; backpressured: number; idle: number; recordsIn: number; recordsOut: number }>();
+  const sample = () => {
+    for (const tm of taskManagers) {
+      for (const task of tm.runningTasks) {
+        const now = task.timeSnapshot();
+        const prev = last.get(task) ?? { busy: 0, backpressured: 0, idle: 0, recordsIn: 0, recordsOut: 0 };
+        const span = now.busy + now.backpressured + now.idle - (prev.busy + prev.backpressured + prev.idle) || 1;
+        trace.emit("TaskMetrics", {
+          vertex: task.id.vertexId,
+          subtask: task.id.subtaskIndex,
+          host: task.id.host,
+          busy: round3((now.busy - prev.busy) / span),
+          backpressured: round3((now.backpressured - prev.backpressured) / span),
+          idle: round3((now.idle - prev.idle) / span),
+          recordsIn: task.recordsIn - prev.recordsIn,
+          recordsOut: task.recordsOut - prev.recordsOut,
+          inputQueueBuffers: task.queuedInputBuffers(),
+          outputQueueBuffers: task.queuedOutputBuffers(),
+          watermarkMs: Number.isFinite(task.currentWatermark) ? task.currentWatermark : null,
+        });
+        last.set(task, { ...now, recordsIn: task.recordsIn, recordsOut: task.recordsOut });
+      }
+    }
+    if (!done()) world.kernel.scheduleDaemon(world.now + intervalNs, sample);
+  };
+  world.kernel.scheduleDaemon(intervalNs, sample);
+  void totals;
+}
+
+function collectFinalStats(taskManagers: TaskManager[], totals: Totals): void {
+  for (const tm of taskManagers) {
+    for (const task of tm.allTasks) {
+      const t = task.timeSnapshot();
+      const v = totals.get(task.id.vertexId) ?? { recordsIn: 0, recordsOut: 0, busy: 0, bp: 0, idle: 0 };
+      v.recordsIn += task.recordsIn;
+      v.recordsOut += task.recordsOut;
+      v.busy += t.busy;
+      v.bp += t.backpressured;
+      v.idle += t.idle;
+      totals.set(task.id.vertexId, v);
+    }
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,476 @@
+/**
+ * The write path shared by pipelined and hybrid partitions (Flink's
+ * BufferWritingResultPartition + RecordWriter's OutputFlusher): records are appended to
+ * the current buffer of their subpartition; a full buffer is finished and a new one is
+ * requested from the partition's LocalBufferPool. Subclasses decide where finished
+ * buffers go.
+ *
+ * Model:
+ * - A record takes recordBytes + RECORD_HEADER_BYTES and may span buffers; its value sits
+ *   in the buffer holding its last byte (where the consumer can deserialize it).
+ * - Unicast and broadcast builders are exclusive, as in Flink: a broadcast element
+ *   (broadcastRecord, every watermark) finishes all unicast buffers and goes into one
+ *   shared buffer queued in every subpartition; the next unicast record finishes it.
+ * - A flush turns the written part of a buffer into a sendable slice; the builder keeps
+ *   filling the same segment (Flink's BufferConsumer slices share the MemorySegment).
+ * - When no buffer can be had (pool and overdraft exhausted) the rest of the element and
+ *   everything after it wait in `blocked`, in order — the model of a task thread blocked
+ *   in requestBufferBuilderBlocking — and are written as buffers come back. The writer is
+ *   unavailable meanwhile; finish() completes after them.
+ * - Buffer timeout T > 0: while some partly filled buffer exists, one kernel timer flushes
+ *   all subpartitions at the next point of the grid creation + k·T (the OutputFlusher
+ *   thread sleeps T between flushes); T = 0 flushes after every element.
+ * - hold()/unhold(): slices finished while held are queued but not visible to readers.
+ *
+ * Invariants: every segment reference is dropped exactly once (on send/recycle, on
+ * release or when the builder closes); nothing is written after finish(); the blocked
+ * queue is bounded by MAX_BLOCKED_ELEMENTS.
+ */
+import { InvariantError, assert } from "../../../sim/errors";
+import type { TimerHandle } from "../../../sim/kernel";
+import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
+import { Grant, type LocalBufferPool, type LocalPoolSpec } from "./buffer-pool";
+import { Fifo } from "./fifo";
+import { MAX_BLOCKED_ELEMENTS } from "./params";
+import type {
+  ManagedPartition,
+  PartitionType,
+  ResultPartitionSpec,
+  ResultPartitionWriter,
+  ShuffleContext,
+  ViewOrError,
+  WriterState,
+} from "./result-partition";
+import { Segment, ShuffleBuffer } from "./shuffle-buffer";
+
+interface Builder {
+  segment: Segment;
+  usedBytes: number;
+  /** The slice being filled: written bytes since the last flush of this builder. */
+  slice: ShuffleBuffer;
+}
+
+interface BlockedElement {
+  /** Subpartition, or −1 for broadcast. */
+  target: number;
+  value: unknown;
+  timestampMs: number;
+  remainingBytes: number;
+}
+
+/** Checks a caller-supplied size. */
+export function checkRecordBytes(recordBytes: number, what: string): void {
+  if (!Number.isSafeInteger(recordBytes) || recordBytes < 0) {
+    throw new InvariantError(`${what}: record size must be a whole number of bytes ≥ 0, got ${recordBytes}`);
+  }
+}
+
+export abstract class BufferWritingPartition implements ResultPartitionWriter, ManagedPartition {
+  readonly partitionId: string;
+  readonly type: PartitionType;
+  readonly numSubpartitions: number;
+  readonly owner: string;
+  readonly broadcast: boolean;
+  state: WriterState = "producing";
+  bytesEmitted = 0;
+  bytesSent = 0;
+  buffersSent = 0;
+  recordsEmitted = 0;
+
+  protected readonly pool: LocalBufferPool;
+  protected holdDepth = 0;
+  protected readonly bufferSizeBytes: number;
+  private readonly builders: (Builder | undefined)[];
+  private broadcastBuilder: Builder | undefined = undefined;
+  private readonly blocked = new Fifo<BlockedElement>();
+  private readonly bufferTimeoutNs: number;
+  private readonly gridOriginNs: number;
+  private flusherTimer: TimerHandle = -1;
+  private availabilityListeners: (() => void)[] = [];
+  private armed = false;
+  private finishedCallbacks: (() => void)[] = [];
+  private failedCallbacks: ((reason: string) => void)[] = [];
+  private finishedNotified = false;
+  private failureReason: string | undefined = undefined;
+  private overdraftMarked = false;
+  private blockedMarked = false;
+  private readonly onFlusherDue = () => this.flusherDue();
+  private readonly onArmedDue = () => this.armedDue();
+
+  constructor(
+    protected readonly ctx: ShuffleContext,
+    spec: ResultPartitionSpec,
+    poolSpec: LocalPoolSpec,
+  ) {
+    this.partitionId = spec.partitionId;
+    this.type = spec.type;
+    this.numSubpartitions = spec.numSubpartitions;
+    this.owner = spec.owner;
+    this.broadcast = spec.broadcast === true;
+    this.bufferSizeBytes = ctx.params.bufferSizeBytes;
+    this.bufferTimeoutNs = ctx.params.bufferTimeoutNs;
+    this.gridOriginNs = ctx.kernel.now;
+    this.builders = new Array<Builder | undefined>(spec.numSubpartitions).fill(undefined);
+    this.pool = ctx.bufferPool.createPool(poolSpec);
+  }
+
+  // ---- subclass hooks ----
+
+  /** A finished slice for `target` (−1: every subpartition); the subclass takes references. */
+  protected abstract addSlice(target: number, slice: ShuffleBuffer): void;
+  /** The hold ended: make everything queued visible. */
+  protected abstract publishAll(): void;
+  /** Queue END_OF_PARTITION in every subpartition. */
+  protected abstract addEndOfPartition(): void;
+  /** False once the subpartition's reader went away: its output is discarded. */
+  protected abstract subpartitionAccepts(subpartition: number): boolean;
+  /** After END_OF_PARTITION is queued; must call notifyFinished() when the partition is finished. */
+  protected abstract afterFinish(): void;
+  /** Release or failure: drop queued data and tell readers. */
+  protected abstract dropData(error: "ProducerFailed", reason: string): void;
+  abstract createView(subpartition: number): ViewOrError;
+  abstract outputQueueLengthBuffers(subpartition: number): number;
+  abstract queuedBuffers(): number;
+
+  // ---- metrics ----
+
+  get buffersInUse(): number {
+    return this.pool.requested;
+  }
+
+  get maxBuffersInUseObserved(): number {
+    return this.pool.maxRequestedObserved;
+  }
+
+  get poolSizeBuffers(): number {
+    return this.pool.size;
+  }
+
+  /** The pool's bounds, for tests and metrics. */
+  get poolMaxBuffers(): number {
+    return this.pool.maxBuffers;
+  }
+
+  get blockedElements(): number {
+    return this.blocked.length;
+  }
+
+  // ---- writing ----
+
+  emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void {
+    if (!this.accepting("emitRecord")) return;
+    if (this.broadcast) throw new InvariantError(`partition ${this.partitionId} is a broadcast partition: use broadcastRecord`);
+    if (!Number.isInteger(subpartition) || subpartition < 0 || subpartition >= this.numSubpartitions) {
+      throw new InvariantError(`partition ${this.partitionId}: subpartition ${subpartition} out of range 0..${this.numSubpartitions - 1}`);
+    }
+    checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
+    this.recordsEmitted++;
+    this.emit(subpartition, value, timestampMs, recordBytes + RECORD_HEADER_BYTES);
+  }
+
+  broadcastRecord(value: unknown, timestampMs: number, recordBytes: number): void {
+    if (!this.accepting("broadcastRecord")) return;
+    checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
+    this.recordsEmitted++;
+    this.emit(-1, value, timestampMs, recordBytes + RECORD_HEADER_BYTES);
+  }
+
+  broadcastWatermark(watermarkMs: number): void {
+    if (!this.accepting("broadcastWatermark")) return;
+    this.emit(-1, WATERMARK, watermarkMs, WATERMARK_BYTES);
+  }
+
+  isAvailable(): boolean {
+    return this.ctx.alive() && this.state === "producing" && this.blocked.length === 0 && this.pool.isAvailable();
+  }
+
+  onAvailable(cb: () => void): void {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
+    this.availabilityListeners.push(cb);
+    this.arm();
+  }
+
+  hold(): void {
+    this.holdDepth++;
+  }
+
+  unhold(): void {
+    assert(this.holdDepth > 0, `partition ${this.partitionId}: unhold without hold`);
+    if (--this.holdDepth === 0 && this.ctx.alive() && (this.state === "producing" || this.state === "finishing" || this.state === "finished")) {
+      this.publishAll();
+    }
+  }
+
+  flush(): void {
+    if (!this.ctx.alive() || (this.state !== "producing" && this.state !== "finishing")) return;
+    this.flushAll();
+  }
+
+  finish(): void {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
+    if (this.state !== "producing") throw new InvariantError(`partition ${this.partitionId}: finish() called twice`);
+    this.state = "finishing";
+    if (this.blocked.length === 0) this.completeFinish();
+    else this.arm();
+  }
+
+  release(): void {
+    this.teardown("released", "partition released");
+  }
+
+  fail(reason: string): void {
+    this.teardown("failed", reason);
+  }
+
+  onFinished(cb: () => void): void {
+    if (this.finishedNotified) this.ctx.kernel.after(0, cb);
+    else this.finishedCallbacks.push(cb);
+  }
+
+  onFailed(cb: (reason: string) => void): void {
+    if (this.failureReason !== undefined) {
+      const reason = this.failureReason;
+      this.ctx.kernel.after(0, () => cb(reason));
+    } else this.failedCallbacks.push(cb);
+  }
+
+  // ---- for subclasses ----
+
+  /** Runs the finished callbacks in a kernel event. */
+  protected notifyFinished(): void {
+    if (this.finishedNotified) return;
+    this.finishedNotified = true;
+    const cbs = this.finishedCallbacks;
+    this.finishedCallbacks = [];
+    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb()));
+  }
+
+  /** The partition failed by itself (a disk error): readers and onFailed callbacks learn why. */
+  protected failInternal(reason: string): void {
+    if (this.state === "released" || this.state === "failed") return;
+    this.teardown("failed", reason);
+    this.failureReason = reason;
+    const cbs = this.failedCallbacks;
+    this.failedCallbacks = [];
+    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb(reason)));
+  }
+
+  /** Drops the builder of one subpartition whose reader went away. */
+  protected dropBuilder(subpartition: number): void {
+    const b = this.builders[subpartition];
+    if (b === undefined) return;
+    this.builders[subpartition] = undefined;
+    b.segment.release();
+  }
+
+  // ---- internals ----
+
+  private accepting(op: string): boolean {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return false;
+    if (this.state !== "producing") throw new InvariantError(`partition ${this.partitionId}: ${op} after finish()`);
+    return true;
+  }
+
+  private emit(target: number, value: unknown, timestampMs: number, totalBytes: number): void {
+    this.bytesEmitted += totalBytes;
+    if (this.blocked.length > 0) {
+      this.pushBlocked(target, value, timestampMs, totalBytes);
+      return;
+    }
+    const remaining = this.write(target, value, timestampMs, totalBytes);
+    if (remaining > 0) {
+      this.pushBlocked(target, value, timestampMs, remaining);
+      return;
+    }
+    this.afterElement(target);
+  }
+
+  private afterElement(target: number): void {
+    if (this.bufferTimeoutNs === 0) {
+      if (target >= 0) this.flushBuilder(target);
+      else this.flushBuilder(-1);
+    } else if (this.bufferTimeoutNs > 0 && this.flusherTimer < 0) {
+      const b = target >= 0 ? this.builders[target] : this.broadcastBuilder;
+      if (b !== undefined && b.slice.sizeBytes > 0) {
+        const k = Math.floor((this.ctx.kernel.now - this.gridOriginNs) / this.bufferTimeoutNs) + 1;
+        this.flusherTimer = this.ctx.kernel.schedule(this.gridOriginNs + k * this.bufferTimeoutNs, this.onFlusherDue);
+      }
+    }
+  }
+
+  private pushBlocked(target: number, value: unknown, timestampMs: number, remainingBytes: number): void {
+    if (this.blocked.length >= MAX_BLOCKED_ELEMENTS) {
+      throw new InvariantError(`partition ${this.partitionId}: more than ${MAX_BLOCKED_ELEMENTS} output elements wait for buffers (the task ignored isAvailable())`);
+    }
+    this.blocked.push({ target, value, timestampMs, remainingBytes });
+    if (!this.blockedMarked) {
+      this.blockedMarked = true;
+      this.ctx.mark("network.blockedMidRecord");
+    }
+    this.arm();
+  }
+
+  /** Writes what fits; returns the bytes still to write (0: the element is complete). */
+  private write(target: number, value: unknown, timestampMs: number, remainingBytes: number): number {
+    this.ensureMode(target);
+    if (target >= 0 && !this.subpartitionAccepts(target)) return 0;
+    const bufferSize = this.bufferSizeBytes;
+    let remaining = remainingBytes;
+    for (;;) {
+      let b = target >= 0 ? this.builders[target] : this.broadcastBuilder;
+      if (b === undefined) {
+        b = this.newBuilder(target);
+        if (b === undefined) return remaining;
+      }
+      const take = Math.min(bufferSize - b.usedBytes, remaining);
+      b.usedBytes += take;
+      b.slice.sizeBytes += take;
+      remaining -= take;
+      if (remaining === 0) {
+        b.slice.values.push(value);
+        b.slice.timestamps.push(timestampMs);
+      }
+      if (b.usedBytes === bufferSize) this.finishBuilder(target);
+      if (remaining === 0) return 0;
+    }
+  }
+
+  private ensureMode(target: number): void {
+    if (target >= 0) {
+      if (this.broadcastBuilder !== undefined) this.finishBuilder(-1);
+    } else {
+      for (let i = 0; i < this.numSubpartitions; i++) if (this.builders[i] !== undefined) this.finishBuilder(i);
+    }
+  }
+
+  private newBuilder(target: number): Builder | undefined {
+    // Flink accounts broadcast buffers to subpartition 0 (requestNewBufferBuilderFromPool(0)).
+    const acct = target >= 0 ? target : 0;
+    const grant = this.pool.request(acct);
+    if (grant === Grant.None) return undefined;
+    if (grant === Grant.Overdraft && !this.overdraftMarked) {
+      this.overdraftMarked = true;
+      this.ctx.mark("network.overdraftUsed");
+    }
+    const segment = new Segment(this.pool, acct);
+    const b: Builder = { segment, usedBytes: 0, slice: newSlice(segment) };
+    if (target >= 0) this.builders[target] = b;
+    else this.broadcastBuilder = b;
+    return b;
+  }
+
+  /** Closes the builder: its last slice becomes sendable; the builder's reference goes. */
+  private finishBuilder(target: number): void {
+    const b = target >= 0 ? this.builders[target] : this.broadcastBuilder;
+    if (b === undefined) return;
+    if (target >= 0) this.builders[target] = undefined;
+    else this.broadcastBuilder = undefined;
+    if (b.slice.sizeBytes > 0) this.addSlice(target, b.slice);
+    b.segment.release();
+  }
+
+  /** Makes the written part sendable; the builder goes on in the same segment. */
+  private flushBuilder(target: number): void {
+    const b = target >= 0 ? this.builders[target] : this.broadcastBuilder;
+    if (b === undefined || b.slice.sizeBytes === 0) return;
+    this.addSlice(target, b.slice);
+    b.slice = newSlice(b.segment);
+  }
+
+  private flushAll(): void {
+    for (let i = 0; i < this.numSubpartitions; i++) this.flushBuilder(i);
+    this.flushBuilder(-1);
+    if (this.flusherTimer >= 0) {
+      this.ctx.kernel.cancel(this.flusherTimer);
+      this.flusherTimer = -1;
+    }
+  }
+
+  private flusherDue(): void {
+    this.flusherTimer = -1;
+    if (!this.ctx.alive() || (this.state !== "producing" && this.state !== "finishing")) return;
+    this.flushAll();
+  }
+
+  /** Waits (one pool listener or one zero-delay event) to drain blocked output and wake listeners. */
+  private arm(): void {
+    if (this.armed || this.pool.destroyed) return;
+    this.armed = true;
+    if (this.blocked.length === 0 && this.pool.isAvailable()) this.ctx.kernel.after(0, this.onArmedDue);
+    else this.pool.onAvailable(this.onArmedDue);
+  }
+
+  private armedDue(): void {
+    this.armed = false;
+    if (!this.ctx.alive() || (this.state !== "producing" && this.state !== "finishing")) return;
+    while (this.blocked.length > 0) {
+      const el = this.blocked.peek()!;
+      const remaining = this.write(el.target, el.value, el.timestampMs, el.remainingBytes);
+      if (remaining > 0) {
+        el.remainingBytes = remaining;
+        break;
+      }
+      this.blocked.shift();
+      this.afterElement(el.target);
+    }
+    if (this.blocked.length > 0) {
+      this.arm();
+      return;
+    }
+    if (this.state === "finishing") {
+      this.completeFinish();
+      return;
+    }
+    if (this.availabilityListeners.length === 0) return;
+    if (!this.isAvailable()) {
+      this.arm();
+      return;
+    }
+    const cbs = this.availabilityListeners;
+    this.availabilityListeners = [];
+    for (const cb of cbs) cb();
+  }
+
+  private completeFinish(): void {
+    this.ensureMode(-1); // closes every unicast builder
+    this.finishBuilder(-1);
+    this.addEndOfPartition();
+    this.state = "finished";
+    if (this.flusherTimer >= 0) {
+      this.ctx.kernel.cancel(this.flusherTimer);
+      this.flusherTimer = -1;
+    }
+    this.availabilityListeners = [];
+    // Flink destroys the pool when the task's partitions close; queued buffers return to
+    // the global pool as they are consumed.
+    this.pool.destroy();
+    this.afterFinish();
+  }
+
+  private teardown(state: "released" | "failed", reason: string): void {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
+    const wasFinished = this.state === "finished";
+    this.state = state;
+    if (this.flusherTimer >= 0) {
+      this.ctx.kernel.cancel(this.flusherTimer);
+      this.flusherTimer = -1;
+    }
+    this.blocked.clear();
+    this.availabilityListeners = [];
+    if (!wasFinished) {
+      for (let i = 0; i < this.numSubpartitions; i++) this.dropBuilder(i);
+      const bb = this.broadcastBuilder;
+      this.broadcastBuilder = undefined;
+      bb?.segment.release();
+    }
+    this.dropData("ProducerFailed", reason);
+    this.pool.destroy();
+    this.ctx.unregisterPartition(this);
+  }
+}
+
+function newSlice(segment: Segment): ShuffleBuffer {
+  const s = new ShuffleBuffer();
+  s.segment = segment;
+  return s;
+}

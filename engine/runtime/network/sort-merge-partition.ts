@@ -1,0 +1,533 @@
+/**
+ * BLOCKING result partition as Flink's sort-merge shuffle (SortMergeResultPartition,
+ * FLIP-148; the default for blocking results since 1.15): records collect in an
+ * in-memory sort buffer; when it is full (or at finish) it is spilled as one *region* to
+ * a single data file per partition on the producer host's local disk, grouped by
+ * subpartition; an in-memory index maps (subpartition, region) to file ranges. Readers
+ * read their subpartition's ranges region by region, after the producer finished.
+ *
+ * Model:
+ * - Memory: the partition reserves taskmanager.network.sort-shuffle.min-buffers (512) of
+ *   the TM budget, as a fixed reservation (Flink's pool has that min and may grow; it
+ *   uses min for sorting and write buffers). Sort buffer = min − min(min/2, 16 MiB of
+ *   buffers) buffers' worth of bytes (Flink's numBuffersForSort). Released at finish.
+ * - Within a region each subpartition's records are packed into buffers of at most the
+ *   buffer size (a record may span buffers; its value sits in the buffer with its last
+ *   byte); each buffer costs FILE_BUFFER_HEADER_BYTES plus its payload on disk, LZ4
+ *   compressed by LZ4_COMPRESSION_RATIO when compression is on (events stay raw).
+ * - One disk append per (region, subpartition) chunk, in order, so offsets are known at
+ *   issue time; broadcast data (broadcastRecord, watermarks, END_OF_PARTITION) is one
+ *   chunk per region that every subpartition's index points to (written once). Switching
+ *   between unicast and broadcast spills the other buffer, as Flink does.
+ * - The task thread of Flink writes regions synchronously; here the writer is
+ *   unavailable while a region write is in flight, so disk bandwidth backpressures it.
+ * - finish(): spill what is left, append END_OF_PARTITION as a broadcast region and the
+ *   index file (12 bytes per region and subpartition); finished when every append has
+ *   completed. No fsync (Flink does not sync shuffle files): a host crash loses the
+ *   files, and requests then find no partition.
+ * - A reader reads the next chunk of its subpartition when fewer than READ_AHEAD_BUFFERS
+ *   of its buffers are queued or held by the consumer; reads go through the disk's FIFO
+ *   queue (so many readers interleave, paying seeks on hdd). The TM-wide batch-shuffle
+ *   read pool is not modelled.
+ *
+ * Invariants: chunks are appended in offset order; every index entry matches exactly one
+ * chunk; nothing is written after finish(); the reservation is returned exactly once.
+ */
+import { InvariantError, assert } from "../../../sim/errors";
+import type { Chunk, DiskError } from "../../../sim/disk";
+import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
+import type { FixedReservation } from "./buffer-pool";
+import { checkRecordBytes } from "./buffer-writing-partition";
+import { Fifo } from "./fifo";
+import type { ShuffleErrorKind } from "./messages";
+import { FILE_BUFFER_HEADER_BYTES, INDEX_ENTRY_BYTES, READ_AHEAD_BUFFERS, compressedSize } from "./params";
+import type {
+  ManagedPartition,
+  ResultPartitionSpec,
+  ResultPartitionWriter,
+  ShuffleContext,
+  SubpartitionView,
+  ViewListener,
+  ViewOrError,
+  WriterState,
+} from "./result-partition";
+import { ShuffleBuffer, endOfPartitionBuffer, isEndOfPartition } from "./shuffle-buffer";
+
+interface IndexEntry {
+  offsetBytes: number;
+  sizeBytes: number;
+  numBuffers: number;
+}
+
+const WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** Sort-buffer buffers for a reservation of `minBuffers` (Flink's numBuffersForSort). */
+export function sortBufferBuffers(minBuffers: number, bufferSizeBytes: number): number {
+  const writeBuffers = Math.min(Math.floor(minBuffers / 2), Math.floor(WRITE_BUFFER_BYTES / bufferSizeBytes));
+  return minBuffers - writeBuffers;
+}
+
+/** Appends one element to a subpartition's packed buffers. */
+function appendPacked(list: ShuffleBuffer[], value: unknown, timestampMs: number, totalBytes: number, bufferSizeBytes: number): void {
+  let last = list.length > 0 ? list[list.length - 1]! : undefined;
+  let remaining = totalBytes;
+  for (;;) {
+    if (last === undefined || last.sizeBytes === bufferSizeBytes) {
+      last = new ShuffleBuffer();
+      list.push(last);
+    }
+    const take = Math.min(bufferSizeBytes - last.sizeBytes, remaining);
+    last.sizeBytes += take;
+    remaining -= take;
+    if (remaining === 0) break;
+  }
+  last.values.push(value);
+  last.timestamps.push(timestampMs);
+}
+
+export class SortMergeResultPartition implements ResultPartitionWriter, ManagedPartition {
+  readonly type = "BLOCKING" as const;
+  readonly partitionId: string;
+  readonly numSubpartitions: number;
+  readonly owner: string;
+  readonly broadcast: boolean;
+  readonly dataFile: string;
+  readonly indexFile: string;
+  state: WriterState = "producing";
+  bytesEmitted = 0;
+  bytesSent = 0;
+  buffersSent = 0;
+  /** Bytes appended to the data file (headers and compression included). */
+  fileBytes = 0;
+  regions = 0;
+  readonly sortBufferCapacityBytes: number;
+  private readonly reservation: FixedReservation;
+  private reservationReleased = false;
+  private maxInUse: number;
+  private readonly compression: boolean;
+  private readonly bufferSizeBytes: number;
+  private readonly unicast: (ShuffleBuffer[] | undefined)[];
+  private unicastBytes = 0;
+  private broadcastList: ShuffleBuffer[] | undefined = undefined;
+  private broadcastBytes = 0;
+  private readonly index: IndexEntry[][] = [];
+  private outstandingWrites = 0;
+  private deferred: { file: string; sizeBytes: number; data: unknown }[] = [];
+  private holdDepth = 0;
+  private finalIssued = false;
+  private availabilityListeners: (() => void)[] = [];
+  private availabilityScheduled = false;
+  private finishedCallbacks: (() => void)[] = [];
+  private failedCallbacks: ((reason: string) => void)[] = [];
+  private finishedNotified = false;
+  private failureReason: string | undefined = undefined;
+  private readonly views = new Set<SortMergeSubpartitionView>();
+  private readonly onAppendDone = (err?: DiskError) => this.appendDone(err);
+  private readonly onAvailabilityDue = () => this.availabilityDue();
+
+  constructor(
+    private readonly ctx: ShuffleContext,
+    spec: ResultPartitionSpec,
+  ) {
+    this.partitionId = spec.partitionId;
+    this.numSubpartitions = spec.numSubpartitions;
+    this.owner = spec.owner;
+    this.broadcast = spec.broadcast === true;
+    const p = ctx.params;
+    this.compression = p.compression;
+    this.bufferSizeBytes = p.bufferSizeBytes;
+    this.reservation = ctx.bufferPool.reserveFixed(p.sortShuffleMinBuffers, `${spec.partitionId}@${ctx.host} (sort-merge)`);
+    this.maxInUse = this.reservation.held;
+    this.sortBufferCapacityBytes = sortBufferBuffers(p.sortShuffleMinBuffers, p.bufferSizeBytes) * p.bufferSizeBytes;
+    this.unicast = new Array<ShuffleBuffer[] | undefined>(spec.numSubpartitions).fill(undefined);
+    for (let i = 0; i < spec.numSubpartitions; i++) this.index.push([]);
+    this.dataFile = `shuffle/${spec.partitionId}.data`;
+    this.indexFile = `shuffle/${spec.partitionId}.index`;
+    const disk = ctx.world.disk(ctx.host);
+    // A rerun of the same partition id on this host replaces the old files.
+    disk.delete(this.dataFile);
+    disk.delete(this.indexFile);
+  }
+
+  // ---- metrics ----
+
+  get buffersInUse(): number {
+    return this.reservationReleased ? 0 : this.reservation.held;
+  }
+
+  get maxBuffersInUseObserved(): number {
+    if (!this.reservationReleased && this.reservation.held > this.maxInUse) this.maxInUse = this.reservation.held;
+    return this.maxInUse;
+  }
+
+  get poolSizeBuffers(): number {
+    return this.reservationReleased ? 0 : this.reservation.wanted;
+  }
+
+  /** Buffers of this subpartition in the current sort buffer. */
+  outputQueueLengthBuffers(subpartition: number): number {
+    return this.unicast[subpartition]?.length ?? 0;
+  }
+
+  queuedBuffers(): number {
+    let n = this.broadcastList?.length ?? 0;
+    for (const l of this.unicast) n += l?.length ?? 0;
+    return n;
+  }
+
+  /** Index entries (region chunks) of a subpartition, for tests. */
+  indexOf(subpartition: number): readonly IndexEntry[] {
+    return this.index[subpartition] ?? [];
+  }
+
+  // ---- writing ----
+
+  emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void {
+    if (!this.accepting("emitRecord")) return;
+    if (this.broadcast) throw new InvariantError(`partition ${this.partitionId} is a broadcast partition: use broadcastRecord`);
+    if (!Number.isInteger(subpartition) || subpartition < 0 || subpartition >= this.numSubpartitions) {
+      throw new InvariantError(`partition ${this.partitionId}: subpartition ${subpartition} out of range 0..${this.numSubpartitions - 1}`);
+    }
+    checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
+    const total = recordBytes + RECORD_HEADER_BYTES;
+    this.bytesEmitted += total;
+    if (this.broadcastBytes > 0) this.spillBroadcast();
+    if (this.unicastBytes > 0 && this.unicastBytes + total > this.sortBufferCapacityBytes) this.spillUnicast();
+    const list = (this.unicast[subpartition] ??= []);
+    appendPacked(list, value, timestampMs, total, this.bufferSizeBytes);
+    this.unicastBytes += total;
+  }
+
+  broadcastRecord(value: unknown, timestampMs: number, recordBytes: number): void {
+    if (!this.accepting("broadcastRecord")) return;
+    checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
+    this.addBroadcast(value, timestampMs, recordBytes + RECORD_HEADER_BYTES);
+  }
+
+  broadcastWatermark(watermarkMs: number): void {
+    if (!this.accepting("broadcastWatermark")) return;
+    this.addBroadcast(WATERMARK, watermarkMs, WATERMARK_BYTES);
+  }
+
+  isAvailable(): boolean {
+    return this.ctx.alive() && this.state === "producing" && this.outstandingWrites === 0 && this.deferred.length === 0;
+  }
+
+  onAvailable(cb: () => void): void {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
+    this.availabilityListeners.push(cb);
+    if (this.isAvailable()) this.scheduleAvailability();
+  }
+
+  hold(): void {
+    this.holdDepth++;
+  }
+
+  unhold(): void {
+    assert(this.holdDepth > 0, `partition ${this.partitionId}: unhold without hold`);
+    if (--this.holdDepth > 0 || !this.ctx.alive()) return;
+    const deferred = this.deferred;
+    this.deferred = [];
+    for (const d of deferred) this.issueAppend(d.file, d.sizeBytes, d.data);
+  }
+
+  /** Sort-merge partitions have nothing to flush: data leaves in regions. */
+  flush(): void {}
+
+  finish(): void {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
+    if (this.state !== "producing") throw new InvariantError(`partition ${this.partitionId}: finish() called twice`);
+    this.state = "finishing";
+    if (this.unicastBytes > 0) this.spillUnicast();
+    if (this.broadcastBytes > 0) this.spillBroadcast();
+    this.broadcastList = [endOfPartitionBuffer()];
+    this.spillBroadcast();
+    this.append(this.indexFile, this.regions * this.numSubpartitions * INDEX_ENTRY_BYTES, undefined);
+    this.finalIssued = true;
+    this.availabilityListeners = [];
+    this.maybeFinished();
+  }
+
+  release(): void {
+    this.teardown("released", "partition released");
+  }
+
+  fail(reason: string): void {
+    this.teardown("failed", reason);
+  }
+
+  onFinished(cb: () => void): void {
+    if (this.finishedNotified) this.ctx.kernel.after(0, cb);
+    else this.finishedCallbacks.push(cb);
+  }
+
+  onFailed(cb: (reason: string) => void): void {
+    if (this.failureReason !== undefined) {
+      const reason = this.failureReason;
+      this.ctx.kernel.after(0, () => cb(reason));
+    } else this.failedCallbacks.push(cb);
+  }
+
+  createView(subpartition: number): ViewOrError {
+    if (this.state === "released" || this.state === "failed") return { error: "ProducerFailed", reason: `partition ${this.partitionId} was ${this.state}` };
+    if (this.state !== "finished") return { error: "ProducerFailed", reason: `blocking partition ${this.partitionId} is read before its producer finished` };
+    const entries = this.index[subpartition];
+    if (entries === undefined) return { error: "ProducerFailed", reason: `partition ${this.partitionId} has no subpartition ${subpartition}` };
+    const view = new SortMergeSubpartitionView(this, this.ctx, entries);
+    this.views.add(view);
+    return view;
+  }
+
+  /** @internal */
+  noteTaken(buffer: ShuffleBuffer): void {
+    this.bytesSent += buffer.sizeBytes;
+    this.buffersSent++;
+  }
+
+  /** @internal */
+  viewDone(view: SortMergeSubpartitionView): void {
+    this.views.delete(view);
+  }
+
+  // ---- internals ----
+
+  private accepting(op: string): boolean {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return false;
+    if (this.state !== "producing") throw new InvariantError(`partition ${this.partitionId}: ${op} after finish()`);
+    return true;
+  }
+
+  private addBroadcast(value: unknown, timestampMs: number, total: number): void {
+    this.bytesEmitted += total;
+    if (this.unicastBytes > 0) this.spillUnicast();
+    if (this.broadcastBytes > 0 && this.broadcastBytes + total > this.sortBufferCapacityBytes) this.spillBroadcast();
+    const list = (this.broadcastList ??= []);
+    appendPacked(list, value, timestampMs, total, this.bufferSizeBytes);
+    this.broadcastBytes += total;
+  }
+
+  /** Bytes of one chunk on disk; sets each buffer's compressed size. */
+  private chunkBytes(list: ShuffleBuffer[]): number {
+    let bytes = 0;
+    for (const b of list) {
+      if (this.compression && !b.isEvent) b.compressedBytes = compressedSize(b.sizeBytes);
+      bytes += FILE_BUFFER_HEADER_BYTES + b.wireBytes;
+    }
+    return bytes;
+  }
+
+  private spillUnicast(): void {
+    this.regions++;
+    for (let sub = 0; sub < this.numSubpartitions; sub++) {
+      const list = this.unicast[sub];
+      if (list === undefined) continue;
+      this.unicast[sub] = undefined;
+      const sizeBytes = this.chunkBytes(list);
+      this.index[sub]!.push({ offsetBytes: this.fileBytes, sizeBytes, numBuffers: list.length });
+      this.fileBytes += sizeBytes;
+      this.append(this.dataFile, sizeBytes, list);
+    }
+    this.unicastBytes = 0;
+  }
+
+  private spillBroadcast(): void {
+    const list = this.broadcastList;
+    if (list === undefined) return;
+    this.broadcastList = undefined;
+    this.broadcastBytes = 0;
+    this.regions++;
+    const sizeBytes = this.chunkBytes(list);
+    const entry = { offsetBytes: this.fileBytes, sizeBytes, numBuffers: list.length };
+    for (let sub = 0; sub < this.numSubpartitions; sub++) this.index[sub]!.push(entry);
+    this.fileBytes += sizeBytes;
+    this.append(this.dataFile, sizeBytes, list);
+  }
+
+  private append(file: string, sizeBytes: number, data: unknown): void {
+    if (this.holdDepth > 0) this.deferred.push({ file, sizeBytes, data });
+    else this.issueAppend(file, sizeBytes, data);
+  }
+
+  private issueAppend(file: string, sizeBytes: number, data: unknown): void {
+    this.outstandingWrites++;
+    this.ctx.world.disk(this.ctx.host).append(file, sizeBytes, data, this.onAppendDone);
+  }
+
+  private appendDone(err: DiskError | undefined): void {
+    this.outstandingWrites--;
+    assert(this.outstandingWrites >= 0, `partition ${this.partitionId}: more appends completed than issued`);
+    if (this.state === "released" || this.state === "failed") return;
+    if (err !== undefined) {
+      this.failInternal(`sort-merge shuffle write of ${this.partitionId} failed: ${err.code} (${err.message})`);
+      return;
+    }
+    if (this.state === "finishing") this.maybeFinished();
+    else if (this.isAvailable() && this.availabilityListeners.length > 0) this.runAvailability();
+  }
+
+  private maybeFinished(): void {
+    if (!this.finalIssued || this.outstandingWrites > 0 || this.deferred.length > 0) return;
+    this.state = "finished";
+    this.releaseReservation();
+    this.finishedNotified = true;
+    const cbs = this.finishedCallbacks;
+    this.finishedCallbacks = [];
+    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb()));
+  }
+
+  private scheduleAvailability(): void {
+    if (this.availabilityScheduled) return;
+    this.availabilityScheduled = true;
+    this.ctx.kernel.after(0, this.onAvailabilityDue);
+  }
+
+  private availabilityDue(): void {
+    this.availabilityScheduled = false;
+    if (this.isAvailable()) this.runAvailability();
+  }
+
+  private runAvailability(): void {
+    const cbs = this.availabilityListeners;
+    this.availabilityListeners = [];
+    for (const cb of cbs) cb();
+  }
+
+  private releaseReservation(): void {
+    if (this.reservationReleased) return;
+    if (this.reservation.held > this.maxInUse) this.maxInUse = this.reservation.held;
+    this.reservationReleased = true;
+    this.ctx.bufferPool.shrinkFixed(this.reservation, 0);
+  }
+
+  private failInternal(reason: string): void {
+    this.teardown("failed", reason);
+    this.failureReason = reason;
+    const cbs = this.failedCallbacks;
+    this.failedCallbacks = [];
+    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb(reason)));
+  }
+
+  private teardown(state: "released" | "failed", reason: string): void {
+    if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
+    this.state = state;
+    this.unicast.fill(undefined);
+    this.broadcastList = undefined;
+    this.deferred = [];
+    this.availabilityListeners = [];
+    this.releaseReservation();
+    for (const view of [...this.views]) view.fail("ProducerFailed", reason);
+    this.views.clear();
+    const disk = this.ctx.world.disk(this.ctx.host);
+    disk.delete(this.dataFile);
+    disk.delete(this.indexFile);
+    this.ctx.unregisterPartition(this);
+  }
+}
+
+class SortMergeSubpartitionView implements SubpartitionView {
+  private listener: ViewListener | undefined = undefined;
+  private readonly queue = new Fifo<ShuffleBuffer>();
+  private queuedData = 0;
+  private nextEntry = 0;
+  private reading = false;
+  /** Data buffers taken by the consumer and not yet recycled. */
+  private outstanding = 0;
+  private done = false;
+  private readonly onRead = (err: DiskError | undefined, chunks: readonly Chunk[]) => this.readDone(err, chunks);
+
+  constructor(
+    private readonly partition: SortMergeResultPartition,
+    private readonly ctx: ShuffleContext,
+    private readonly entries: readonly IndexEntry[],
+  ) {}
+
+  setListener(listener: ViewListener): void {
+    assert(this.listener === undefined, "subpartition view: listener set twice");
+    this.listener = listener;
+    this.fill();
+  }
+
+  poll(): ShuffleBuffer | undefined {
+    if (this.done) return undefined;
+    const b = this.queue.shift();
+    if (b === undefined) return undefined;
+    if (!b.isEvent) {
+      this.queuedData--;
+      this.outstanding++;
+      this.partition.noteTaken(b);
+    } else if (isEndOfPartition(b)) {
+      this.done = true;
+      this.partition.viewDone(this);
+    }
+    this.fill();
+    return b;
+  }
+
+  hasNext(): boolean {
+    return !this.done && this.queue.length > 0;
+  }
+
+  nextIsEvent(): boolean {
+    return this.hasNext() && this.queue.peek()!.isEvent;
+  }
+
+  backlog(): number {
+    return this.queuedData;
+  }
+
+  recycle(buffer: ShuffleBuffer): void {
+    if (buffer.isEvent) return;
+    assert(this.outstanding > 0, "sort-merge view: recycled more buffers than it handed out");
+    this.outstanding--;
+    this.fill();
+  }
+
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.clear();
+    this.partition.viewDone(this);
+  }
+
+  queued(): number {
+    return this.done ? 0 : this.queue.length;
+  }
+
+  /** @internal */
+  fail(error: ShuffleErrorKind, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.clear();
+    this.listener?.onViewFailed(error, reason);
+  }
+
+  private fill(): void {
+    if (this.done || this.reading || this.listener === undefined || !this.ctx.alive()) return;
+    if (this.queue.length + this.outstanding >= READ_AHEAD_BUFFERS || this.nextEntry >= this.entries.length) return;
+    const e = this.entries[this.nextEntry]!;
+    this.reading = true;
+    this.ctx.world.disk(this.ctx.host).read(this.partition.dataFile, e.offsetBytes, e.sizeBytes, this.onRead);
+  }
+
+  private readDone(err: DiskError | undefined, chunks: readonly Chunk[]): void {
+    this.reading = false;
+    if (this.done) return;
+    if (err !== undefined) {
+      // ENOENT: the file is gone (released) — Flink reports the partition as not found.
+      this.partition.viewDone(this);
+      this.fail(err.code === "ENOENT" ? "PartitionNotFound" : "ProducerFailed", `reading ${this.partition.dataFile}: ${err.code} (${err.message})`);
+      return;
+    }
+    const e = this.entries[this.nextEntry++]!;
+    assert(chunks.length === 1 && chunks[0]!.offsetBytes === e.offsetBytes && chunks[0]!.sizeBytes === e.sizeBytes, `sort-merge view of ${this.partition.partitionId}: index entry does not match a chunk`);
+    const buffers = chunks[0]!.data as ShuffleBuffer[];
+    assert(buffers.length === e.numBuffers, `sort-merge view of ${this.partition.partitionId}: chunk holds ${buffers.length} buffers, index says ${e.numBuffers}`);
+    const wasEmpty = this.queue.length === 0;
+    for (const b of buffers) {
+      this.queue.push(b);
+      if (!b.isEvent) this.queuedData++;
+    }
+    if (wasEmpty && this.queue.length > 0) this.listener?.onDataAvailable();
+    this.fill();
+  }
+}

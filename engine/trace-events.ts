@@ -1,0 +1,77 @@
+/**
+ * The engine's trace event kinds (the kernel's are in sim/trace/events.ts). These are what
+ * the visualizer and the reports read: job and task lifecycle, slots, regions, sources'
+ * splits, decisions, and sampled per-subtask metrics.
+ *
+ * Naming: a task attempt is (vertex, subtask, attempt); `vertex` is the job vertex id
+ * ("v0", "v1", ...), `name` its display name.
+ */
+import type { TraceLevel } from "../sim/trace/events";
+
+export type JobStatus = "CREATED" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELED";
+export type ExecutionState = "CREATED" | "SCHEDULED" | "DEPLOYING" | "INITIALIZING" | "RUNNING" | "FINISHED" | "CANCELED" | "FAILED";
+
+export interface EngineEvents {
+  JobSubmitted: {
+    job: string;
+    runtimeMode: string;
+    vertices: { id: string; name: string; parallelism: number; maxParallelism: number; chain: string[] }[];
+    edges: { source: string; target: string; distribution: string; partitioner: string; partitionType: string }[];
+    regions: { id: number; subtasks: string[] }[];
+  };
+  JobStatusChanged: { job: string; status: JobStatus; cause?: string };
+  TaskManagerRegistered: { host: string; slots: number };
+  TaskManagerLost: { host: string; cause: string };
+  SlotRequested: { request: number; group: string; vertices: string[] };
+  SlotAllocated: { request: number; host: string; slot: number };
+  SlotReleased: { host: string; slot: number };
+  SlotRequestTimedOut: { request: number; timeoutNs: number };
+  RegionScheduled: { region: number; subtasks: string[] };
+  TaskStateChanged: {
+    vertex: string;
+    name: string;
+    subtask: number;
+    attempt: number;
+    host: string;
+    slot: number;
+    state: ExecutionState;
+    cause?: string;
+  };
+  SplitsAssigned: { vertex: string; subtask: number; splits: string[] };
+  PartitionFinished: { partition: string; vertex: string; subtask: number; host: string; bytes: number };
+  /** Sampled per subtask at the metrics interval: ratios over the last interval. */
+  TaskMetrics: {
+    vertex: string;
+    subtask: number;
+    host: string;
+    busy: number;
+    backpressured: number;
+    idle: number;
+    recordsIn: number;
+    recordsOut: number;
+    inputQueueBuffers: number;
+    outputQueueBuffers: number;
+    watermarkMs: number | null;
+  };
+  /** A record committed to the external store became visible. */
+  SinkCommitted: { sink: string; txn: string; records: number };
+}
+
+export type EngineKind = keyof EngineEvents;
+
+export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
+  JobSubmitted: "summary",
+  JobStatusChanged: "summary",
+  TaskManagerRegistered: "summary",
+  TaskManagerLost: "summary",
+  SlotRequested: "summary",
+  SlotAllocated: "summary",
+  SlotReleased: "summary",
+  SlotRequestTimedOut: "summary",
+  RegionScheduled: "summary",
+  TaskStateChanged: "summary",
+  SplitsAssigned: "summary",
+  PartitionFinished: "summary",
+  TaskMetrics: "summary",
+  SinkCommitted: "summary",
+};

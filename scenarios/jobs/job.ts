@@ -1,0 +1,82 @@
+/**
+ * The shape of a library job: a DataStream program `(env, params) => void` with metadata
+ * the scenario runner and fuzzer need — whether its output is timing-independent, how to
+ * compare it with the oracle, and its parameters (validated with zod, errors as one
+ * InputError naming `params.<field>`).
+ */
+import { z } from "zod";
+import { InputError, unknownNameProblem } from "../../sim/errors";
+import type { StreamExecutionEnvironment } from "../../engine/api/environment";
+import type { DataStream, DataStreamSink } from "../../engine/api/datastream";
+import { CollectSink, TransactionalSink } from "../../engine/api/sinks";
+import type { CompareMode, CompareOptions } from "../../engine/oracle/compare";
+
+export interface JobDefinition<P = any> {
+  readonly name: string;
+  readonly description: string;
+  /** True when a correct run's output cannot depend on timing (exact oracle comparison holds). */
+  readonly deterministic: boolean;
+  readonly compare: CompareMode;
+  /** keyOf / countOf for the comparison, given the job's params. */
+  compareOptions?(params: P): CompareOptions;
+  readonly defaultParams: P;
+  /**
+   * Validates `input` (partial params; unset fields take defaults). Throws an InputError on
+   * `<field>.<param>`, `field` defaulting to "params" (a scenario passes "scenario.params").
+   */
+  parseParams(input: unknown, field?: string): P;
+  /** Adds the job's sources, transformations and sinks to `env`. */
+  build(env: StreamExecutionEnvironment, params: P): void;
+}
+
+/** Defines a job whose params are a zod object schema with a default for every field. */
+export function defineJob<S extends z.ZodObject>(def: {
+  name: string;
+  description: string;
+  deterministic: boolean;
+  compare: CompareMode;
+  params: S;
+  compareOptions?: (params: z.output<S>) => CompareOptions;
+  build: (env: StreamExecutionEnvironment, params: z.output<S>) => void;
+}): JobDefinition<z.output<S>> {
+  const schema = def.params.strict();
+  const parseParams = (input: unknown, field = "params"): z.output<S> => {
+    const result = schema.safeParse(input ?? {});
+    if (result.success) return result.data as z.output<S>;
+    const issue = result.error.issues[0]!;
+    const path = [field, ...issue.path.map(String)].join(".");
+    if (issue.code === "unrecognized_keys") {
+      const key = issue.keys[0]!;
+      throw new InputError(`${field}.${key}`, unknownNameProblem(`parameter of job "${def.name}"`, key, Object.keys(def.params.shape)));
+    }
+    throw new InputError(path, issue.message);
+  };
+  return {
+    name: def.name,
+    description: def.description,
+    deterministic: def.deterministic,
+    compare: def.compare,
+    ...(def.compareOptions !== undefined ? { compareOptions: def.compareOptions } : {}),
+    defaultParams: parseParams({}),
+    parseParams,
+    build: def.build,
+  };
+}
+
+// Parameters most jobs share. Data never depends on parallelism: splits is its own knob.
+export const records = (d: number) => z.number().int().min(0).max(10_000_000).default(d);
+export const positiveInt = (d: number, max = 1_000_000) => z.number().int().min(1).max(max).default(d);
+export const parallelism = (d: number) => z.number().int().min(1).max(4096).default(d);
+/** 0 = uniform keys; > 0 = zipf with that exponent. */
+export const skew = (d: number) => z.number().min(0).max(10).default(d);
+export const sinkKind = () => z.enum(["transactional", "collect"]).default("transactional");
+export const optionalRate = () => z.number().positive().optional();
+
+export function keysOption(count: number, skewExponent: number): { count: number; distribution: "uniform" | "zipf"; exponent?: number } {
+  return skewExponent > 0 ? { count, distribution: "zipf", exponent: skewExponent } : { count, distribution: "uniform" };
+}
+
+/** Sinks the stream into a transactional (exactly-once) or collect (at-least-once) sink. */
+export function sinkInto(stream: DataStream<unknown>, kind: "transactional" | "collect", name: string): DataStreamSink {
+  return stream.sinkTo(kind === "transactional" ? TransactionalSink(name) : CollectSink(name));
+}
