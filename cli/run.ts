@@ -10,7 +10,8 @@ import { InputError } from "../sim/errors";
 import { formatDuration } from "../sim/time";
 import type { TraceLevel } from "../sim/trace/events";
 import { runJob, type JobRunResult } from "../engine/job-run";
-import { programOf, type Scenario } from "../scenarios/define";
+import { LatencyTracker } from "../engine/runtime/latency-tracker";
+import { programOf, variantOf, type Scenario } from "../scenarios/define";
 import { FileSink } from "./files";
 
 export interface RunCommandOptions {
@@ -48,13 +49,14 @@ export function runScenarioOnce(
   knockout: boolean,
   trace?: { sink: FileSink; level: TraceLevel },
 ): ScenarioOutcome {
-  const config = { ...scenario.config, ...(knockout ? scenario.knockout : {}), ...overrides };
+  const variant = variantOf(scenario, knockout);
+  const config = { ...variant.config, ...overrides };
   const result = runJob({
     seed,
     scenario: scenario.name + (knockout ? " (knock-out)" : ""),
     config,
     cluster: scenario.cluster,
-    job: programOf(scenario),
+    job: programOf(scenario, knockout ? scenario.knockout?.params : {}),
     ...(scenario.timeLimitNs !== undefined ? { timeLimitNs: scenario.timeLimitNs } : {}),
     ...(scenario.faults !== undefined ? { faults: scenario.faults } : {}),
     ...(trace !== undefined ? { trace: { sink: trace.sink, level: trace.level } } : {}),
@@ -134,9 +136,17 @@ export function summaryOf(r: JobRunResult) {
       backpressured: round2(v.backpressuredRatio),
       idle: round2(v.idleRatio),
     })),
+    processingLatencyMs: latencySummary(r.processingLatencyNs),
+    visibilityLatencyMs: latencySummary(r.visibilityLatencyNs),
     kernelEvents: r.kernelEvents,
     fingerprint: r.fingerprint,
   };
+}
+
+function latencySummary(samples: readonly number[]): { p50: number; p99: number; samples: number } | null {
+  if (samples.length === 0) return null;
+  const ms = (x: number | undefined) => Math.round((x ?? 0) / 1e3) / 1e3;
+  return { p50: ms(LatencyTracker.percentile(samples, 0.5)), p99: ms(LatencyTracker.percentile(samples, 0.99)), samples: samples.length };
 }
 
 function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string | undefined): void {
@@ -147,6 +157,10 @@ function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string 
   if (s.makespanNs !== null) console.log(`  makespan           ${formatDuration(s.makespanNs)}`);
   else console.log(`  ran for            ${formatDuration(s.endNs)}`);
   console.log(`  source throughput  ${s.sourceRecordsPerS} records/s`);
+  const lat = (l: { p50: number; p99: number; samples: number } | null) =>
+    l === null ? "n/a (set metrics.latency.interval)" : `p50 ${l.p50} ms, p99 ${l.p99} ms (${l.samples} markers)`;
+  console.log(`  processing latency ${lat(s.processingLatencyMs)}`);
+  console.log(`  visibility latency ${lat(s.visibilityLatencyMs)}`);
   console.log(`  sink records       ${Object.entries(s.sinkRecords).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}`);
   console.log(`  vertices           records in/out, busy / backpressured / idle`);
   for (const v of s.vertices) {

@@ -175,6 +175,14 @@ const OPTION_LIST = [
     description: "Period at which sources emit generated watermarks (0 turns periodic emission off).",
     effect: "modelled",
   },
+  {
+    key: "metrics.latency.interval",
+    type: "duration",
+    default: 0,
+    min: 0,
+    description: "Period at which sources emit latency markers (0 disables latency tracking, as in Flink).",
+    effect: "modelled",
+  },
   // ---- cluster ---------------------------------------------------------------------------
   {
     key: "taskmanager.numberOfTaskSlots",

@@ -17,6 +17,7 @@ import type { RuntimeMode } from "./api/types";
 import { EngineConfig, effectiveMaxParallelism, networkMemoryBytes } from "./config";
 import { DEFAULT_COSTS, type CostModel } from "./costs";
 import { ExternalStore } from "./external-store";
+import { LatencyTracker } from "./runtime/latency-tracker";
 import { buildExecutionGraph } from "./graph/execution-graph";
 import { compileJobGraph } from "./graph/job-graph";
 import { computeRegions } from "./graph/regions";
@@ -67,6 +68,20 @@ export interface VertexStats {
   idleRatio: number;
 }
 
+/** One TaskMetrics sample, kept in memory for expectations and reports. */
+export interface MetricSample {
+  tNs: Ns;
+  vertex: string;
+  subtask: number;
+  busy: number;
+  backpressured: number;
+  idle: number;
+  recordsIn: number;
+  recordsOut: number;
+  inputQueueBuffers: number;
+  outputQueueBuffers: number;
+}
+
 export interface JobRunResult {
   status: JobStatus;
   failureCause: string | undefined;
@@ -76,7 +91,11 @@ export interface JobRunResult {
   endNs: Ns;
   outputs: Map<string, readonly unknown[]>;
   vertices: VertexStats[];
+  samples: MetricSample[];
   kernelEvents: number;
+  /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
+  processingLatencyNs: readonly number[];
+  visibilityLatencyNs: readonly number[];
   fingerprint: string;
   world: World;
   jobManager: JobManager;
@@ -136,7 +155,12 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const trace = world.trace as unknown as Trace<EngineEvents & KernelEvents>;
   if (options.faults !== undefined) world.injectFaults(options.faults);
   const store = new ExternalStore();
-  store.onCommit((sink, record) => world.kernel.mixHashString(`${sink}:${JSON.stringify(record)}`));
+  const transactionalSinks = new Set(streamGraph.nodes.filter((n) => n.kind === "sink" && /: Committer$/.test(n.name)).map((n) => n.sinkName!));
+  const latency = new LatencyTracker(transactionalSinks);
+  store.onCommit((sink, record, txn) => {
+    world.kernel.mixHashString(`${sink}:${JSON.stringify(record)}`);
+    if (txn !== undefined) latency.committed(store.transaction(txn)!.writerId, world.now);
+  });
   const jobRng = jobRngOf(world.rng);
 
   const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
@@ -154,6 +178,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
           batchStateBackend: config.get("execution.batch-state-backend.enabled"),
           autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
           sourceBatchRecords: 512,
+          latencyIntervalNs: config.get("metrics.latency.interval"),
         },
         costs,
         jobRng,
@@ -176,11 +201,13 @@ export function runJob(options: JobRunOptions): JobRunResult {
           return s;
         },
         jobManagerEndpoint: (tm) => jm.endpointFor(tm),
+        latency,
       }),
     );
   }
   const vertexTotals = new Map<string, { recordsIn: number; recordsOut: number; busy: number; bp: number; idle: number }>();
-  sampleMetrics(world, trace, taskManagers, options.metricsIntervalNs ?? DEFAULT_METRICS_INTERVAL_NS, vertexTotals, () => jm.isTerminal);
+  const samples: MetricSample[] = [];
+  sampleMetrics(world, trace, taskManagers, options.metricsIntervalNs ?? DEFAULT_METRICS_INTERVAL_NS, samples, () => jm.isTerminal);
 
   jm.onTerminal(() => world.kernel.stop());
   jm.submit();
@@ -214,7 +241,10 @@ export function runJob(options: JobRunOptions): JobRunResult {
         idleRatio: t.idle / total,
       };
     }),
+    samples,
     kernelEvents: world.kernel.eventsRun,
+    processingLatencyNs: latency.processingNs,
+    visibilityLatencyNs: latency.visibilityNs,
     fingerprint,
     world,
     jobManager: jm,
@@ -236,7 +266,7 @@ function sampleMetrics(
   trace: Trace<EngineEvents & KernelEvents>,
   taskManagers: TaskManager[],
   intervalNs: Ns,
-  totals: Totals,
+  samples: MetricSample[],
   done: () => boolean,
 ): void {
   const last = new Map<object, { busy: number; backpressured: number; idle: number; recordsIn: number; recordsOut: number }>();
@@ -246,10 +276,10 @@ function sampleMetrics(
         const now = task.timeSnapshot();
         const prev = last.get(task) ?? { busy: 0, backpressured: 0, idle: 0, recordsIn: 0, recordsOut: 0 };
         const span = now.busy + now.backpressured + now.idle - (prev.busy + prev.backpressured + prev.idle) || 1;
-        trace.emit("TaskMetrics", {
+        const sample: MetricSample = {
+          tNs: world.now,
           vertex: task.id.vertexId,
           subtask: task.id.subtaskIndex,
-          host: task.id.host,
           busy: round3((now.busy - prev.busy) / span),
           backpressured: round3((now.backpressured - prev.backpressured) / span),
           idle: round3((now.idle - prev.idle) / span),
@@ -257,6 +287,19 @@ function sampleMetrics(
           recordsOut: task.recordsOut - prev.recordsOut,
           inputQueueBuffers: task.queuedInputBuffers(),
           outputQueueBuffers: task.queuedOutputBuffers(),
+        };
+        samples.push(sample);
+        trace.emit("TaskMetrics", {
+          vertex: sample.vertex,
+          subtask: sample.subtask,
+          host: task.id.host,
+          busy: sample.busy,
+          backpressured: sample.backpressured,
+          idle: sample.idle,
+          recordsIn: sample.recordsIn,
+          recordsOut: sample.recordsOut,
+          inputQueueBuffers: sample.inputQueueBuffers,
+          outputQueueBuffers: sample.outputQueueBuffers,
           watermarkMs: Number.isFinite(task.currentWatermark) ? task.currentWatermark : null,
         });
         last.set(task, { ...now, recordsIn: task.recordsIn, recordsOut: task.recordsOut });
@@ -265,7 +308,6 @@ function sampleMetrics(
     if (!done()) world.kernel.scheduleDaemon(world.now + intervalNs, sample);
   };
   world.kernel.scheduleDaemon(intervalNs, sample);
-  void totals;
 }
 
 function collectFinalStats(taskManagers: TaskManager[], totals: Totals): void {

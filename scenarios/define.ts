@@ -17,15 +17,15 @@ export interface ScenarioSpec {
   description: string;
   cluster: ClusterShape;
   config?: Record<string, unknown>;
-  /** A library job name (scenarios/jobs) or a program. */
-  job: string | ((env: StreamExecutionEnvironment) => void);
-  /** Parameters of a library job (records, parallelism, keys, ...). */
+  /** A library job name (scenarios/jobs) or a program taking the scenario's params. */
+  job: string | ((env: StreamExecutionEnvironment, params: Record<string, unknown>) => void);
+  /** Parameters of the job (records, parallelism, keys, ...). */
   params?: Record<string, unknown>;
   faults?: unknown[];
   /** Virtual time after which an unbounded job is cancelled. */
   timeLimit?: string;
-  /** Option overrides of the knock-out twin. */
-  knockout?: Record<string, unknown>;
+  /** The knock-out twin: option and/or param overrides that disable the mechanism. */
+  knockout?: { config?: Record<string, unknown>; params?: Record<string, unknown> };
   /** Checks on the result: each returns failures (empty when met). */
   expect?: Expectation[];
 }
@@ -68,12 +68,22 @@ export function defineScenario(spec: ScenarioSpec): Scenario {
   return { ...spec, timeLimitNs, libraryJob };
 }
 
-/** The program of a scenario (library job with its params, or the inline function). */
-export function programOf(scenario: Scenario): (env: StreamExecutionEnvironment) => void {
+/** The program of a scenario (library job or inline function) with its params. */
+export function programOf(scenario: Scenario, paramOverrides: Record<string, unknown> = {}): (env: StreamExecutionEnvironment) => void {
+  const raw = { ...scenario.params, ...paramOverrides };
   if (scenario.libraryJob !== undefined) {
     const job = scenario.libraryJob;
-    const params = job.parseParams(scenario.params ?? {}, "scenario.params");
+    const params = job.parseParams(raw, "scenario.params");
     return (env) => job.build(env, params);
   }
-  return scenario.job as (env: StreamExecutionEnvironment) => void;
+  const program = scenario.job as (env: StreamExecutionEnvironment, params: Record<string, unknown>) => void;
+  return (env) => program(env, raw);
+}
+
+/** Config and params of a scenario, or of its knock-out twin. */
+export function variantOf(scenario: Scenario, knockout: boolean): { config: Record<string, unknown>; params: Record<string, unknown> } {
+  return {
+    config: { ...scenario.config, ...(knockout ? scenario.knockout?.config : {}) },
+    params: { ...scenario.params, ...(knockout ? scenario.knockout?.params : {}) },
+  };
 }

@@ -25,6 +25,7 @@ import type {
 import { checkKey } from "./key-groups";
 import {
   CollectSinkWriter,
+  DiscardingSinkWriter,
   FilterOperator,
   FlatMapOperator,
   KeyedProcessOperator,
@@ -113,11 +114,16 @@ export class DataStream<T> {
         kind: "sink",
         chainingStrategy: "ALWAYS",
         sinkName: sink.sinkName,
-        operator: sink.kind === "collect" ? () => new CollectSinkWriter(sink.sinkName) : () => new TransactionalSinkWriter(sink.sinkName),
+        operator:
+          sink.kind === "collect"
+            ? () => new CollectSinkWriter(sink.sinkName)
+            : sink.kind === "discard"
+              ? () => new DiscardingSinkWriter()
+              : () => new TransactionalSinkWriter(sink.sinkName),
       },
       [this.edgeInit()],
     );
-    if (sink.kind === "collect") return new DataStreamSink(this.env, sink.sinkName, [writer.id]);
+    if (sink.kind !== "transactional") return new DataStreamSink(this.env, sink.sinkName, [writer.id]);
     const committer = this.env.addNode(
       {
         name: `${sink.sinkName}: Committer`,

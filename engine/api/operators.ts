@@ -377,6 +377,11 @@ export function writerPrefixOf(sinkName: string, subtaskIndex: number): string {
 }
 
 /** Non-transactional sink: each record is appended and visible at once (at-least-once under failover). */
+/** Flink's DiscardingSink writer: drops every record (its cost is the sink's declared cost). */
+export class DiscardingSinkWriter extends BaseOperator {
+  processElement(): void {}
+}
+
 export class CollectSinkWriter extends BaseOperator {
   constructor(private readonly sinkName: string) {
     super();

@@ -10,7 +10,7 @@
 import { InputError } from "../../sim/errors";
 
 export interface SinkSpec {
-  readonly kind: "collect" | "transactional";
+  readonly kind: "collect" | "transactional" | "discard";
   /** The store's name for this sink's output. */
   readonly sinkName: string;
 }
@@ -24,6 +24,12 @@ function checkName(field: string, name: string): void {
 export function CollectSink(name: string): SinkSpec {
   checkName("CollectSink.name", name);
   return { kind: "collect", sinkName: name };
+}
+
+/** Flink's DiscardingSink: consumes records and keeps nothing (throughput and backpressure studies). */
+export function DiscardingSink(name: string): SinkSpec {
+  checkName("DiscardingSink.name", name);
+  return { kind: "discard", sinkName: name };
 }
 
 export function TransactionalSink(name: string): SinkSpec {

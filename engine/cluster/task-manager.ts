@@ -16,6 +16,7 @@ import type { World } from "../../sim/world";
 import { operatorRng, readerRng } from "../api/job-rng";
 import type { ExternalStoreApi } from "../api/types";
 import type { CostModel } from "../costs";
+import type { LatencyTracker } from "../runtime/latency-tracker";
 import { Task } from "../runtime/task";
 import type { TaskSettings } from "../runtime/task-io";
 import type { ExecutionState } from "../trace-events";
@@ -31,6 +32,7 @@ export interface TaskManagerContext {
   jobRng: Rng;
   external: ExternalStoreApi;
   shuffle: (host: string) => ShuffleAdapter;
+  latency: LatencyTracker;
   /** The JobManager's side of a TaskManager's RPC connection. */
   jobManagerEndpoint: (taskManager: string) => EndpointHandler;
 }
@@ -161,6 +163,7 @@ export class TaskManager {
           this.tasks.delete(attemptId);
           this.report(attemptId, "FAILED", cause);
         },
+        latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
       },
     });
     this.tasks.set(attemptId, task);

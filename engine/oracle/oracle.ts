@@ -128,7 +128,9 @@ function readSource(node: StreamNode, job: Rng, budget: number, harness: Operato
   const reader = spec.createReader(0, readerRng(job, node.name, 0));
   for (const split of assignSplits(splits, 1)[0]!) reader.addSplit(split);
   reader.noMoreSplits();
-  // Everything a bounded source will ever hold is available at the end of time.
+  // Rate-limited readers anchor their schedule at their first look at the clock: anchor
+  // at time 0, then everything a bounded source will ever hold is available at the end of time.
+  reader.nextAvailableNs(0);
   const nowNs = Number.MAX_SAFE_INTEGER;
   let read = 0;
   const emit = (value: unknown, timestampMs: number) => harness.processElement(value, timestampMs);

@@ -12,6 +12,15 @@
 /** Marks a watermark element inside a data buffer's `values`. */
 export const WATERMARK: unique symbol = Symbol("watermark");
 
+/**
+ * Marks a latency marker inside a data buffer's `values` (Flink's LatencyMarker): its
+ * `timestamps` entry is the virtual ns at which the source emitted it. Markers bypass
+ * operators, so they measure queueing and transport, as Flink's do.
+ */
+export const LATENCY_MARKER: unique symbol = Symbol("latency-marker");
+/** Serialized size of a latency marker (tag + long + operator id + subtask), bytes. */
+export const LATENCY_MARKER_BYTES = 29;
+
 /** Serialized size of a watermark element (tag + long), bytes. */
 export const WATERMARK_BYTES = 9;
 /** Per-record length prefix and tag in Flink's record serializer, bytes. */

@@ -66,6 +66,8 @@ export interface TaskCallbacks {
   running(): void;
   finished(): void;
   failed(cause: string): void;
+  /** A latency marker emitted by a source at `originNs` reached sink `sinkName`. */
+  latencyMarker?(sinkName: string, subtaskIndex: number, originNs: number): void;
 }
 
 /** Settings a task takes from the engine config. */
@@ -76,6 +78,8 @@ export interface TaskSettings {
   autoWatermarkIntervalNs: number;
   /** Records a source emits per work item at most (one buffer's worth, bounded). */
   sourceBatchRecords: number;
+  /** metrics.latency.interval: sources emit a latency marker this often (0 = off). */
+  latencyIntervalNs: number;
 }
 
 export type SplitAssignment = { splits: SourceSplit[]; noMoreSplits: boolean };

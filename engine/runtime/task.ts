@@ -37,7 +37,7 @@ import {
 import { recordCpuNs, serializationNs, deserializationNs, sortNs, stateAccessNs, type CostModel, type RecordKind } from "../costs";
 import type { StreamNode } from "../graph/stream-graph";
 import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
-import { WATERMARK, type NetworkBuffer } from "./buffer";
+import { LATENCY_MARKER, LATENCY_MARKER_BYTES, WATERMARK, type NetworkBuffer } from "./buffer";
 import type { InputGateReader, OutputSpec, TaskCallbacks, TaskSettings } from "./task-io";
 import { TimerQueue } from "./timers";
 
@@ -200,6 +200,9 @@ export class Task {
         this.reader = this.sourceNode.source!.createReader(this.id.subtaskIndex, this.setup.readerRng);
         this.setup.callbacks.registerReader();
         if (this.settings.runtimeMode === "STREAMING" && this.sourceNode.watermarks !== undefined) this.scheduleWatermarkTimer();
+        if (this.settings.runtimeMode === "STREAMING" && this.settings.latencyIntervalNs > 0) {
+          this.scheduleLatencyMarker(1 + this.setup.operatorRng("latency-markers").int(0, this.settings.latencyIntervalNs));
+        }
       }
       for (const gate of this.setup.inputs) {
         gate.onError((error) => this.fail(describeGateError(error)));
@@ -360,6 +363,10 @@ export class Task {
       const value = values[i];
       if (value === WATERMARK) {
         this.onChannelWatermark(cur.gate, cur.channel, timestamps[i]!);
+        continue;
+      }
+      if (value === LATENCY_MARKER) {
+        head.forwardMarker(timestamps[i]!);
         continue;
       }
       if (sorted !== undefined) {
@@ -523,6 +530,25 @@ export class Task {
     });
   }
 
+  private latencyTimer: TimerHandle = -1;
+
+  private scheduleLatencyMarker(firstDelayNs?: number): void {
+    // The first marker comes at a random phase: markers on the buffer-timeout grid would
+    // only ever sample the instant right before a flush (aliasing).
+    const delayNs = firstDelayNs ?? this.settings.latencyIntervalNs;
+    this.latencyTimer = this.kernel.after(delayNs, () => {
+      this.latencyTimer = -1;
+      if (this.state !== "running" || this.endOfInputDone) return;
+      const originNs = this.kernel.now;
+      this.enqueueMail(() => this.head.forwardMarker(originNs));
+      this.scheduleLatencyMarker();
+    });
+  }
+
+  reportMarker(node: StreamNode, originNs: number): void {
+    if (node.sinkName !== undefined) this.setup.callbacks.latencyMarker?.(node.sinkName, this.id.subtaskIndex, originNs);
+  }
+
   /** BoundedOutOfOrderness: watermark = max timestamp − out-of-orderness − 1, if it advanced. */
   private emitPeriodicWatermark(): void {
     const spec = this.sourceNode!.watermarks!;
@@ -543,6 +569,8 @@ export class Task {
   }
 
   private clearTimers(): void {
+    if (this.latencyTimer >= 0) this.kernel.cancel(this.latencyTimer);
+    this.latencyTimer = -1;
     if (this.watermarkTimer >= 0) this.kernel.cancel(this.watermarkTimer);
     if (this.wakeTimer >= 0) this.kernel.cancel(this.wakeTimer);
     this.watermarkTimer = -1;
@@ -723,6 +751,16 @@ class ChainedOperator implements Output, OperatorContext, TimerService {
     for (let i = 0; i < this.writers.length; i++) this.writers[i]!.emit(value, timestampMs);
   }
 
+  /** A latency marker bypasses the operator: sinks report it, others pass it on (one random channel). */
+  forwardMarker(originNs: number): void {
+    if (this.node.kind === "sink") {
+      this.task.reportMarker(this.node, originNs);
+      return;
+    }
+    for (const t of this.targets) t.forwardMarker(originNs);
+    for (const w of this.writers) w.emitMarker(originNs);
+  }
+
   emitWatermark(watermarkMs: number): void {
     // Watermarks go to every downstream, side outputs included (as Flink broadcasts them).
     for (const t of this.targets) t.processWatermark(watermarkMs);
@@ -800,7 +838,10 @@ class RecordWriterOutput {
     // Flink's rebalance starts at a random channel; ours comes from the subtask's stream.
     this.nextChannel = spec.writer.numSubpartitions > 1 ? task.operatorRng(`writer-${spec.fromNodeId}`).int(0, spec.writer.numSubpartitions) : 0;
     this.serializeNs = serializationNs(spec.recordBytes, 1, task.costs);
+    this.markerRng = task.operatorRng(`markers-${spec.fromNodeId}`);
   }
+
+  private readonly markerRng: Rng;
 
   emit(value: unknown, timestampMs: number): void {
     const spec = this.spec;
@@ -833,6 +874,13 @@ class RecordWriterOutput {
 
   emitWatermark(watermarkMs: number): void {
     this.spec.writer.broadcastWatermark(watermarkMs);
+  }
+
+  /** Flink's RecordWriter.randomEmit for latency markers. */
+  emitMarker(originNs: number): void {
+    const writer = this.spec.writer;
+    const channel = writer.numSubpartitions > 1 ? this.markerRng.int(0, writer.numSubpartitions) : 0;
+    writer.emitRecord(channel, LATENCY_MARKER, originNs, LATENCY_MARKER_BYTES);
   }
 }
 

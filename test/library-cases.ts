@@ -1,0 +1,183 @@
+/**
+ * fast-check arbitraries of library job cases (test/library-run.ts LibraryCase): a job,
+ * small params valid for it, a runtime mode, a config and a cluster with enough slots.
+ * Sizes stay inside the suite budget (DESIGN, "Test-suite budget"): ≤ 5k records into any
+ * operator, at most a few virtual seconds of input.
+ */
+import fc from "fast-check";
+import type { RuntimeMode } from "../engine/api/types";
+import type { LibraryCase } from "./library-run";
+
+/** The jobs the property covers: every deterministic one, and late-data-window (conservation). */
+export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
+export type PropertyJob = (typeof PROPERTY_JOBS)[number];
+
+export const MAX_PARALLELISM = 8;
+
+const parallelismArb = fc.integer({ min: 1, max: MAX_PARALLELISM });
+const skewArb = fc.oneof(fc.constant(0), fc.constantFrom(0.5, 1, 1.3, 2));
+const recordsArb = (max: number) => fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 6, arbitrary: fc.integer({ min: 1, max }) });
+/** Per split; unset = as fast as possible. At ≥ 400/s, 2000 records take ≤ 5 virtual s. */
+const rateArb = fc.option(fc.constantFrom(400, 2_000, 20_000), { nil: undefined, freq: 2 });
+const sinkArb = fc.constantFrom("transactional", "collect");
+
+/** Drops undefined fields, so params print as the JSON a reproducer passes. */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+const common = {
+  splits: fc.integer({ min: 1, max: 8 }),
+  ratePerSecond: rateArb,
+  sink: sinkArb,
+};
+
+export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>>> = {
+  wordcount: fc
+    .record({
+      // ≤ 800 sentences × ≤ 6 words: ≤ 4800 records into the keyed sum.
+      records: recordsArb(800),
+      wordsPerSentence: fc.integer({ min: 1, max: 6 }),
+      vocabulary: fc.integer({ min: 1, max: 60 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      ...common,
+    })
+    .map(defined),
+  "tumbling-window": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      windowMs: fc.constantFrom(20, 100, 250, 1000, 5000),
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 120 }),
+      ...common,
+    })
+    .map(defined),
+  "late-data-window": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      windowMs: fc.constantFrom(20, 100, 250, 1000),
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      disorder: fc.integer({ min: 0, max: 300 }),
+      boundShare: fc.constantFrom(0, 0.25, 0.5, 1),
+      ...common,
+    })
+    .map(({ disorder, boundShare, ...rest }) =>
+      defined({ ...rest, maxDisorderMs: disorder, watermarkOutOfOrdernessMs: Math.floor(disorder * boundShare) }),
+    ),
+  "keyed-timers": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      intervalMs: fc.integer({ min: 0, max: 200 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 150 }),
+      roundMs: fc.constantFrom(1, 50, 500, 10_000),
+      ...common,
+    })
+    .map(defined),
+  "rebalance-rescale": fc
+    .record({
+      records: recordsArb(2000),
+      sourceParallelism: parallelismArb,
+      mapParallelism: parallelismArb,
+      map2Parallelism: parallelismArb,
+      sinkParallelism: parallelismArb,
+      ...common,
+    })
+    .map(defined),
+  "batch-dag": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 64 }),
+      skew: skewArb,
+      buckets: fc.integer({ min: 1, max: 10 }),
+      parallelism: parallelismArb,
+      ...common,
+    })
+    .map(defined),
+};
+
+/** Largest operator parallelism the params give (every library job sets its own). */
+export function maxParallelismOf(job: string, params: Record<string, unknown>): number {
+  if (job === "rebalance-rescale") {
+    return Math.max(...(["sourceParallelism", "mapParallelism", "map2Parallelism", "sinkParallelism"] as const).map((k) => (params[k] as number | undefined) ?? 1));
+  }
+  return (params.parallelism as number | undefined) ?? 2;
+}
+
+const BATCH_SHUFFLE_MODES = ["ALL_EXCHANGES_BLOCKING", "ALL_EXCHANGES_PIPELINED", "POINTWISE_EDGES_PIPELINED", "FORWARD_EDGES_PIPELINED"] as const;
+
+/** Engine options that must not change a correct run's committed output. */
+const tuningArb = fc.record(
+  {
+    "parallelism.default": parallelismArb,
+    "pipeline.operator-chaining.enabled": fc.boolean(),
+    "execution.buffer-timeout.interval": fc.constantFrom("0ms", "1ms", "10ms", "100ms"),
+    "execution.buffer-timeout.enabled": fc.boolean(),
+    "pipeline.auto-watermark-interval": fc.constantFrom("0ms", "10ms", "50ms", "200ms", "1s"),
+    "state.backend.type": fc.constantFrom("hashmap", "rocksdb"),
+    "taskmanager.memory.segment-size": fc.constantFrom("4kb", "32kb"),
+    "taskmanager.network.memory.buffers-per-channel": fc.integer({ min: 1, max: 2 }),
+    "taskmanager.network.memory.floating-buffers-per-gate": fc.integer({ min: 1, max: 8 }),
+    "pipeline.max-parallelism": fc.constantFrom(8, 16, 128),
+  },
+  { requiredKeys: [] },
+);
+
+export interface CaseArbOptions {
+  jobs?: readonly PropertyJob[];
+}
+
+/** A whole case: job, params, mode, config, cluster with enough slots, seed. */
+export function libraryCaseArb(options: CaseArbOptions = {}): fc.Arbitrary<LibraryCase> {
+  const jobs = options.jobs ?? PROPERTY_JOBS;
+  return fc
+    .constantFrom(...jobs)
+    .chain((job) =>
+      fc.record({
+        job: fc.constant(job),
+        params: paramsArb[job],
+        mode: fc.constantFrom<RuntimeMode>("STREAMING", "BATCH"),
+        shuffle: fc.option(fc.constantFrom(...BATCH_SHUFFLE_MODES), { nil: undefined, freq: 2 }),
+        sortedInputs: fc.option(fc.boolean(), { nil: undefined, freq: 3 }),
+        tuning: tuningArb,
+        slotsPerTaskManager: fc.integer({ min: 1, max: 4 }),
+        extraTaskManagers: fc.integer({ min: 0, max: 1 }),
+        coresPerTaskManager: fc.integer({ min: 1, max: 4 }),
+        seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      }),
+    )
+    .map((x): LibraryCase => {
+      const maxP = maxParallelismOf(x.job, x.params);
+      const config: Record<string, unknown> = { ...x.tuning, "taskmanager.numberOfTaskSlots": x.slotsPerTaskManager };
+      // pipeline.max-parallelism must be ≥ every parallelism (and ≥ parallelism.default).
+      const maxParallelism = config["pipeline.max-parallelism"] as number | undefined;
+      if (maxParallelism !== undefined && maxParallelism < Math.max(maxP, (config["parallelism.default"] as number | undefined) ?? 1)) {
+        delete config["pipeline.max-parallelism"];
+      }
+      if (x.mode === "BATCH") {
+        if (x.shuffle !== undefined) config["execution.batch-shuffle-mode"] = x.shuffle;
+        if (x.sortedInputs !== undefined) config["execution.sorted-inputs.enabled"] = x.sortedInputs;
+      }
+      // Enough slots for every slot-sharing group at once (one group; its size is the
+      // largest parallelism). BATCH would need fewer, but the engine requests all initially
+      // schedulable regions in one bulk — see the `it.fails` case in the property file.
+      const taskManagers = Math.ceil(maxP / x.slotsPerTaskManager) + x.extraTaskManagers;
+      return {
+        job: x.job,
+        params: x.params,
+        mode: x.mode,
+        config,
+        cluster: { taskManagers, coresPerTaskManager: x.coresPerTaskManager },
+        seed: x.seed,
+      };
+    });
+}
