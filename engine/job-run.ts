@@ -158,7 +158,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const transactionalSinks = new Set(streamGraph.nodes.filter((n) => n.kind === "sink" && /: Committer$/.test(n.name)).map((n) => n.sinkName!));
   const latency = new LatencyTracker(transactionalSinks);
   store.onCommit((sink, record, txn) => {
-    world.kernel.mixHashString(`${sink}:${JSON.stringify(record)}`);
+    world.kernel.mixHashString(sink);
+    world.kernel.mixValue(record);
     if (txn !== undefined) latency.committed(store.transaction(txn)!.writerId, world.now);
   });
   const jobRng = jobRngOf(world.rng);

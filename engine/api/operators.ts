@@ -141,7 +141,10 @@ export function sumFieldAggregation(field: string, where: string): RollingAggreg
     add: (acc, value) => {
       const n = numberOf(value);
       if (acc === undefined) return value;
-      return { ...(acc as object), [field]: (acc as Record<string, number>)[field]! + n };
+      // A copy with the field replaced, as Flink's SumAggregator copies the record.
+      const copy = { ...(acc as Record<string, number>) };
+      copy[field] = copy[field]! + n;
+      return copy;
     },
     result: (acc) => acc,
   };

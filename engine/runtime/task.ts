@@ -427,15 +427,26 @@ export class Task {
   private processSortedInput(): void {
     const s = this.sortedInput!;
     const n = s.keys.length;
+    // The cost is that of Flink's external sort; the work is done by grouping on a hash
+    // map and sorting only the distinct keys (DESIGN allows it), which gives the same order.
     this.cpuNs += sortNs(n, this.costs);
-    const order = new Array<number>(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => compareKeys(s.keys[a]!, s.keys[b]!) || s.timestamps[a]! - s.timestamps[b]! || a - b);
+    const groups = new Map<Key, number[]>();
+    for (let i = 0; i < n; i++) {
+      const key = s.keys[i]!;
+      const g = groups.get(key);
+      if (g === undefined) groups.set(key, [i]);
+      else g.push(i);
+    }
+    const distinct = [...groups.keys()].sort(compareKeys);
+    const ts = s.timestamps;
     const head = this.head;
-    let i = 0;
-    while (i < n) {
-      const key = s.keys[order[i]!]!;
-      for (; i < n && s.keys[order[i]!] === key; i++) head.processKeyed(key, s.values[order[i]!], s.timestamps[order[i]!]!);
+    for (const key of distinct) {
+      const idx = groups.get(key)!;
+      // Within a key: by timestamp, then arrival (stable); usually already in order.
+      let ordered = true;
+      for (let j = 1; j < idx.length && ordered; j++) if (ts[idx[j]!]! < ts[idx[j - 1]!]!) ordered = false;
+      if (!ordered) idx.sort((a, b) => ts[a]! - ts[b]! || a - b);
+      for (const i of idx) head.processKeyed(key, s.values[i], ts[i]!);
       head.endKey(key);
     }
     s.keys.length = 0;
@@ -739,10 +750,16 @@ class ChainedOperator implements Output, OperatorContext, TimerService {
     this.operator.close();
   }
 
-  private setKey(key: Key, keyGroup?: number): void {
+  private setKey(key: Key, keyGroup = -1): void {
+    // The key group is computed only when needed (timers): the state backend keys by key.
     this.key = key;
-    this.keyGroup = keyGroup ?? keyGroupFor(key, this.task.id.maxParallelism);
-    this.backend.setCurrentKey(key, this.keyGroup);
+    this.keyGroup = keyGroup;
+    this.backend.setCurrentKey(key);
+  }
+
+  private currentKeyGroup(): number {
+    if (this.keyGroup < 0) this.keyGroup = keyGroupFor(this.key!, this.task.id.maxParallelism);
+    return this.keyGroup;
   }
 
   // Output (what the operator emits)
@@ -789,7 +806,7 @@ class ChainedOperator implements Output, OperatorContext, TimerService {
   registerEventTimeTimer(timestampMs: number): void {
     this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
     if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);
-    this.eventTimers.add(this.key, this.keyGroup, timestampMs);
+    this.eventTimers.add(this.key, this.currentKeyGroup(), timestampMs);
   }
   deleteEventTimeTimer(timestampMs: number): void {
     if (this.key !== undefined) this.eventTimers.delete(this.key, timestampMs);
@@ -798,7 +815,7 @@ class ChainedOperator implements Output, OperatorContext, TimerService {
     this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
     if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);
     const key = this.key;
-    const keyGroup = this.keyGroup;
+    const keyGroup = this.currentKeyGroup();
     if (!this.processingTimers.add(key, keyGroup, timestampMs)) return;
     if (this.task.settings.runtimeMode === "BATCH") return; // fire at the end of the key
     this.task.scheduleProcessingTimer(timestampMs, () => {

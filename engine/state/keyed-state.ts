@@ -11,7 +11,7 @@ import { InvariantError } from "../../sim/errors";
 import type { Key, KeyedState } from "../api/types";
 
 export interface KeyedStateBackend extends KeyedState {
-  setCurrentKey(key: Key, keyGroup: number): void;
+  setCurrentKey(key: Key): void;
   readonly currentKey: Key | undefined;
   /** Number of keys with state (heap backend: all; single-key: 0 or 1). */
   readonly keyCount: number;
@@ -20,16 +20,18 @@ export interface KeyedStateBackend extends KeyedState {
 }
 
 export class HashMapStateBackend implements KeyedStateBackend {
-  private readonly groups = new Map<number, Map<Key, Map<string, unknown>>>();
-  private current: Map<string, unknown> | undefined;
+  // Keys map to their state; the key group of a key is derived from it when needed
+  // (snapshots, rescaling), so the per-record path is one map lookup.
+  // Per key, a plain object of named values: every key's object gets the same few state
+  // names in the same order, so V8 gives them one shape and lookups stay monomorphic.
+  private readonly byKey = new Map<Key, Record<string, unknown>>();
+  private current: Record<string, unknown> | undefined;
   private key: Key | undefined;
-  private group = -1;
   accesses = 0;
 
-  setCurrentKey(key: Key, keyGroup: number): void {
+  setCurrentKey(key: Key): void {
     this.key = key;
-    this.group = keyGroup;
-    this.current = this.groups.get(keyGroup)?.get(key);
+    this.current = this.byKey.get(key);
   }
 
   get currentKey(): Key | undefined {
@@ -37,33 +39,35 @@ export class HashMapStateBackend implements KeyedStateBackend {
   }
 
   get keyCount(): number {
-    let n = 0;
-    for (const g of this.groups.values()) n += g.size;
-    return n;
+    return this.byKey.size;
+  }
+
+  /** Keys with state, in insertion order (snapshots group them by key group). */
+  keys(): IterableIterator<Key> {
+    return this.byKey.keys();
   }
 
   get(name: string): unknown {
     this.check();
     this.accesses++;
-    return this.current?.get(name);
+    return this.current === undefined ? undefined : this.current[name];
   }
 
   set(name: string, value: unknown): void {
     this.check();
     this.accesses++;
     if (this.current === undefined) {
-      let g = this.groups.get(this.group);
-      if (g === undefined) this.groups.set(this.group, (g = new Map()));
-      this.current = new Map();
-      g.set(this.key!, this.current);
+      this.current = {};
+      this.byKey.set(this.key!, this.current);
     }
-    this.current.set(name, value);
+    this.current[name] = value;
   }
 
   clear(name: string): void {
     this.check();
     this.accesses++;
-    this.current?.delete(name);
+    // delete (not = undefined): operators with per-window names would otherwise leak names.
+    if (this.current !== undefined && name in this.current) delete this.current[name];
   }
 
   private check(): void {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { InputError, unknownNameProblem } from "../../sim/errors";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
 import type { DataStream, DataStreamSink } from "../../engine/api/datastream";
-import { CollectSink, TransactionalSink } from "../../engine/api/sinks";
+import { CollectSink, DiscardingSink, TransactionalSink } from "../../engine/api/sinks";
 import type { CompareMode, CompareOptions } from "../../engine/oracle/compare";
 
 export interface JobDefinition<P = any> {
@@ -69,7 +69,8 @@ export const positiveInt = (d: number, max = 1_000_000) => z.number().int().min(
 export const parallelism = (d: number) => z.number().int().min(1).max(4096).default(d);
 /** 0 = uniform keys; > 0 = zipf with that exponent. */
 export const skew = (d: number) => z.number().min(0).max(10).default(d);
-export const sinkKind = () => z.enum(["transactional", "collect"]).default("transactional");
+/** "discard" keeps nothing (benchmarks); the oracle then has nothing to compare. */
+export const sinkKind = () => z.enum(["transactional", "collect", "discard"]).default("transactional");
 export const optionalRate = () => z.number().positive().optional();
 
 export function keysOption(count: number, skewExponent: number): { count: number; distribution: "uniform" | "zipf"; exponent?: number } {
@@ -77,6 +78,6 @@ export function keysOption(count: number, skewExponent: number): { count: number
 }
 
 /** Sinks the stream into a transactional (exactly-once) or collect (at-least-once) sink. */
-export function sinkInto(stream: DataStream<unknown>, kind: "transactional" | "collect", name: string): DataStreamSink {
-  return stream.sinkTo(kind === "transactional" ? TransactionalSink(name) : CollectSink(name));
+export function sinkInto(stream: DataStream<unknown>, kind: "transactional" | "collect" | "discard", name: string): DataStreamSink {
+  return stream.sinkTo(kind === "transactional" ? TransactionalSink(name) : kind === "discard" ? DiscardingSink(name) : CollectSink(name));
 }

@@ -51,7 +51,7 @@ interface WindowJobParams {
   intervalMs: number;
   maxDisorderMs: number;
   watermarkOutOfOrdernessMs: number;
-  sink: "transactional" | "collect";
+  sink: "transactional" | "collect" | "discard";
 }
 
 function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): void {

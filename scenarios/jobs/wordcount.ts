@@ -44,20 +44,27 @@ export const wordcount = defineJob({
     } else {
       // One sampler per split stream; a replayed stream is a new Rng, so it gets a new one.
       const samplers = new WeakMap<Rng, Zipf>();
+      // Words are drawn per position in order; the vocabulary strings are made once.
+      const vocabulary = Array.from({ length: p.vocabulary }, (_, i) => `w${i}`);
       const word = (rng: Rng): string => {
-        if (p.skew <= 0) return `w${rng.int(0, p.vocabulary)}`;
+        if (p.skew <= 0) return vocabulary[rng.int(0, p.vocabulary)]!;
         let zipf = samplers.get(rng);
         if (zipf === undefined) {
           zipf = rng.zipf(p.vocabulary, p.skew);
           samplers.set(rng, zipf);
         }
-        return `w${zipf.sample()}`;
+        return vocabulary[zipf.sample()]!;
+      };
+      const sentence = (rng: Rng): string => {
+        let s = word(rng);
+        for (let i = 1; i < p.wordsPerSentence; i++) s += " " + word(rng);
+        return s;
       };
       source = GeneratorSource({
         records: p.records,
         splits: p.splits,
         ...(p.ratePerSecond !== undefined ? { ratePerSecond: p.ratePerSecond } : {}),
-        value: (_seq, _key, rng) => Array.from({ length: p.wordsPerSentence }, () => word(rng)).join(" "),
+        value: (_seq, _key, rng) => sentence(rng),
       });
     }
     const counts = env
