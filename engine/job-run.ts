@@ -180,6 +180,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
           autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
           sourceBatchRecords: 512,
           latencyIntervalNs: config.get("metrics.latency.interval"),
+          stateBackend: config.get("state.backend.type"),
         },
         costs,
         jobRng,

@@ -26,6 +26,7 @@ export default defineScenario({
     env
       .fromSource<number>(GeneratorSource({ splits, ratePerSecond: rate, value: (i) => i }), "none", "numbers")
       .map((x) => x + 1)
+      .withCost({ recordBytes: Number(p.recordBytes ?? 64) })
       .rebalance()
       .map((x) => x * 2)
       .withCost({ cpuNsPerRecord: sinkCostNs })

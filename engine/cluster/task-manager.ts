@@ -17,6 +17,7 @@ import { operatorRng, readerRng } from "../api/job-rng";
 import type { ExternalStoreApi } from "../api/types";
 import type { CostModel } from "../costs";
 import type { LatencyTracker } from "../runtime/latency-tracker";
+import { InsufficientNetworkBuffersError } from "../runtime/network/buffer-pool";
 import { Task } from "../runtime/task";
 import type { TaskSettings } from "../runtime/task-io";
 import type { ExecutionState } from "../trace-events";
@@ -120,9 +121,20 @@ export class TaskManager {
     assert(d.slot >= 0 && d.slot < this.slots, `slot ${d.slot} does not exist on ${this.name}`);
     const root = this.ctx.jobRng;
     const head = d.chain[0]!;
-    const inputs = d.inputs.map((g) => this.shuffle.createInputGate(g, d.attemptId));
-    const outputs = d.outputs.map((o) => ({
-      writer: this.shuffle.createResultPartition(o, d.attemptId),
+    let inputs: ReturnType<ShuffleAdapter["createInputGate"]>[];
+    let writers: ReturnType<ShuffleAdapter["createResultPartition"]>[];
+    try {
+      inputs = d.inputs.map((g) => this.shuffle.createInputGate(g, d.attemptId));
+      writers = d.outputs.map((o) => this.shuffle.createResultPartition(o, d.attemptId));
+    } catch (e) {
+      // Flink fails the task during setup (e.g. "Insufficient number of network buffers").
+      if (!(e instanceof InsufficientNetworkBuffersError)) throw e;
+      this.report(d.attemptId, "INITIALIZING");
+      this.report(d.attemptId, "FAILED", `IOException: ${e.message}`);
+      return;
+    }
+    const outputs = d.outputs.map((o, i) => ({
+      writer: writers[i]!,
       fromNodeId: o.fromNodeId,
       partitioner: o.partitioner,
       ...(o.keySelector !== undefined ? { keySelector: o.keySelector } : {}),

@@ -78,6 +78,8 @@ export interface TaskSettings {
   autoWatermarkIntervalNs: number;
   /** Records a source emits per work item at most (one buffer's worth, bounded). */
   sourceBatchRecords: number;
+  /** state.backend.type: the cost of a keyed state access (the LSM model comes later). */
+  stateBackend: "hashmap" | "rocksdb";
   /** metrics.latency.interval: sources emit a latency marker this often (0 = off). */
   latencyIntervalNs: number;
 }

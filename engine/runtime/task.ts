@@ -646,7 +646,7 @@ class ChainedOperator implements Output, OperatorContext, TimerService {
     this.keySelector = node.keySelector;
     const batchSingleKey = task.settings.runtimeMode === "BATCH" && task.settings.batchStateBackend && node.keySelector !== undefined;
     this.backend = batchSingleKey ? new SingleKeyStateBackend() : new HashMapStateBackend();
-    const backendKind = batchSingleKey ? "batch" : "hashmap";
+    const backendKind = batchSingleKey ? "batch" : task.settings.stateBackend;
     this.recordCostNs = recordCpuNs(node.cost, recordKindOf(node), task.costs, backendKind);
     // recordCpuNs already includes the declared state accesses; measured extra accesses cost this much.
     this.stateAccessCostNs = node.keySelector !== undefined ? stateAccessNs(backendKind, task.costs) : 0;

@@ -1,0 +1,127 @@
+/**
+ * DESIGN style rule 10: every option in engine/config.ts either changes the fingerprint
+ * of some scenario when set to a non-default value, or is listed as having no effect yet,
+ * with the reason. Each modelled option has a probe: a small scenario, a base config, and
+ * a value; the run with the value must differ from the run without it.
+ */
+import { describe, expect, it } from "vitest";
+import { OPTIONS, optionsWithoutEffect, type OptionKey } from "../engine/config";
+import { runJob, type JobRunOptions } from "../engine/job-run";
+import { CollectSink } from "../engine/api/sinks";
+import { GeneratorSource } from "../engine/api/sources";
+import { getJob } from "../scenarios/jobs/index";
+import { programOf } from "../scenarios/define";
+import backpressure from "../scenarios/backpressure.scenario";
+
+type Probe = { scenario: keyof typeof SCENARIOS; value: unknown; base?: Record<string, unknown> };
+
+const wordcount = getJob("wordcount");
+const window = getJob("tumbling-window");
+
+const SCENARIOS = {
+  "stream-wc": (): Omit<JobRunOptions, "config" | "seed" | "scenario"> => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 300, parallelism: 2, splits: 4 })),
+  }),
+  "stream-wc-slow": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 240, parallelism: 2, splits: 4, ratePerSecond: 4 })),
+  }),
+  "batch-wc": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 300, parallelism: 2, splits: 4 })),
+  }),
+  window: () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => window.build(env, window.parseParams({ records: 600, parallelism: 2, ratePerSecond: 100 })),
+  }),
+  "tm-crash": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 2000, parallelism: 2, splits: 4, ratePerSecond: 10 })),
+    faults: [{ trigger: { at: "3s" }, fault: "crash", target: "tm-2" }],
+    timeLimitNs: 300e9,
+  }),
+  "few-slots": () => ({
+    cluster: { taskManagers: 1, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 100, parallelism: 4 })),
+    timeLimitNs: 600e9,
+  }),
+  "default-parallelism": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => {
+      env
+        .fromSource<{ key: number; seq: number }>(GeneratorSource({ records: 400, splits: 4, keys: { count: 20, distribution: "uniform" } }), "none", "gen")
+        .keyBy((r) => r.key)
+        .reduce((a, b) => ({ key: a.key, seq: a.seq + b.seq }))
+        .sinkTo(CollectSink("out"));
+    },
+  }),
+  backpressure: () => ({
+    cluster: backpressure.cluster,
+    job: programOf(backpressure, { recordBytes: 20_000 }),
+    timeLimitNs: 3e9,
+  }),
+} satisfies Record<string, () => Omit<JobRunOptions, "config" | "seed" | "scenario">>;
+
+const BASE_CONFIG: Record<string, Record<string, unknown>> = {
+  "stream-wc": { "taskmanager.numberOfTaskSlots": 2 },
+  "stream-wc-slow": { "taskmanager.numberOfTaskSlots": 2 },
+  "batch-wc": { "taskmanager.numberOfTaskSlots": 2, "execution.runtime-mode": "BATCH" },
+  window: { "taskmanager.numberOfTaskSlots": 2 },
+  "tm-crash": { "taskmanager.numberOfTaskSlots": 2 },
+  "few-slots": { "taskmanager.numberOfTaskSlots": 2 },
+  "default-parallelism": { "taskmanager.numberOfTaskSlots": 4 },
+  backpressure: { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
+};
+
+const PROBES: Partial<Record<OptionKey, Probe>> = {
+  "execution.batch-shuffle-mode": { scenario: "batch-wc", value: "ALL_EXCHANGES_PIPELINED" },
+  "execution.batch-state-backend.enabled": { scenario: "batch-wc", value: false },
+  "execution.buffer-timeout.enabled": { scenario: "stream-wc-slow", value: false },
+  "execution.buffer-timeout.interval": { scenario: "stream-wc-slow", value: "10ms" },
+  "execution.runtime-mode": { scenario: "stream-wc", value: "BATCH" },
+  "execution.sorted-inputs.enabled": { scenario: "batch-wc", value: false },
+  "heartbeat.interval": { scenario: "stream-wc-slow", value: "2s" },
+  "heartbeat.timeout": { scenario: "tm-crash", value: "20s" },
+  "metrics.latency.interval": { scenario: "stream-wc", value: "1ms" },
+  "parallelism.default": { scenario: "default-parallelism", value: 3 },
+  "pipeline.auto-watermark-interval": { scenario: "window", value: "50ms" },
+  "pipeline.max-parallelism": { scenario: "stream-wc", value: 256 },
+  "pipeline.operator-chaining.enabled": { scenario: "stream-wc", value: false },
+  "slot.request.timeout": { scenario: "few-slots", value: "10s" },
+  "state.backend.type": { scenario: "stream-wc", value: "rocksdb" },
+  "taskmanager.memory.flink.size": { scenario: "stream-wc", value: "8mb", base: { "taskmanager.memory.network.min": "32kb" } },
+  "taskmanager.memory.network.fraction": { scenario: "stream-wc", value: 0.0001, base: { "taskmanager.memory.network.min": "32kb" } },
+  "taskmanager.memory.network.max": { scenario: "stream-wc", value: "256kb", base: { "taskmanager.memory.network.min": "32kb" } },
+  "taskmanager.memory.network.min": { scenario: "stream-wc", value: "1mb", base: { "taskmanager.memory.network.fraction": 0.0001 } },
+  "taskmanager.memory.segment-size": { scenario: "stream-wc", value: "64kb" },
+  "taskmanager.network.blocking-shuffle.compression.enabled": { scenario: "batch-wc", value: false },
+  "taskmanager.network.memory.buffers-per-channel": { scenario: "backpressure", value: 4 },
+  "taskmanager.network.memory.floating-buffers-per-gate": { scenario: "backpressure", value: 2 },
+  "taskmanager.network.memory.max-buffers-per-channel": { scenario: "backpressure", value: 3 },
+  "taskmanager.network.memory.max-overdraft-buffers-per-gate": { scenario: "backpressure", value: 0 },
+  "taskmanager.numberOfTaskSlots": { scenario: "stream-wc", value: 4 },
+};
+
+function fingerprint(scenario: keyof typeof SCENARIOS, config: Record<string, unknown>): string {
+  return runJob({ ...SCENARIOS[scenario](), seed: 3, scenario: `probe ${scenario}`, config }).fingerprint;
+}
+
+describe("option sensitivity", () => {
+  it("every option is either probed or listed as having no effect yet, with a reason", () => {
+    const noEffect = new Map(optionsWithoutEffect().map((o) => [o.key, o.reason]));
+    for (const o of OPTIONS) {
+      if (o.effect === "modelled") expect(PROBES[o.key as OptionKey], `${o.key} is modelled but has no probe`).toBeDefined();
+      else expect(noEffect.get(o.key as OptionKey)?.length ?? 0, `${o.key} needs a reason`).toBeGreaterThan(10);
+    }
+  });
+
+  const modelled = OPTIONS.filter((o) => o.effect === "modelled").map((o) => o.key as OptionKey);
+  it.each(modelled)("%s changes the fingerprint of its probe scenario", (key) => {
+    const probe = PROBES[key]!;
+    const base = { ...BASE_CONFIG[probe.scenario], ...probe.base };
+    const without = fingerprint(probe.scenario, base);
+    const withValue = fingerprint(probe.scenario, { ...base, [key]: probe.value });
+    expect(withValue, `setting ${key}=${String(probe.value)} changed nothing in "${probe.scenario}"`).not.toBe(without);
+  });
+});
