@@ -247,7 +247,9 @@ const OPTION_LIST = [
     key: "taskmanager.network.memory.max-buffers-per-channel",
     type: "int",
     default: 10,
-    min: 1,
+    // flowsim's limit: with 1, the partly filled buffer alone uses the quota and the
+    // producer can never finish it (the network stack would deadlock).
+    min: 2,
     description: "Most buffers one output subpartition may hold before its producer is backpressured.",
     effect: "modelled",
   },
@@ -752,6 +754,20 @@ export class EngineConfig {
     );
     if (this.get("pipeline.max-parallelism") !== -1) {
       pair("parallelism.default", "pipeline.max-parallelism", String);
+    }
+    const exclusive = "taskmanager.network.memory.buffers-per-channel";
+    const floating = "taskmanager.network.memory.floating-buffers-per-gate";
+    if (this.get(exclusive) === 0 && this.get(floating) === 0) {
+      const key = writtenAs.has(floating) && !writtenAs.has(exclusive) ? floating : exclusive;
+      throw new InputError(`${field}.${JSON.stringify(writtenAs.get(key) ?? key)}`, `an input channel needs a buffer: "${exclusive}" and "${floating}" cannot both be 0`);
+    }
+    if (this.get("execution.batch-state-backend.enabled") && !this.get("execution.sorted-inputs.enabled")) {
+      // Flink's StreamGraphGenerator: "Batch state backend requires the sorted inputs to be enabled!"
+      const key = writtenAs.has("execution.sorted-inputs.enabled") ? "execution.sorted-inputs.enabled" : "execution.batch-state-backend.enabled";
+      throw new InputError(
+        `${field}.${JSON.stringify(writtenAs.get(key) ?? key)}`,
+        'the batch state backend requires sorted inputs: set both "execution.sorted-inputs.enabled" and "execution.batch-state-backend.enabled" to false, or neither',
+      );
     }
   }
 }

@@ -132,6 +132,10 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const env = new StreamExecutionEnvironment();
   options.job(env);
   const streamGraph = env.getStreamGraph();
+  if (!streamGraph.nodes.some((n) => n.kind === "sink")) {
+    // Flink would run it and discard everything; a simulation of nothing is a mistake.
+    throw new InputError("job", "has no sink: add sinkTo(...) so the job's output goes somewhere");
+  }
   const runtimeMode = resolveRuntimeMode(config, streamGraph.nodes.every((n) => n.kind !== "source" || n.source!.bounded));
   const defaultParallelism = config.get("parallelism.default");
   resolvePartitioners(streamGraph, defaultParallelism);

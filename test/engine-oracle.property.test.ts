@@ -108,14 +108,14 @@ describe("engine vs oracle", () => {
   });
 });
 
-describe("known engine bugs (it.fails until fixed)", () => {
-  // ENGINE BUG (reported): the JobManager requests every initially schedulable region in
+describe("engine bugs found by the property (fixed; kept as regressions)", () => {
+  // REGRESSION (an engine bug found by this suite, now fixed): the JobManager requests every initially schedulable region in
   // one bulk (requestRegions(scheduling.start())), so a BATCH job with blocking exchanges
   // needs as many slots as its parallelism; Flink schedules each pipelined region's bulk on
   // its own and "thanks to slot sharing a batch job can run on one slot"
   // (shared/reference/flink-mechanics.md §1). Here it ends FAILED with
   // NoResourceAvailableException after slot.request.timeout.
-  it.fails("BATCH with blocking exchanges runs on fewer slots than its parallelism (wordcount p=4 on 1 slot)", () => {
+  it("BATCH with blocking exchanges runs on fewer slots than its parallelism (wordcount p=4 on 1 slot)", () => {
     const c: LibraryCase = {
       job: "wordcount",
       params: { parallelism: 4, records: 100 },
@@ -131,7 +131,7 @@ describe("known engine bugs (it.fails until fixed)", () => {
   // The same bug with parallelism 1: once the unchained window finishes, its two sink
   // writers (windows, late) become schedulable together and are requested as one bulk of 2
   // slots, so the job cannot run on one slot.
-  it.fails("BATCH p=1 with two unchained sinks runs on one slot (tumbling-window)", () => {
+  it("BATCH p=1 with two unchained sinks runs on one slot (tumbling-window)", () => {
     const c: LibraryCase = {
       job: "tumbling-window",
       params: { records: 10, parallelism: 1 },
@@ -144,11 +144,11 @@ describe("known engine bugs (it.fails until fixed)", () => {
     expect(problem, problem === undefined ? "" : `${problem}\n${reproduceLine(c)}`).toBeUndefined();
   });
 
-  // ENGINE BUG (reported): pipeline.auto-watermark-interval "0ms" should turn periodic
+  // REGRESSION (an engine bug found by this suite, now fixed): pipeline.auto-watermark-interval "0ms" should turn periodic
   // watermarks off (Flink; config.ts says so too), but Task.scheduleWatermarkTimer re-arms
   // a 0 ns timer forever, so the run livelocks at one virtual instant (200k kernel events
   // at t ≈ 0.2 ms for a 1-record job).
-  it.fails("pipeline.auto-watermark-interval 0ms turns periodic watermarks off (tumbling-window STREAMING finishes)", () => {
+  it("pipeline.auto-watermark-interval 0ms turns periodic watermarks off (tumbling-window STREAMING finishes)", () => {
     const c: LibraryCase = {
       job: "tumbling-window",
       params: { records: 1, keys: 1, parallelism: 1, splits: 1 },

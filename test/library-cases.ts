@@ -134,9 +134,8 @@ const tuningArb = fc.record(
     "pipeline.operator-chaining.enabled": fc.boolean(),
     "execution.buffer-timeout.interval": fc.constantFrom("0ms", "1ms", "10ms", "100ms"),
     "execution.buffer-timeout.enabled": fc.boolean(),
-    // Not "0ms" (periodic watermarks off): the engine livelocks on it — see the it.fails
-    // case in engine-oracle.property.test.ts.
-    "pipeline.auto-watermark-interval": fc.constantFrom("10ms", "50ms", "200ms", "1s"),
+    // "0ms" turns periodic watermarks off: windows then fire on the final watermark.
+    "pipeline.auto-watermark-interval": fc.constantFrom("0ms", "10ms", "50ms", "200ms", "1s"),
     "metrics.latency.interval": fc.constantFrom("0ms", "100ms"),
     "state.backend.type": fc.constantFrom("hashmap", "rocksdb"),
     "taskmanager.memory.segment-size": fc.constantFrom("4kb", "32kb"),
@@ -200,15 +199,20 @@ export function libraryCaseArb(options: CaseArbOptions = {}): fc.Arbitrary<Libra
       // clusters the network memory a Flink user would.
       if (x.mode === "BATCH" && x.slotsPerTaskManager >= 4) config["taskmanager.memory.network.min"] = "256mb";
       // Enough slots: STREAMING deploys one slot-sharing group whose size is the largest
-      // parallelism. BATCH should need fewer (Flink runs a batch job on one slot), but the
-      // engine requests every region that becomes schedulable at once in one bulk (see the
-      // it.fails cases in engine-oracle.property.test.ts): the largest parallelism too, and
-      // twice that where two unchained sinks (windows, late) become schedulable together.
-      // Hybrid exchanges make every region schedulable at once, each logical region in its
-      // own slot-sharing group: up to one slot per operator and subtask.
-      const unchainedWindows = config["pipeline.operator-chaining.enabled"] === false && /window/.test(x.job);
+      // parallelism. BATCH regions request slots one at a time, so 1 slot would do; we give
+      // up to the largest parallelism, so runs also overlap. Hybrid exchanges make every
+      // region schedulable at once, each logical region in its own slot-sharing group: up
+      // to one slot per operator and subtask.
+      // Pipelined batch exchanges join subtasks into regions of up to the largest parallelism.
+      const allBlocking = x.shuffle === undefined || x.shuffle === "ALL_EXCHANGES_BLOCKING";
       const slotsNeeded =
-        x.mode !== "BATCH" ? maxP : x.shuffle?.includes("HYBRID") === true ? maxP * buildJob(x.job, x.params).graph.nodes.length : unchainedWindows ? 2 * maxP : maxP;
+        x.mode !== "BATCH"
+          ? maxP
+          : x.shuffle?.includes("HYBRID") === true
+            ? maxP * buildJob(x.job, x.params).graph.nodes.length
+            : allBlocking
+              ? 1 + (x.seed % maxP)
+              : maxP;
       const taskManagers = Math.ceil(slotsNeeded / x.slotsPerTaskManager) + x.extraTaskManagers;
       return {
         job: x.job,

@@ -80,7 +80,7 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "execution.buffer-timeout.enabled": { scenario: "stream-wc-slow", value: false },
   "execution.buffer-timeout.interval": { scenario: "stream-wc-slow", value: "10ms" },
   "execution.runtime-mode": { scenario: "stream-wc", value: "BATCH" },
-  "execution.sorted-inputs.enabled": { scenario: "batch-wc", value: false },
+  "execution.sorted-inputs.enabled": { scenario: "batch-wc", value: false, base: { "execution.batch-state-backend.enabled": false } },
   "heartbeat.interval": { scenario: "stream-wc-slow", value: "2s" },
   "heartbeat.timeout": { scenario: "tm-crash", value: "20s" },
   "metrics.latency.interval": { scenario: "stream-wc", value: "1ms" },

@@ -68,7 +68,8 @@ export class JobManager {
   private readonly scheduling: PipelinedRegionScheduling;
   /** Regions waiting for slots, in the order they became schedulable. */
   private readonly pendingRegions: { regions: RegionId[]; sinceNs: number; timer: number }[] = [];
-  private readonly slotGroups: SlotGroup[] = [];
+  /** Shared slots held now, by "slot sharing group index/subtask index". */
+  private readonly liveGroups = new Map<string, SlotGroup>();
   private readonly slotGroupOf = new Map<ExecutionVertexId, SlotGroup>();
   private readonly splitAssignment = new Map<number, SourceSplit[][]>();
   private nextSlotRequest = 0;
@@ -236,18 +237,23 @@ export class JobManager {
 
   // ---- slots and deployment ----
 
+  /** Each region asks for its slots in bulk on its own (Flink allocates per region), in order. */
   private requestRegions(regionIds: RegionId[]): void {
-    if (regionIds.length === 0 || this.isTerminal) return;
+    for (const regionId of regionIds) this.requestRegion(regionId);
+  }
+
+  private requestRegion(regionId: RegionId): void {
+    if (this.isTerminal) return;
     const timeoutNs = this.config.get("slot.request.timeout");
-    const entry = { regions: regionIds, sinceNs: this.world.now, timer: -1 };
+    const entry = { regions: [regionId], sinceNs: this.world.now, timer: -1 };
     entry.timer = this.world.kernel.after(timeoutNs, () => {
       const i = this.pendingRegions.indexOf(entry);
       if (i < 0 || this.isTerminal) return;
       const request = this.nextSlotRequest;
       this.trace.emit("SlotRequestTimedOut", { request, timeoutNs });
       this.failJob(
-        `NoResourceAvailableException: could not acquire the slots for ${this.slotsNeeded(entry.regions)} slot-sharing groups ` +
-          `within slot.request.timeout (${timeoutNs / 1e9} s); the cluster has ${this.totalSlots()} slots`,
+        `NoResourceAvailableException: could not acquire the slots for ${plural(this.slotsNeeded(entry.regions), "slot-sharing group")} ` +
+          `within slot.request.timeout (${timeoutNs / 1e9} s); the cluster has ${plural(this.totalSlots(), "slot")}`,
       );
     });
     this.pendingRegions.push(entry);
@@ -257,32 +263,57 @@ export class JobManager {
   private tryPendingRegions(): void {
     while (this.pendingRegions.length > 0 && !this.isTerminal) {
       const entry = this.pendingRegions[0]!;
-      const groups = this.groupsFor(entry.regions);
-      if (!this.allocate(groups)) return;
+      if (!this.allocateRegions(entry.regions)) return;
       this.pendingRegions.shift();
       this.world.kernel.cancel(entry.timer);
       for (const regionId of entry.regions) this.deployRegion(this.regions[regionId]!);
     }
   }
 
-  /** One slot per (slot sharing group, subtask index) of the regions' vertices. */
-  private groupsFor(regionIds: RegionId[]): SlotGroup[] {
-    const byKey = new Map<string, SlotGroup>();
-    for (const regionId of regionIds) {
-      for (const vid of this.regions[regionId]!.vertexIds) {
-        const v = this.executions.get(vid)!.vertex;
-        const jv = this.jobGraph.vertices[v.vertexIndex]!;
-        const key = `${jv.slotSharingGroupIndex}/${v.subtaskIndex}`;
-        let g = byKey.get(key);
-        if (g === undefined) byKey.set(key, (g = { request: -1, vertices: [], host: undefined, slot: -1 }));
-        g.vertices.push(vid);
-      }
-    }
-    return [...byKey.values()];
+  private groupKey(vid: ExecutionVertexId): string {
+    const v = this.executions.get(vid)!.vertex;
+    return `${this.jobGraph.vertices[v.vertexIndex]!.slotSharingGroupIndex}/${v.subtaskIndex}`;
   }
 
+  /**
+   * Flink's execution slot sharing groups: one shared slot per (slot sharing group, subtask
+   * index), reused by later regions while it is held. A region's new slots are allocated
+   * in bulk (all or nothing).
+   */
+  private allocateRegions(regionIds: RegionId[]): boolean {
+    const fresh = new Map<string, SlotGroup>();
+    const placements: [ExecutionVertexId, string][] = [];
+    for (const regionId of regionIds) {
+      for (const vid of this.regions[regionId]!.vertexIds) {
+        const key = this.groupKey(vid);
+        placements.push([vid, key]);
+        if (!this.liveGroups.has(key) && !fresh.has(key)) fresh.set(key, { request: -1, vertices: [], host: undefined, slot: -1 });
+      }
+    }
+    if (!this.allocate([...fresh.values()])) return false;
+    for (const [key, g] of fresh) this.liveGroups.set(key, g);
+    for (const [vid, key] of placements) {
+      const g = this.liveGroups.get(key)!;
+      g.vertices.push(vid);
+      this.slotGroupOf.set(vid, g);
+    }
+    for (const [key, g] of fresh) {
+      this.trace.emit("SlotRequested", { request: g.request, group: key, vertices: [...g.vertices] });
+      this.trace.emit("SlotAllocated", { request: g.request, host: g.host!, slot: g.slot });
+    }
+    return true;
+  }
+
+  /** Slots a set of regions needs beyond the shared slots already held. */
   private slotsNeeded(regionIds: RegionId[]): number {
-    return this.groupsFor(regionIds).length;
+    const keys = new Set<string>();
+    for (const regionId of regionIds) {
+      for (const vid of this.regions[regionId]!.vertexIds) {
+        const key = this.groupKey(vid);
+        if (!this.liveGroups.has(key)) keys.add(key);
+      }
+    }
+    return keys.size;
   }
 
   private totalSlots(): number {
@@ -305,10 +336,6 @@ export class JobManager {
       g.request = this.nextSlotRequest++;
       g.host = tm.name;
       g.slot = slot;
-      this.slotGroups.push(g);
-      for (const vid of g.vertices) this.slotGroupOf.set(vid, g);
-      this.trace.emit("SlotRequested", { request: g.request, group: String(g.request), vertices: [...g.vertices] });
-      this.trace.emit("SlotAllocated", { request: g.request, host: tm.name, slot });
     });
     return true;
   }
@@ -322,6 +349,7 @@ export class JobManager {
     tm.freeSlots.sort((a, b) => a - b);
     this.trace.emit("SlotReleased", { host: g.host, slot: g.slot });
     g.host = undefined;
+    for (const [key, live] of this.liveGroups) if (live === g) this.liveGroups.delete(key);
     this.world.kernel.after(0, () => this.tryPendingRegions());
   }
 
@@ -452,6 +480,10 @@ export class JobManager {
       for (const l of this.terminalListeners) l(status);
     }
   }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 export function vertexId(index: number): string {

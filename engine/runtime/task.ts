@@ -199,7 +199,10 @@ export class Task {
       if (this.sourceNode !== undefined) {
         this.reader = this.sourceNode.source!.createReader(this.id.subtaskIndex, this.setup.readerRng);
         this.setup.callbacks.registerReader();
-        if (this.settings.runtimeMode === "STREAMING" && this.sourceNode.watermarks !== undefined) this.scheduleWatermarkTimer();
+        // An interval of 0 turns periodic watermark emission off (as in Flink).
+        if (this.settings.runtimeMode === "STREAMING" && this.sourceNode.watermarks !== undefined && this.settings.autoWatermarkIntervalNs > 0) {
+          this.scheduleWatermarkTimer();
+        }
         if (this.settings.runtimeMode === "STREAMING" && this.settings.latencyIntervalNs > 0) {
           this.scheduleLatencyMarker(1 + this.setup.operatorRng("latency-markers").int(0, this.settings.latencyIntervalNs));
         }
