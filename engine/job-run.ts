@@ -220,8 +220,17 @@ export function runJob(options: JobRunOptions): JobRunResult {
   for (const tm of taskManagers) tm.start();
 
   const limit = options.timeLimitNs ?? Infinity;
-  world.run({ untilNs: limit, maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS });
-  if (!jm.isTerminal) jm.cancel(limit === Infinity ? "the simulation went idle before the job ended" : "time limit reached");
+  const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+  const run = world.run({ untilNs: limit, maxEvents });
+  if (!jm.isTerminal) {
+    const why =
+      run.reason === "maxEvents"
+        ? `kernel event limit reached (${maxEvents} events)`
+        : run.reason === "idle"
+          ? "the simulation went idle before the job ended"
+          : "time limit reached";
+    jm.cancel(why);
+  }
   collectFinalStats(taskManagers, vertexTotals);
   const outputs = new Map<string, readonly unknown[]>();
   for (const sink of store.sinks()) outputs.set(sink, store.committed(sink));

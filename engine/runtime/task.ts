@@ -430,26 +430,43 @@ export class Task {
   private processSortedInput(): void {
     const s = this.sortedInput!;
     const n = s.keys.length;
-    // The cost is that of Flink's external sort; the work is done by grouping on a hash
-    // map and sorting only the distinct keys (DESIGN allows it), which gives the same order.
+    // The cost is that of Flink's external sort; the work is a counting sort on key ranks
+    // (one hash lookup per record, then typed arrays), which gives the same order:
+    // by key, then by timestamp, then by arrival.
     this.cpuNs += sortNs(n, this.costs);
-    const groups = new Map<Key, number[]>();
+    const rankOf = new Map<Key, number>();
+    const rank = new Int32Array(n);
+    const distinct: Key[] = [];
     for (let i = 0; i < n; i++) {
       const key = s.keys[i]!;
-      const g = groups.get(key);
-      if (g === undefined) groups.set(key, [i]);
-      else g.push(i);
+      let r = rankOf.get(key);
+      if (r === undefined) {
+        r = distinct.length;
+        rankOf.set(key, r);
+        distinct.push(key);
+      }
+      rank[i] = r;
     }
-    const distinct = [...groups.keys()].sort(compareKeys);
+    const byKeyOrder = distinct.map((_, r) => r).sort((a, b) => compareKeys(distinct[a]!, distinct[b]!));
+    const position = new Int32Array(distinct.length);
+    byKeyOrder.forEach((r, p) => (position[r] = p));
+    const start = new Int32Array(distinct.length + 1);
+    for (let i = 0; i < n; i++) start[position[rank[i]!]! + 1]!++;
+    for (let p = 0; p < distinct.length; p++) start[p + 1]! += start[p]!;
+    const order = new Int32Array(n);
+    const fill = start.slice(0, distinct.length);
+    for (let i = 0; i < n; i++) order[fill[position[rank[i]!]!]!++] = i;
     const ts = s.timestamps;
     const head = this.head;
-    for (const key of distinct) {
-      const idx = groups.get(key)!;
-      // Within a key: by timestamp, then arrival (stable); usually already in order.
+    for (let p = 0; p < distinct.length; p++) {
+      const from = start[p]!;
+      const to = start[p + 1]!;
+      // Within a key: by timestamp, then arrival; usually already in order.
       let ordered = true;
-      for (let j = 1; j < idx.length && ordered; j++) if (ts[idx[j]!]! < ts[idx[j - 1]!]!) ordered = false;
-      if (!ordered) idx.sort((a, b) => ts[a]! - ts[b]! || a - b);
-      for (const i of idx) head.processKeyed(key, s.values[i], ts[i]!);
+      for (let j = from + 1; j < to && ordered; j++) if (ts[order[j]!]! < ts[order[j - 1]!]!) ordered = false;
+      if (!ordered) order.subarray(from, to).sort((a, b) => ts[a]! - ts[b]! || a - b);
+      const key = distinct[byKeyOrder[p]!]!;
+      for (let j = from; j < to; j++) head.processKeyed(key, s.values[order[j]!], ts[order[j]!]!);
       head.endKey(key);
     }
     s.keys.length = 0;
