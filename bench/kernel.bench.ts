@@ -8,7 +8,6 @@
  * the old one, schedule a new one) — the heartbeat-timeout pattern the engine uses.
  * Figures are the best of REPEATS runs (less noise from the shared machine).
  */
-import "../cli/tune-vm";
 import { Kernel } from "../sim/kernel";
 import { Rng } from "../sim/rng";
 

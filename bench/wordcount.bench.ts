@@ -4,7 +4,6 @@
  * BATCH mode. Reports wall-clock words/s of the simulation (best of REPEATS after a
  * warm-up) and the virtual makespan ratio STREAMING / BATCH from the cost model.
  */
-import "../cli/tune-vm";
 import { runJob } from "../engine/job-run";
 import { getJob } from "../scenarios/jobs/index";
 

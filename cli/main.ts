@@ -3,7 +3,6 @@
  * writes files, prints summaries. Bad input ends with one line naming the field and the
  * problem (exit 2); an engine bug ends with the invariant and a one-line reproducer.
  */
-import "./tune-vm";
 import { Command, CommanderError } from "commander";
 import { writeFileSync, mkdirSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
