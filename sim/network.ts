@@ -33,6 +33,7 @@ import { InputError, InvariantError, assert, unknownNameProblem } from "./errors
 import { parseBandwidth, parseDurationDist, type DurationDistSpec, type DurationSampler } from "./distributions";
 import type { Host } from "./host";
 import type { Kernel } from "./kernel";
+import { Fifo } from "./fifo";
 import { Link, reservePath } from "./link";
 import type { Rng } from "./rng";
 import { describe, parseDuration, type Ns } from "./time";
@@ -107,41 +108,6 @@ class PairState {
   }
 }
 
-/** A small FIFO with O(1) amortised shift and indexed access. */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  at(i: number): T {
-    return this.items[this.head + i] as T;
-  }
-
-  shift(): T {
-    const item = this.items[this.head] as T;
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items.splice(0, this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.items.length = 0;
-    this.head = 0;
-  }
-}
 
 /** A message (or the FIN of an orderly close) on one connection direction. */
 class Message {
@@ -609,11 +575,11 @@ export class Network {
       const pending = dir.pending;
       // Go-back-N: in-flight messages behind the held ones are re-sent too, or they
       // would arrive before the held ones.
-      for (let i = dir.heldCount; i < pending.length; i++) this.cancelDelivery(pending.at(i));
+      for (let i = dir.heldCount; i < pending.length; i++) this.cancelDelivery(pending.at(i)!);
       this.clearHeld(dir);
       // Every earlier delivery happened at or before now; the rest are being re-sent.
       dir.lastDeliverAtNs = this.kernel.now;
-      for (let i = 0; i < pending.length; i++) this.transmit(pending.at(i));
+      for (let i = 0; i < pending.length; i++) this.transmit(pending.at(i)!);
     }
   }
 
@@ -632,7 +598,7 @@ export class Network {
   /** Drops every undelivered message of one direction. */
   private dropAll(dir: Direction): void {
     const pending = dir.pending;
-    for (let i = 0; i < pending.length; i++) this.cancelDelivery(pending.at(i));
+    for (let i = 0; i < pending.length; i++) this.cancelDelivery(pending.at(i)!);
     pending.clear();
     this.clearHeld(dir);
   }

@@ -30,7 +30,7 @@ import { InvariantError, assert } from "../../../sim/errors";
 import type { TimerHandle } from "../../../sim/kernel";
 import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
 import { Grant, type LocalBufferPool, type LocalPoolSpec } from "./buffer-pool";
-import { Fifo } from "./fifo";
+import { Fifo } from "../../../sim/fifo";
 import { MAX_BLOCKED_ELEMENTS } from "./params";
 import type {
   ManagedPartition,

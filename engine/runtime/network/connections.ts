@@ -24,7 +24,7 @@
  */
 import { InvariantError, assert } from "../../../sim/errors";
 import type { Endpoint, EndpointHandler } from "../../../sim/network";
-import { Fifo } from "./fifo";
+import { Fifo } from "../../../sim/fifo";
 import { messageBytes, type ShuffleErrorKind, type ShuffleMessage } from "./messages";
 import { isViewError, type ManagedPartition, type ShuffleContext, type SubpartitionView, type ViewListener } from "./result-partition";
 import { isEndOfPartition } from "./shuffle-buffer";

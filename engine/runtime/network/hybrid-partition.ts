@@ -36,7 +36,7 @@
 import { assert } from "../../../sim/errors";
 import type { Chunk, DiskError } from "../../../sim/disk";
 import { BufferWritingPartition } from "./buffer-writing-partition";
-import { Fifo } from "./fifo";
+import { Fifo } from "../../../sim/fifo";
 import type { ShuffleErrorKind } from "./messages";
 import {
   FILE_BUFFER_HEADER_BYTES,

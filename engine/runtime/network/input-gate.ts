@@ -35,7 +35,7 @@ import { InvariantError, assert } from "../../../sim/errors";
 import type { NetworkBuffer } from "../buffer";
 import { Grant, type FixedReservation, type LocalBufferPool } from "./buffer-pool";
 import type { ClientConnection, RemoteChannelHandle } from "./connections";
-import { Fifo } from "./fifo";
+import { Fifo } from "../../../sim/fifo";
 import type { ShuffleErrorKind, ShuffleMessage } from "./messages";
 import { MAX_CHANNELS_PER_GATE, MAX_QUEUED_BUFFERS } from "./params";
 import { isViewError, type ManagedPartition, type ShuffleContext, type SubpartitionView, type ViewListener } from "./result-partition";

@@ -22,7 +22,7 @@
  */
 import { assert } from "../../../sim/errors";
 import { BufferWritingPartition } from "./buffer-writing-partition";
-import { Fifo } from "./fifo";
+import { Fifo } from "../../../sim/fifo";
 import type { ShuffleErrorKind } from "./messages";
 import { MAX_QUEUED_BUFFERS } from "./params";
 import type { ResultPartitionSpec, ShuffleContext, SubpartitionView, ViewListener, ViewOrError } from "./result-partition";

@@ -38,7 +38,7 @@ import type { Chunk, DiskError } from "../../../sim/disk";
 import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
 import type { FixedReservation } from "./buffer-pool";
 import { checkRecordBytes } from "./buffer-writing-partition";
-import { Fifo } from "./fifo";
+import { Fifo } from "../../../sim/fifo";
 import type { ShuffleErrorKind } from "./messages";
 import { FILE_BUFFER_HEADER_BYTES, INDEX_ENTRY_BYTES, READ_AHEAD_BUFFERS, compressedSize } from "./params";
 import type {

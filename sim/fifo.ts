@@ -1,6 +1,7 @@
 /**
  * A FIFO queue with O(1) amortised shift and indexed access from the head, used for
- * subpartition queues, channel queues and round-robin lists of the network stack.
+ * connection queues (sim/network.ts) and the engine's subpartition, channel and
+ * round-robin queues.
  * Invariant: items [head, items.length) are the queue, in insertion order.
  */
 export class Fifo<T> {
