@@ -4,45 +4,32 @@
  * them). Keeping them here lets the task runtime stay a pure state machine on the kernel.
  */
 import type { KeySelector, PartitionerKind, RuntimeMode, SourceSplit } from "../api/types";
-import type { NetworkBuffer } from "./buffer";
+import type { InputGate } from "./network/input-gate";
+import type { ResultPartitionWriter } from "./network/result-partition";
 
-/** The producer side of one result partition, as the task writes it. */
-export interface PartitionWriter {
-  readonly numSubpartitions: number;
-  emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void;
-  broadcastRecord(value: unknown, timestampMs: number, recordBytes: number): void;
-  broadcastWatermark(watermarkMs: number): void;
-  /** A free buffer exists (overdraft not counted): the task may start another record. */
-  isAvailable(): boolean;
-  /** Called once, as a kernel event, when a buffer becomes free. */
-  onAvailable(cb: () => void): void;
-  /** Between hold and unhold, finished buffers wait: outputs leave when CPU time has elapsed. */
-  hold(): void;
-  unhold(): void;
-  flush(): void;
-  finish(): void;
-  /** Called once, as a kernel event, when the partition is finished (blocking: durable and consumable). */
-  onFinished(cb: () => void): void;
-  /** Drops the partition (the task was cancelled or failed). */
-  release(): void;
-  /** Buffers queued for sending (all subpartitions), for metrics. */
-  queuedBuffers(): number;
-}
+/** The producer side of one result partition, as the task writes it (runtime/network). */
+export type PartitionWriter = Pick<
+  ResultPartitionWriter,
+  | "numSubpartitions"
+  | "emitRecord"
+  | "broadcastRecord"
+  | "broadcastWatermark"
+  | "isAvailable"
+  | "onAvailable"
+  | "hold"
+  | "unhold"
+  | "flush"
+  | "finish"
+  | "onFinished"
+  | "release"
+  | "queuedBuffers"
+>;
 
-/** The consumer side: one input gate per input job edge. */
-export interface InputGateReader {
-  requestPartitions(): void;
-  poll(): { buffer: NetworkBuffer; channel: number } | undefined;
-  onAvailable(cb: () => void): void;
-  recycle(buffer: NetworkBuffer, channel: number): void;
-  isFinished(): boolean;
-  /** Called once, as a kernel event, on the first error (PartitionNotFound, connection lost, ...). */
-  onError(cb: (error: { type: string }) => void): void;
-  /** Returns the gate's buffers (task end or cancellation). */
-  release(): void;
-  readonly numChannels: number;
-  queuedBuffers(): number;
-}
+/** The consumer side: one input gate per input job edge (runtime/network). */
+export type InputGateReader = Pick<
+  InputGate,
+  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers"
+>;
 
 /** How the records of one output reach the consumer's subtasks. */
 export interface OutputSpec {
