@@ -161,8 +161,11 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const store = new ExternalStore();
   const transactionalSinks = new Set(streamGraph.nodes.filter((n) => n.kind === "sink" && /: Committer$/.test(n.name)).map((n) => n.sinkName!));
   const latency = new LatencyTracker(transactionalSinks);
+  const sinkIds = new Map<string, number>();
   store.onCommit((sink, record, txn) => {
-    world.kernel.mixHashString(sink);
+    let sinkId = sinkIds.get(sink);
+    if (sinkId === undefined) sinkIds.set(sink, (sinkId = sinkIds.size));
+    world.kernel.mixValue(sinkId);
     world.kernel.mixValue(record);
     if (txn !== undefined) latency.committed(store.transaction(txn)!.writerId, world.now);
   });

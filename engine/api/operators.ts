@@ -22,7 +22,7 @@
  * Hot paths allocate nothing per record beyond what user functions return: collectors and
  * contexts are one object per operator, reused.
  */
-import { InputError, assert } from "../../sim/errors";
+import { InputError, InvariantError, assert } from "../../sim/errors";
 import type { AggregateFunction, Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, MapFunction, OnTimerContext, ReduceFunction, TimeWindow, ValueStates, WindowResultFunction } from "./functions";
 import type { Key, OperatorContext, Output, StreamOperator, TimerService, TransactionId } from "./types";
 import type { TumblingEventTimeWindows } from "./windows";
@@ -142,7 +142,7 @@ export function sumFieldAggregation(field: string, where: string): RollingAggreg
       const n = numberOf(value);
       if (acc === undefined) return value;
       // A copy with the field replaced, as Flink's SumAggregator copies the record.
-      const copy = { ...(acc as Record<string, number>) };
+      const copy = Object.assign({}, acc) as Record<string, number>;
       copy[field] = copy[field]! + n;
       return copy;
     },
@@ -494,7 +494,8 @@ export class SinkCommitterOperator extends BaseOperator {
 
 function currentKey(ctx: OperatorContext): Key {
   const key = ctx.currentKey();
-  assert(key !== undefined, `${ctx.operatorName}: keyed operator called without a current key`);
+  // Not assert(...): its message would be built for every record.
+  if (key === undefined) throw new InvariantError(`${ctx.operatorName}: keyed operator called without a current key`);
   return key;
 }
 
