@@ -194,7 +194,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
         external: store,
         shuffle: (host) => {
           let s = shuffles.get(host);
-          if (s === undefined) {
+          if (s === undefined || !s.environment.alive()) {
             s = new ShuffleAdapter(world, host, {
               bufferSizeBytes: config.get("taskmanager.memory.segment-size"),
               exclusiveBuffersPerChannel: config.get("taskmanager.network.memory.buffers-per-channel"),

@@ -53,6 +53,19 @@ export interface EngineEvents {
     outputQueueBuffers: number;
     watermarkMs: number | null;
   };
+  /** A subtask failed and the failover strategy picked what to restart. */
+  FailoverTriggered: {
+    cause: string;
+    failed: string;
+    failoverStrategy: string;
+    restartStrategy: string;
+    vertices: string[];
+    regions: number[];
+    backoffNs: number;
+    merged: boolean;
+  };
+  /** The back-off ended: new attempts of these subtasks are scheduled. */
+  TasksRestarted: { vertices: string[] };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -73,5 +86,7 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   SplitsAssigned: "summary",
   PartitionFinished: "summary",
   TaskMetrics: "summary",
+  FailoverTriggered: "summary",
+  TasksRestarted: "summary",
   SinkCommitted: "summary",
 };

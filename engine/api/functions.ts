@@ -10,7 +10,8 @@
 import type { Rng } from "../../sim/rng";
 import type { Key, TimerService } from "./types";
 
-export type MapFunction<T, R> = (value: T) => R;
+/** The second argument is Flink's RuntimeContext of a RichMapFunction (subtask, attempt). */
+export type MapFunction<T, R> = (value: T, ctx: FunctionRuntimeContext) => R;
 export type FilterFunction<T> = (value: T) => boolean;
 
 /** Receives the records a function emits; they carry the input's timestamp (TimestampedCollector). */
@@ -67,6 +68,8 @@ export interface FunctionRuntimeContext {
   readonly operatorName: string;
   readonly subtaskIndex: number;
   readonly parallelism: number;
+  /** Execution attempt of this subtask: 0, then 1, 2, ... after restarts (Flink's getAttemptNumber). */
+  readonly attemptNumber: number;
   readonly rng: Rng;
 }
 

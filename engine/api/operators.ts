@@ -23,7 +23,7 @@
  * contexts are one object per operator, reused.
  */
 import { InputError, InvariantError, assert } from "../../sim/errors";
-import type { AggregateFunction, Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, MapFunction, OnTimerContext, ReduceFunction, TimeWindow, ValueStates, WindowResultFunction } from "./functions";
+import type { AggregateFunction, Collector, FilterFunction, FlatMapFunction, FunctionRuntimeContext, KeyedProcessFunction, MapFunction, OnTimerContext, ReduceFunction, TimeWindow, ValueStates, WindowResultFunction } from "./functions";
 import type { Key, OperatorContext, Output, StreamOperator, TimerService, TransactionId } from "./types";
 import type { TumblingEventTimeWindows } from "./windows";
 
@@ -81,12 +81,21 @@ export class SourceOperator extends BaseOperator {
 }
 
 export class MapOperator extends BaseOperator {
+  private runtime!: FunctionRuntimeContext;
   constructor(private readonly fn: MapFunction<any, unknown>) {
     super();
   }
-  processElement(value: unknown, timestampMs: number): void {
-    this.out.collect(this.fn(value), timestampMs);
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.runtime = runtimeContextOf(ctx);
   }
+  processElement(value: unknown, timestampMs: number): void {
+    this.out.collect(this.fn(value, this.runtime), timestampMs);
+  }
+}
+
+function runtimeContextOf(ctx: OperatorContext): FunctionRuntimeContext {
+  return { operatorName: ctx.operatorName, subtaskIndex: ctx.subtaskIndex, parallelism: ctx.parallelism, attemptNumber: ctx.attemptNumber, rng: ctx.rng };
 }
 
 export class FilterOperator extends BaseOperator {
@@ -330,7 +339,7 @@ export class KeyedProcessOperator extends BaseOperator {
     super.open(ctx, out);
     this.pctx = new ProcessContext(ctx, out);
     this.collector = new TimestampedCollector(out);
-    this.fn.open?.({ operatorName: ctx.operatorName, subtaskIndex: ctx.subtaskIndex, parallelism: ctx.parallelism, rng: ctx.rng });
+    this.fn.open?.(runtimeContextOf(ctx));
   }
   processElement(value: unknown, timestampMs: number): void {
     this.pctx.timestampMs = timestampMs;

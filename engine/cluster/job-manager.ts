@@ -23,13 +23,17 @@ import { sourceRng } from "../api/job-rng";
 import { assignSplits } from "../api/sources";
 import type { SourceSplit } from "../api/types";
 import type { EngineConfig } from "../config";
-import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId } from "../graph/execution-graph";
+import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId, PartitionId } from "../graph/execution-graph";
 import type { JobGraph } from "../graph/job-graph";
-import { PipelinedRegionScheduling, type PipelinedRegion, type RegionId } from "../graph/regions";
+import { PipelinedRegionScheduling, regionOfVertexMap, type PipelinedRegion, type RegionId } from "../graph/regions";
+import { isReconsumable } from "../graph/result-partition-type";
+import { createFailoverStrategy, type FailoverContext, type FailoverStrategy } from "../failover/failover-strategy";
+import { createRestartStrategy, type RestartBackoffTimeStrategy } from "../failover/restart-strategy";
 import type { EngineEvents, ExecutionState, JobStatus } from "../trace-events";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
 import type { Trace } from "../../sim/trace/recorder";
+import type { KernelEvents } from "../../sim/trace/events";
 
 interface TaskManagerInfo {
   name: string;
@@ -78,10 +82,23 @@ export class JobManager {
   private readonly terminalListeners: ((status: JobStatus) => void)[] = [];
   readonly startedNs: number;
   finishedNs: number | undefined;
+  private readonly restartStrategy: RestartBackoffTimeStrategy;
+  private readonly failoverStrategy: FailoverStrategy;
+  private readonly regionOf: Map<ExecutionVertexId, RegionId>;
+  /** Partitions a consumer could not read (PartitionNotFound): their producers must rerun. */
+  private readonly failedPartitions = new Set<PartitionId>();
+  /** Subtasks cancelled by a failover and waiting for their back-off to end. */
+  private readonly pendingRestart = new Set<ExecutionVertexId>();
+  private restartTimer = -1;
+  private restartAtNs = 0;
+  /** Restarts so far (each failover that restarted tasks). */
+  restarts = 0;
+  /** Task attempts restarted in total. */
+  restartedTasks = 0;
 
   constructor(
     private readonly world: World,
-    private readonly trace: Trace<EngineEvents>,
+    private readonly trace: Trace<EngineEvents & KernelEvents>,
     readonly host: string,
     private readonly config: EngineConfig,
     readonly jobGraph: JobGraph,
@@ -96,6 +113,10 @@ export class JobManager {
       this.byAttempt.set(info.attemptId, info);
     }
     this.startedNs = world.now;
+    this.regionOf = regionOfVertexMap(regions);
+    // No checkpointing yet: restart-strategy.type unset means "none", as in Flink.
+    this.restartStrategy = createRestartStrategy(config, jobRng.child("failover/restart-backoff"), false);
+    this.failoverStrategy = createFailoverStrategy(config.get("jobmanager.execution.failover-strategy"));
     this.scheduleHeartbeats();
   }
 
@@ -190,8 +211,10 @@ export class JobManager {
     const endpoint = connection?.b;
     const existing = this.taskManagers.get(name);
     if (existing !== undefined && existing.alive) {
-      existing.endpoint = endpoint;
-      return;
+      // A new TaskManager process on the same host: the old one is gone, whatever the
+      // heartbeats say yet (faster detection than the heartbeat timeout).
+      this.onTaskManagerLost(existing, `TaskManager ${name} registered again after a restart`);
+      if (this.isTerminal) return;
     }
     const tm: TaskManagerInfo = {
       name,
@@ -230,9 +253,111 @@ export class JobManager {
       }
       if (!this.isTerminal) this.requestRegions(this.scheduling.onVertexFinished(e.vertex.id));
     } else if (state === "FAILED") {
-      // No restart strategy is modelled yet: a task failure fails the job (restart-strategy none).
-      this.failJob(`${vertexLabel(this.jobGraph, e)} failed: ${cause ?? "unknown cause"}`);
+      this.releaseSlotIfDone(e);
+      this.handleFailure(e, `${vertexLabel(this.jobGraph, e)} failed: ${cause ?? "unknown cause"}`);
     }
+  }
+
+  // ---- failover ----
+
+  private get failoverContext(): FailoverContext {
+    return {
+      executionGraph: this.executionGraph,
+      regions: this.regions,
+      regionOf: (vid) => this.regionOf.get(vid)!,
+      isPartitionAvailable: (pid) => this.isPartitionAvailable(pid),
+    };
+  }
+
+  /** Can a consumer read this partition again without rerunning its producer? */
+  private isPartitionAvailable(pid: PartitionId): boolean {
+    const p = this.executionGraph.partitionById.get(pid)!;
+    if (!isReconsumable(p.partitionType) || this.failedPartitions.has(pid)) return false;
+    const producer = this.executions.get(p.producer)!;
+    if (producer.state !== "FINISHED" || producer.host === undefined) return false;
+    return this.taskManagers.get(producer.host)?.alive === true;
+  }
+
+  /**
+   * A subtask failed: ask the restart strategy, pick the subtasks to restart with the
+   * failover strategy, cancel them, and redeploy them after the back-off.
+   */
+  private handleFailure(e: ExecutionInfo, cause: string): void {
+    if (this.isTerminal) return;
+    const now = this.world.now;
+    this.restartStrategy.notifyFailure(now, cause);
+    if (!this.restartStrategy.canRestart()) {
+      this.failJob(`Recovery is suppressed by ${this.restartStrategy.name}: ${cause}`);
+      return;
+    }
+    const backoffNs = this.restartStrategy.getBackoffTimeNs();
+    const vertices = this.failoverStrategy.verticesToRestart(e.vertex.id, this.failoverContext);
+    const regions = [...new Set(vertices.map((v) => this.regionOf.get(v)!))].sort((a, b) => a - b);
+    this.trace.emit("FailoverTriggered", {
+      cause,
+      failed: e.vertex.id,
+      failoverStrategy: this.failoverStrategy.name,
+      restartStrategy: this.restartStrategy.name,
+      vertices: [...vertices],
+      regions,
+      backoffNs,
+      merged: this.restartStrategy.lastFailureMerged === true,
+    });
+    if (this.failoverStrategy.name === "region" && vertices.length < this.executions.size) {
+      this.trace.emit("Mark", { name: "failover.region" });
+    }
+    for (const vid of vertices) this.cancelForRestart(this.executions.get(vid)!);
+    // Regions waiting for slots are rescheduled with the restart.
+    for (let i = this.pendingRegions.length - 1; i >= 0; i--) {
+      const entry = this.pendingRegions[i]!;
+      if (entry.regions.some((r) => regions.includes(r))) {
+        this.world.kernel.cancel(entry.timer);
+        this.pendingRegions.splice(i, 1);
+      }
+    }
+    for (const vid of vertices) this.pendingRestart.add(vid);
+    const at = now + backoffNs;
+    if (this.restartTimer < 0 || at > this.restartAtNs) {
+      if (this.restartTimer >= 0) this.world.kernel.cancel(this.restartTimer);
+      this.restartAtNs = at;
+      this.restartTimer = this.world.kernel.schedule(at, () => this.restartPending());
+    }
+  }
+
+  private cancelForRestart(e: ExecutionInfo): void {
+    if (e.state === "FINISHED") this.finishedCount--;
+    if (e.state !== "CREATED" && e.state !== "FINISHED" && e.state !== "FAILED" && e.state !== "CANCELED") {
+      const tm = e.host === undefined ? undefined : this.taskManagers.get(e.host);
+      if (tm !== undefined && tm.alive) this.send(tm, { type: "CancelTask", attemptId: e.attemptId });
+      this.setExecutionState(e, "CANCELED");
+    }
+    this.releaseSlotIfDone(e);
+  }
+
+  /** The back-off ended: new attempts for every pending subtask, their regions rescheduled. */
+  private restartPending(): void {
+    this.restartTimer = -1;
+    if (this.isTerminal || this.pendingRestart.size === 0) return;
+    const vertices = [...this.pendingRestart].sort((a, b) => this.executions.get(a)!.vertex.topoIndex - this.executions.get(b)!.vertex.topoIndex);
+    this.pendingRestart.clear();
+    for (const vid of vertices) {
+      const e = this.executions.get(vid)!;
+      // Make sure nothing still runs under the old attempt before the new one exists.
+      if (e.state !== "CREATED" && e.state !== "FINISHED" && e.state !== "FAILED" && e.state !== "CANCELED") this.cancelForRestart(e);
+      e.attemptNumber++;
+      e.attemptId = `${vid}#${e.attemptNumber}`;
+      this.byAttempt.set(e.attemptId, e);
+      e.host = undefined;
+      e.slot = -1;
+      e.state = "CREATED";
+      this.slotGroupOf.delete(vid);
+      for (const pid of e.vertex.producedPartitions) this.failedPartitions.delete(pid);
+    }
+    this.restarts++;
+    this.restartedTasks += vertices.length;
+    this.trace.emit("TasksRestarted", { vertices });
+    const regions = [...new Set(vertices.map((v) => this.regionOf.get(v)!))].sort((a, b) => a - b);
+    this.requestRegions(this.scheduling.reset(regions));
   }
 
   // ---- slots and deployment ----
@@ -343,7 +468,8 @@ export class JobManager {
   private releaseSlotIfDone(e: ExecutionInfo): void {
     const g = this.slotGroupOf.get(e.vertex.id);
     if (g === undefined || g.host === undefined) return;
-    if (!g.vertices.every((v) => this.executions.get(v)!.state === "FINISHED")) return;
+    // Free when nothing in the slot runs any more (finished, or cancelled by a failover).
+    if (!g.vertices.every((v) => this.slotGroupOf.get(v) !== g || isTerminalState(this.executions.get(v)!.state))) return;
     const tm = this.taskManagers.get(g.host)!;
     tm.freeSlots.push(g.slot);
     tm.freeSlots.sort((a, b) => a - b);
@@ -392,7 +518,7 @@ export class JobManager {
         channels: gate.channels.map((c) => {
           const producer = this.executions.get(eg.partitionById.get(c.partitionId)!.producer)!;
           if (producer.host === undefined) throw new InvariantError(`producer of ${c.partitionId} is not placed`);
-          return { partitionId: c.partitionId, subpartition: c.subpartitionIndex, producerHost: producer.host };
+          return { partitionId: attemptPartitionId(c.partitionId, producer.attemptNumber), subpartition: c.subpartitionIndex, producerHost: producer.host };
         }),
       })),
       outputs: e.vertex.producedPartitions.map((pid, i) => {
@@ -401,7 +527,7 @@ export class JobManager {
         const consumer = this.jobGraph.vertices[edge.targetVertex]!;
         const fromNode = jv.nodes.find((n) => n.id === edge.sourceNodeId)!;
         return {
-          partitionId: pid,
+          partitionId: attemptPartitionId(pid, e.attemptNumber),
           numSubpartitions: p.numSubpartitions,
           partitionType: p.partitionType,
           partitioner: edge.partitioner,
@@ -450,6 +576,21 @@ export class JobManager {
     this.pendingRegions.length = 0;
   }
 
+  /** A TaskManager is gone: its slots and partitions with it; its subtasks fail over. */
+  private onTaskManagerLost(tm: TaskManagerInfo, cause: string): void {
+    tm.alive = false;
+    tm.freeSlots = [];
+    this.trace.emit("TaskManagerLost", { host: tm.name, cause });
+    for (const e of [...this.executions.values()]) {
+      if (e.host !== tm.name || this.pendingRestart.has(e.vertex.id)) continue;
+      if (e.state === "CREATED" || e.state === "CANCELED" || e.state === "FAILED") continue;
+      if (e.state === "FINISHED") continue; // its lost partitions make consumers' failovers include it
+      this.setExecutionState(e, "FAILED", `TaskManager ${tm.name} lost`);
+      this.handleFailure(e, `TaskManager ${tm.name} lost: ${cause}`);
+      if (this.isTerminal) return;
+    }
+  }
+
   private scheduleHeartbeats(): void {
     const intervalNs = this.config.get("heartbeat.interval");
     const timeoutNs = this.config.get("heartbeat.timeout");
@@ -459,10 +600,9 @@ export class JobManager {
       for (const tm of this.taskManagers.values()) {
         if (!tm.alive) continue;
         if (this.world.now - tm.lastHeardNs > timeoutNs) {
-          tm.alive = false;
-          this.trace.emit("TaskManagerLost", { host: tm.name, cause: "heartbeat timeout" });
-          this.failJob(`TaskManager ${tm.name} lost: heartbeat of ${tm.name} timed out after ${timeoutNs / 1e9} s`);
-          return;
+          this.onTaskManagerLost(tm, `heartbeat of ${tm.name} timed out after ${timeoutNs / 1e9} s`);
+          if (this.isTerminal) return;
+          continue;
         }
         this.send(tm, { type: "HeartbeatRequest", seq });
       }
@@ -480,6 +620,15 @@ export class JobManager {
       for (const l of this.terminalListeners) l(status);
     }
   }
+}
+
+/** Flink's ResultPartitionID: the partition of one producer attempt. */
+export function attemptPartitionId(partition: string, attemptNumber: number): string {
+  return `${partition}@${attemptNumber}`;
+}
+
+function isTerminalState(state: ExecutionState): boolean {
+  return state === "FINISHED" || state === "CANCELED" || state === "FAILED" || state === "CREATED";
 }
 
 function plural(n: number, noun: string): string {

@@ -44,7 +44,7 @@ export class TaskManager {
   private readonly tasks = new Map<string, Task>();
   /** Every task ever deployed here, for end-of-run statistics. */
   readonly allTasks: Task[] = [];
-  private readonly shuffle: ShuffleAdapter;
+  private shuffle: ShuffleAdapter;
 
   constructor(
     readonly name: string,
@@ -54,6 +54,12 @@ export class TaskManager {
     this.host = ctx.world.host(name);
     this.shuffle = ctx.shuffle(name);
     this.host.onCrash(() => this.onCrash());
+    // The TaskManager process comes back with its host (as a supervisor would restart it),
+    // with a fresh shuffle environment: what the old one held died with the host.
+    this.host.onRestart(() => {
+      this.shuffle = this.ctx.shuffle(this.name);
+      this.start();
+    });
   }
 
   /** Connects to the JobManager and registers (TaskExecutor → ResourceManager registration). */
