@@ -74,7 +74,6 @@ const MINIMAL_CHECKPOINT_TIME_NS = 10 * NS_PER_MS;
 /** MemoryManager.MIN_PAGE_SIZE: the smallest allowed memory segment. */
 const MIN_PAGE_SIZE_BYTES = 4 * KIB;
 
-const RESTART_VIA = "the failover subsystem (engine/failover/: restart strategies) is not built yet";
 const CHECKPOINT_VIA = "the checkpoint coordinator and barrier handlers (engine/checkpoint/) are not built yet";
 const DEBLOAT_VIA = "the buffer-debloating loop of the network stack (FLIP-183) is not built yet";
 
@@ -420,7 +419,7 @@ const OPTION_LIST = [
     values: ["region", "full"],
     default: "region",
     description: "Restart only the pipelined regions a failure touches, or the whole job.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     // No default in Flink: "none" without checkpointing, "exponential-delay" with it
@@ -439,7 +438,7 @@ const OPTION_LIST = [
     default: null,
     aliases: ["restart-strategy"],
     description: "How failed jobs restart; unset means none without checkpointing and exponential-delay with it.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.fixed-delay.attempts",
@@ -447,7 +446,7 @@ const OPTION_LIST = [
     default: 1,
     min: 0,
     description: "fixed-delay: restarts allowed before the job fails.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.fixed-delay.delay",
@@ -455,7 +454,7 @@ const OPTION_LIST = [
     default: NS_PER_S,
     min: 0,
     description: "fixed-delay: pause before each restart.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.failure-rate.max-failures-per-interval",
@@ -463,7 +462,7 @@ const OPTION_LIST = [
     default: 1,
     min: 1,
     description: "failure-rate: failures allowed within one interval before the job fails.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.failure-rate.failure-rate-interval",
@@ -471,7 +470,7 @@ const OPTION_LIST = [
     default: NS_PER_MIN,
     min: NS_PER_MS,
     description: "failure-rate: the sliding window over which failures are counted.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.failure-rate.delay",
@@ -479,7 +478,7 @@ const OPTION_LIST = [
     default: NS_PER_S,
     min: 0,
     description: "failure-rate: pause before each restart.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.exponential-delay.initial-backoff",
@@ -487,7 +486,7 @@ const OPTION_LIST = [
     default: NS_PER_S,
     min: NS_PER_MS,
     description: "exponential-delay: the first back-off.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     // 1 min since 1.19 (FLIP-364); 5 min before.
@@ -496,7 +495,7 @@ const OPTION_LIST = [
     default: NS_PER_MIN,
     min: NS_PER_MS,
     description: "exponential-delay: the back-off stops growing here.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     // 1.5 since 1.19 (FLIP-364); 2.0 before.
@@ -505,7 +504,7 @@ const OPTION_LIST = [
     default: 1.5,
     min: 1,
     description: "exponential-delay: factor applied to the back-off after each failure.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.exponential-delay.reset-backoff-threshold",
@@ -513,7 +512,7 @@ const OPTION_LIST = [
     default: NS_PER_H,
     min: NS_PER_MS,
     description: "exponential-delay: failure-free running time after which the back-off resets.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     key: "restart-strategy.exponential-delay.jitter-factor",
@@ -522,7 +521,7 @@ const OPTION_LIST = [
     min: 0,
     max: 1,
     description: "exponential-delay: random spread of each back-off, as a fraction of it (seeded).",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   {
     // New in 1.19; Integer.MAX_VALUE, documented as "infinite".
@@ -531,7 +530,7 @@ const OPTION_LIST = [
     default: JAVA_INT_MAX,
     min: 1,
     description: "exponential-delay: restarts allowed before the job fails, counted since the last back-off reset.",
-    effect: { noEffectYet: RESTART_VIA },
+    effect: "modelled",
   },
   // ---- buffer debloating (§4) ------------------------------------------------------------
   {

@@ -56,6 +56,17 @@ const SCENARIOS = {
         .sinkTo(CollectSink("out"));
     },
   }),
+  // Fails on attempts 0 and 1 of subtask 0 (at its 50th record), then succeeds.
+  "failing-twice": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => failingJob(env, 2),
+    timeLimitNs: 600e9,
+  }),
+  "failing-twice-batch": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => failingJob(env, 2),
+    timeLimitNs: 600e9,
+  }),
   backpressure: () => ({
     cluster: backpressure.cluster,
     job: programOf(backpressure, { recordBytes: 20_000 }),
@@ -63,7 +74,23 @@ const SCENARIOS = {
   }),
 } satisfies Record<string, () => Omit<JobRunOptions, "config" | "seed" | "scenario">>;
 
+function failingJob(env: Parameters<JobRunOptions["job"]>[0], failures: number): void {
+  let seen = 0;
+  env
+    .fromSource<{ key: number; seq: number }>(GeneratorSource({ records: 400, splits: 4, keys: { count: 10, distribution: "uniform" } }), "none", "gen")
+    .map((r, ctx) => {
+      if (ctx.attemptNumber < failures && ctx.subtaskIndex === 0 && ++seen % 50 === 0) throw new Error("injected failure");
+      return r;
+    })
+    .disableChaining()
+    .keyBy((r) => r.key)
+    .reduce((a, b) => ({ key: a.key, seq: a.seq + b.seq }))
+    .sinkTo(CollectSink("out"));
+}
+
 const BASE_CONFIG: Record<string, Record<string, unknown>> = {
+  "failing-twice": { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
+  "failing-twice-batch": { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2, "execution.runtime-mode": "BATCH" },
   "stream-wc": { "taskmanager.numberOfTaskSlots": 2 },
   "stream-wc-slow": { "taskmanager.numberOfTaskSlots": 2 },
   "batch-wc": { "taskmanager.numberOfTaskSlots": 2, "execution.runtime-mode": "BATCH" },
@@ -101,6 +128,19 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "taskmanager.network.memory.max-buffers-per-channel": { scenario: "backpressure", value: 3 },
   "taskmanager.network.memory.max-overdraft-buffers-per-gate": { scenario: "backpressure", value: 0 },
   "taskmanager.numberOfTaskSlots": { scenario: "stream-wc", value: 4 },
+  "jobmanager.execution.failover-strategy": { scenario: "failing-twice-batch", value: "full", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 5 } },
+  "restart-strategy.type": { scenario: "failing-twice", value: "fixed-delay" },
+  "restart-strategy.fixed-delay.attempts": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "fixed-delay" } },
+  "restart-strategy.fixed-delay.delay": { scenario: "failing-twice", value: "5s", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 3 } },
+  "restart-strategy.failure-rate.max-failures-per-interval": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "failure-rate" } },
+  "restart-strategy.failure-rate.failure-rate-interval": { scenario: "failing-twice", value: "500ms", base: { "restart-strategy.type": "failure-rate" } },
+  "restart-strategy.failure-rate.delay": { scenario: "failing-twice", value: "5s", base: { "restart-strategy.type": "failure-rate", "restart-strategy.failure-rate.max-failures-per-interval": 3 } },
+  "restart-strategy.exponential-delay.initial-backoff": { scenario: "failing-twice", value: "2s", base: { "restart-strategy.type": "exponential-delay" } },
+  "restart-strategy.exponential-delay.max-backoff": { scenario: "failing-twice", value: "1200ms", base: { "restart-strategy.type": "exponential-delay" } },
+  "restart-strategy.exponential-delay.backoff-multiplier": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "exponential-delay" } },
+  "restart-strategy.exponential-delay.reset-backoff-threshold": { scenario: "failing-twice", value: "1ms", base: { "restart-strategy.type": "exponential-delay" } },
+  "restart-strategy.exponential-delay.jitter-factor": { scenario: "failing-twice", value: 0.5, base: { "restart-strategy.type": "exponential-delay" } },
+  "restart-strategy.exponential-delay.attempts-before-reset-backoff": { scenario: "failing-twice", value: 1, base: { "restart-strategy.type": "exponential-delay" } },
 };
 
 function fingerprint(scenario: keyof typeof SCENARIOS, config: Record<string, unknown>): string {
