@@ -150,7 +150,6 @@ describe("the registry", () => {
     const keys = without.map((o) => o.key);
     for (const o of without) expect(o.reason).not.toBe("");
     expect(keys).toContain("execution.checkpointing.interval");
-    expect(keys).toContain("restart-strategy.type");
     expect(keys).toContain("taskmanager.network.memory.buffer-debloat.enabled");
     for (const modelled of [
       "execution.runtime-mode",
@@ -161,6 +160,8 @@ describe("the registry", () => {
       "taskmanager.memory.network.fraction",
       "state.backend.type",
       "taskmanager.network.blocking-shuffle.compression.enabled",
+      "restart-strategy.type",
+      "jobmanager.execution.failover-strategy",
     ]) {
       expect(keys).not.toContain(modelled);
     }
