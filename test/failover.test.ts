@@ -133,3 +133,34 @@ describe("failover", () => {
     expect(total).toBe((1999 * 2000) / 2);
   });
 });
+
+describe("failover of lost blocking partitions", () => {
+  it("a consumer that cannot read a crashed TaskManager's partition reruns its producer (PartitionNotFound)", () => {
+    const sink = new MemorySink();
+    const result = runJob({
+      seed: 2,
+      scenario: "lost-partition",
+      config: {
+        "execution.runtime-mode": "BATCH",
+        "parallelism.default": 2,
+        "taskmanager.numberOfTaskSlots": 1,
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": 10,
+      },
+      cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+      job: (env) => job(env, false),
+      // Right after both producers finished, tm-2 (holding one producer's blocking file) crashes.
+      faults: [{ trigger: { on: "task.finished", where: { vertex: "v1" }, nth: 2 }, fault: { type: "crash", restartAfter: "2s" }, target: "tm-2" }],
+      trace: { sink },
+      timeLimitNs: 600e9,
+    });
+    const events = sink.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(result.status, result.failureCause).toBe("FINISHED");
+    expect(events.some((e) => e.kind === "FaultFired")).toBe(true);
+    expect(events.some((e) => e.kind === "FailoverTriggered")).toBe(true);
+    // Some producer subtask ran twice: its partition was lost with tm-2.
+    expect(events.some((e) => e.kind === "TaskStateChanged" && String(e.name).includes("Failing Map") && (e.attempt as number) >= 1 && e.state === "FINISHED")).toBe(true);
+    expect(events.some((e) => e.kind === "Mark" && e.name === "failover.partitionNotFound")).toBe(true);
+    expect(oracleEqual(result, 2)).toBe(true);
+  });
+});

@@ -202,6 +202,7 @@ export class JobManager {
       case "ReaderRegistered":
         return this.onReaderRegistered(message.attemptId);
       case "TaskStateUpdate":
+        if (message.failedPartition !== undefined) this.onPartitionFailed(message.failedPartition);
         return this.onTaskState(message.attemptId, message.state, message.cause);
     }
   }
@@ -244,6 +245,8 @@ export class JobManager {
     if (e === undefined || e.attemptId !== attemptId) return; // a stale attempt
     if (e.state === "FINISHED" || e.state === "FAILED" || e.state === "CANCELED") return;
     this.setExecutionState(e, state, cause);
+    // Fault plans may trigger on engine events ("when subtask 1 of v0 finishes").
+    this.world.signal(`task.${state.toLowerCase()}`, { vertex: vertexId(e.vertex.vertexIndex), subtask: e.vertex.subtaskIndex, attempt: e.attemptNumber, host: e.host ?? "" });
     if (state === "FINISHED") {
       this.finishedCount++;
       this.releaseSlotIfDone(e);
@@ -267,6 +270,17 @@ export class JobManager {
       regionOf: (vid) => this.regionOf.get(vid)!,
       isPartitionAvailable: (pid) => this.isPartitionAvailable(pid),
     };
+  }
+
+  /**
+   * A consumer could not read a partition (PartitionNotFound, or its producer's host is
+   * unreachable): Flink's PartitionException marks it failed, so failover reruns its producer.
+   */
+  private onPartitionFailed(attemptPartition: string): void {
+    const pid = attemptPartition.replace(/@\d+$/, "") as PartitionId;
+    if (!this.executionGraph.partitionById.has(pid)) return;
+    this.failedPartitions.add(pid);
+    this.trace.emit("Mark", { name: "failover.partitionNotFound" });
   }
 
   /** Can a consumer read this partition again without rerunning its producer? */

@@ -18,7 +18,7 @@ export type JmToTm =
 
 export type TmToJm =
   | { type: "RegisterTaskManager"; host: string; slots: number }
-  | { type: "TaskStateUpdate"; attemptId: string; state: ExecutionState; cause?: string }
+  | { type: "TaskStateUpdate"; attemptId: string; state: ExecutionState; cause?: string; failedPartition?: string }
   | { type: "ReaderRegistered"; attemptId: string }
   | { type: "HeartbeatResponse"; seq: number; host: string };
 

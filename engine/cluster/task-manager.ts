@@ -177,9 +177,9 @@ export class TaskManager {
           this.tasks.delete(attemptId);
           this.report(attemptId, "FINISHED");
         },
-        failed: (cause) => {
+        failed: (cause, failedPartition) => {
           this.tasks.delete(attemptId);
-          this.report(attemptId, "FAILED", cause);
+          this.send({ type: "TaskStateUpdate", attemptId, state: "FAILED", cause, ...(failedPartition !== undefined ? { failedPartition } : {}) });
         },
         latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
       },

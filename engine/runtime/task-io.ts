@@ -28,7 +28,7 @@ export type PartitionWriter = Pick<
 /** The consumer side: one input gate per input job edge (runtime/network). */
 export type InputGateReader = Pick<
   InputGate,
-  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers"
+  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf"
 >;
 
 /** How the records of one output reach the consumer's subtasks. */
@@ -52,7 +52,8 @@ export interface TaskCallbacks {
   registerReader(): void;
   running(): void;
   finished(): void;
-  failed(cause: string): void;
+  /** `failedPartition`: the input partition that could not be read (PartitionNotFound, lost connection). */
+  failed(cause: string, failedPartition?: string): void;
   /** A latency marker emitted by a source at `originNs` reached sink `sinkName`. */
   latencyMarker?(sinkName: string, subtaskIndex: number, originNs: number): void;
 }

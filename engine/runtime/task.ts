@@ -208,7 +208,7 @@ export class Task {
         }
       }
       for (const gate of this.setup.inputs) {
-        gate.onError((error) => this.fail(describeGateError(error)));
+        gate.onError((error) => this.fail(describeGateError(error), partitionOfGateError(gate, error)));
         gate.requestPartitions();
       }
     });
@@ -232,12 +232,12 @@ export class Task {
   }
 
   /** Fails the task with a cause (an input error, a user exception). */
-  fail(cause: string): void {
+  fail(cause: string, failedPartition?: string): void {
     if (this.state === "finished" || this.state === "failed" || this.state === "canceled") return;
     this.state = "failed";
     this.busy = false;
     this.releaseResources();
-    this.setup.callbacks.failed(cause);
+    this.setup.callbacks.failed(cause, failedPartition);
   }
 
   private releaseResources(): void {
@@ -845,6 +845,13 @@ class ChainedOperator implements Output, OperatorContext, TimerService {
       this.operator.onProcessingTimer(timestampMs);
     });
   }
+}
+
+/** Flink's PartitionException family: which partition a consumer could not read. */
+function partitionOfGateError(gate: InputGateReader, error: { type: string; partitionId?: string; channel?: number }): string | undefined {
+  if (error.partitionId !== undefined) return error.partitionId;
+  if (error.type === "ConnectionLost" && error.channel !== undefined) return gate.partitionOf(error.channel);
+  return undefined;
 }
 
 function describeGateError(error: { type: string; partitionId?: string; host?: string; reason?: string }): string {

@@ -511,6 +511,11 @@ export class InputGate {
     return this.channels[channel]?.local ?? false;
   }
 
+  /** The partition a channel reads (to name it when the channel fails). */
+  partitionOf(channel: number): string | undefined {
+    return this.channels[channel]?.partitionId;
+  }
+
   /** Floating buffers the gate's pool lends now, and its current size. */
   get floatingInUse(): number {
     return this.floatingPool.requested;
