@@ -136,6 +136,8 @@ export function summaryOf(r: JobRunResult) {
       backpressured: round2(v.backpressuredRatio),
       idle: round2(v.idleRatio),
     })),
+    restarts: r.restarts,
+    restartedTasks: r.restartedTasks,
     processingLatencyMs: latencySummary(r.processingLatencyNs),
     visibilityLatencyMs: latencySummary(r.visibilityLatencyNs),
     kernelEvents: r.kernelEvents,
@@ -157,6 +159,7 @@ function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string 
   if (s.makespanNs !== null) console.log(`  makespan           ${formatDuration(s.makespanNs)}`);
   else console.log(`  ran for            ${formatDuration(s.endNs)}`);
   console.log(`  source throughput  ${s.sourceRecordsPerS} records/s`);
+  console.log(`  failovers          ${s.restarts} restarts, ${s.restartedTasks} task attempts restarted`);
   const lat = (l: { p50: number; p99: number; samples: number } | null) =>
     l === null ? "n/a (set metrics.latency.interval)" : `p50 ${l.p50} ms, p99 ${l.p99} ms (${l.samples} markers)`;
   console.log(`  processing latency ${lat(s.processingLatencyMs)}`);

@@ -92,6 +92,9 @@ export interface JobRunResult {
   outputs: Map<string, readonly unknown[]>;
   vertices: VertexStats[];
   samples: MetricSample[];
+  /** Failovers that restarted tasks, and task attempts restarted in total. */
+  restarts: number;
+  restartedTasks: number;
   kernelEvents: number;
   /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
   processingLatencyNs: readonly number[];
@@ -260,6 +263,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
       };
     }),
     samples,
+    restarts: jm.restarts,
+    restartedTasks: jm.restartedTasks,
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runScenarioOnce } from "../cli/run";
 import backpressure from "./backpressure.scenario";
 import quickstart from "./quickstart.scenario";
+import regionFailover from "./region-failover.scenario";
 import { defineScenario } from "./define";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -27,6 +28,17 @@ describe("scenarios", () => {
     expect(bpFailure, "the knock-out twin must fail the backpressure expectation").toBeDefined();
     const source = twin.result.vertices.find((v) => v.name.startsWith("Source"))!;
     expect(source.backpressuredRatio).toBeLessThan(0.1);
+  });
+
+  it("region failover restarts a few subtasks; its full-restart twin restarts all and fails the expectation", () => {
+    const o = runScenarioOnce(regionFailover, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    expect(o.result.restarts).toBe(1);
+    const twin = runScenarioOnce(regionFailover, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.result.restartedTasks).toBe(twin.result.jobManager.executionGraph.vertices.length);
+    expect(twin.failures.map((f) => f.expectation)).toEqual(["at most a quarter of the task attempts restart"]);
+    expect(o.result.restartedTasks).toBeLessThan(twin.result.restartedTasks);
   });
 
   it("backpressure: buffered data stays flat when the input grows 10x", () => {
