@@ -5,7 +5,7 @@
  * (or the time limit cancels it), and returns what happened. Pure: the caller owns files.
  */
 import { InputError } from "../sim/errors";
-import type { Ns } from "../sim/time";
+import { formatDuration, type Ns } from "../sim/time";
 import type { TraceOptions, Trace } from "../sim/trace/recorder";
 import { World, type ClusterSpec } from "../sim/world";
 import type { DiskSpec } from "../sim/disk";
@@ -108,6 +108,7 @@ export interface JobRunResult {
 export const JOB_MANAGER_HOST = "jm";
 export const DEFAULT_METRICS_INTERVAL_NS = 1_000_000_000;
 export const DEFAULT_MAX_EVENTS = 50_000_000;
+export const DEFAULT_TIME_LIMIT_NS = 24 * 3600 * 1e9;
 
 export function taskManagerName(i: number): string {
   return `tm-${i + 1}`;
@@ -225,7 +226,9 @@ export function runJob(options: JobRunOptions): JobRunResult {
   jm.submit();
   for (const tm of taskManagers) tm.start();
 
-  const limit = options.timeLimitNs ?? Infinity;
+  // A running job heartbeats forever, so every run needs a limit; a day is far beyond any
+  // bounded job here, and an unbounded one is given its own.
+  const limit = options.timeLimitNs ?? DEFAULT_TIME_LIMIT_NS;
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   const run = world.run({ untilNs: limit, maxEvents });
   if (!jm.isTerminal) {
@@ -234,7 +237,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
         ? `kernel event limit reached (${maxEvents} events)`
         : run.reason === "idle"
           ? "the simulation went idle before the job ended"
-          : "time limit reached";
+          : `time limit reached (${formatDuration(limit)})`;
     jm.cancel(why);
   }
   collectFinalStats(taskManagers, vertexTotals);

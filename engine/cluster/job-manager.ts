@@ -605,13 +605,18 @@ export class JobManager {
     }
   }
 
+  /**
+   * Heartbeats (JobManager → TaskManager requests, as Flink's HeartbeatManager) keep the
+   * simulation running while the job runs: a job waiting to notice a dead TaskManager is
+   * not idle. They stop when the job ends.
+   */
   private scheduleHeartbeats(): void {
     const intervalNs = this.config.get("heartbeat.interval");
     const timeoutNs = this.config.get("heartbeat.timeout");
     const beat = () => {
       if (this.isTerminal) return;
       const seq = this.heartbeatSeq++;
-      for (const tm of this.taskManagers.values()) {
+      for (const tm of [...this.taskManagers.values()]) {
         if (!tm.alive) continue;
         if (this.world.now - tm.lastHeardNs > timeoutNs) {
           this.onTaskManagerLost(tm, `heartbeat of ${tm.name} timed out after ${timeoutNs / 1e9} s`);
@@ -620,9 +625,9 @@ export class JobManager {
         }
         this.send(tm, { type: "HeartbeatRequest", seq });
       }
-      this.world.kernel.scheduleDaemon(this.world.now + intervalNs, beat);
+      this.world.kernel.after(intervalNs, beat);
     };
-    this.world.kernel.scheduleDaemon(this.world.now + intervalNs, beat);
+    this.world.kernel.after(intervalNs, beat);
   }
 
   private setStatus(status: JobStatus, cause?: string): void {
