@@ -3,6 +3,7 @@
  * returns a one-line problem, or undefined when met.
  */
 import { StreamExecutionEnvironment, resolvePartitioners } from "../engine/api/environment";
+import { checkExactlyOnce } from "../engine/oracle/checker";
 import { compareWithOracle } from "../engine/oracle/compare";
 import { runOracle } from "../engine/oracle/oracle";
 import type { JobRunResult } from "../engine/job-run";
@@ -79,6 +80,33 @@ export function backpressuredAbove(prefix: string, ratio: number): Expectation {
     check: (r) => {
       const bp = steadyBackpressure(r, prefix);
       return bp > ratio ? undefined : `backpressured ratio ${bp.toFixed(3)}`;
+    },
+  };
+}
+
+/**
+ * Exactly-once against the oracle, each difference classified lost / duplicate / phantom
+ * (engine/oracle/checker.ts). Library jobs use their compare mode; inline programs
+ * "multiset", or "finalPerKey" with `keyOf`.
+ */
+export function exactlyOnce(opts: { compare?: "multiset" | "finalPerKey"; keyOf?: (r: unknown) => string | number } = {}): Expectation {
+  return {
+    name: "committed output is exactly once (nothing lost, duplicated or made up)",
+    check: (r, ctx) => {
+      const env = new StreamExecutionEnvironment();
+      const variant = variantOf(ctx.scenario, ctx.knockout);
+      // The oracle runs the program without faults: inline programs get params.inject = false.
+      const inject = ctx.scenario.libraryJob === undefined ? { inject: false } : {};
+      programOf(ctx.scenario, { ...(ctx.knockout ? ctx.scenario.knockout?.params : {}), ...inject })(env);
+      const graph = env.getStreamGraph();
+      resolvePartitioners(graph, Number(variant.config["parallelism.default"] ?? 1));
+      const expected = runOracle(graph, { runtimeMode: r.runtimeMode, seed: Rng.root(ctx.seed) });
+      const actual = new Map([...r.outputs].map(([k, v]) => [k, [...v]]));
+      const job = ctx.scenario.libraryJob;
+      const compare = opts.compare ?? (job?.compare === "finalPerKey" ? "finalPerKey" : "multiset");
+      const keyOf = opts.keyOf ?? job?.compareOptions?.(job.parseParams(variant.params, "scenario.params")).keyOf;
+      const result = checkExactlyOnce(actual, expected, { compare, ...(keyOf !== undefined ? { keyOf: keyOf as (r: unknown) => string | number } : {}) });
+      return result.ok ? undefined : result.summary.split("\n").join("; ");
     },
   };
 }

@@ -3,6 +3,7 @@ import { runScenarioOnce } from "../cli/run";
 import backpressure from "./backpressure.scenario";
 import quickstart from "./quickstart.scenario";
 import regionFailover from "./region-failover.scenario";
+import exactlyOnceSink from "./exactly-once-sink.scenario";
 import { defineScenario } from "./define";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -39,6 +40,15 @@ describe("scenarios", () => {
     expect(twin.result.restartedTasks).toBe(twin.result.jobManager.executionGraph.vertices.length);
     expect(twin.failures.map((f) => f.expectation)).toEqual(["at most a quarter of the task attempts restart"]);
     expect(o.result.restartedTasks).toBeLessThan(twin.result.restartedTasks);
+  });
+
+  it("exactly-once sink survives a TaskManager crash; its collect-sink twin duplicates", () => {
+    const o = runScenarioOnce(exactlyOnceSink, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    expect(o.result.restarts).toBeGreaterThanOrEqual(1);
+    const twin = runScenarioOnce(exactlyOnceSink, 1, {}, true);
+    const failure = twin.failures.find((f) => /exactly once/.test(f.expectation));
+    expect(failure?.problem).toMatch(/duplicate: [1-9]/);
   });
 
   it("backpressure: buffered data stays flat when the input grows 10x", () => {
