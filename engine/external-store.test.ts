@@ -75,3 +75,32 @@ describe("ExternalStore", () => {
     expect(n).toBe(1);
   });
 });
+
+describe("fencing", () => {
+  it("a newer attempt's initTransactions aborts and fences the older attempt's transactions", () => {
+    const store = new ExternalStore();
+    const zombie = store.beginTransaction("s", "s-0/attempt-0", { key: "s-0/", epoch: 0 });
+    store.write(zombie, "a");
+    store.initTransactions("s", "s-0/", 1);
+    store.write(zombie, "b");
+    store.preCommit(zombie);
+    store.commit(zombie);
+    expect(store.committed("s")).toEqual([]);
+    expect(store.stats.fencedTransactions).toBe(1);
+    expect(store.stats.rejectedWrites).toBe(1);
+    // A zombie's new transaction is dead on arrival; the new attempt commits normally.
+    const late = store.beginTransaction("s", "s-0/attempt-0", { key: "s-0/", epoch: 0 });
+    store.write(late, "c");
+    const fresh = store.beginTransaction("s", "s-0/attempt-1", { key: "s-0/", epoch: 1 });
+    store.write(fresh, "d");
+    store.preCommit(fresh);
+    store.commit(fresh);
+    expect(store.committed("s")).toEqual(["d"]);
+    // Other subtasks are not fenced.
+    const other = store.beginTransaction("s", "s-1/attempt-0", { key: "s-1/", epoch: 0 });
+    store.write(other, "e");
+    store.preCommit(other);
+    store.commit(other);
+    expect(store.committed("s")).toEqual(["d", "e"]);
+  });
+});

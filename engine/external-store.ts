@@ -39,6 +39,8 @@ export interface ExternalStoreStats {
   rejectedWrites: number;
   rejectedPreCommits: number;
   rejectedCommits: number;
+  /** Transactions aborted or refused because a newer attempt of their writer fenced them. */
+  fencedTransactions: number;
 }
 
 /** Called once per record when it becomes visible; `txn` is undefined for appends. */
@@ -52,6 +54,9 @@ interface Txn {
   readonly sink: string;
   readonly writerId: string;
   readonly epoch: number;
+  /** `${sink}/${fencing key}` and the writer's fencing epoch, when the writer is fenced. */
+  readonly fenceKey: string | undefined;
+  readonly fenceEpoch: number;
   state: TransactionState;
   records: unknown[];
   recordCount: number;
@@ -63,6 +68,8 @@ export class ExternalStore implements ExternalStoreApi {
   /** Transactions not yet committed or aborted, in begin order. */
   private readonly live = new Set<Txn>();
   private readonly epochs = new Map<string, number>();
+  /** Highest fencing epoch announced per `${sink}/${fencing key}`. */
+  private readonly fenceEpochs = new Map<string, number>();
   private readonly listeners: CommitListener[] = [];
   readonly stats: ExternalStoreStats = {
     appends: 0,
@@ -73,6 +80,7 @@ export class ExternalStore implements ExternalStoreApi {
     rejectedWrites: 0,
     rejectedPreCommits: 0,
     rejectedCommits: 0,
+    fencedTransactions: 0,
   };
 
   /** Subscribes to records becoming visible (the world mixes them into the run's hash). Returns an unsubscribe. */
@@ -89,16 +97,36 @@ export class ExternalStore implements ExternalStoreApi {
     this.visible(sink, record, undefined);
   }
 
-  beginTransaction(sink: string, writerId: string): TransactionId {
+  initTransactions(sink: string, fencingKey: string, epoch: number): void {
+    const key = `${sink}/${fencingKey}`;
+    const current = this.fenceEpochs.get(key) ?? -1;
+    if (epoch < current) return; // a zombie announcing itself late: already fenced
+    this.fenceEpochs.set(key, epoch);
+    for (const txn of [...this.live]) {
+      if (txn.fenceKey === key && txn.fenceEpoch < epoch) {
+        this.abort(txn.id);
+        this.stats.fencedTransactions++;
+      }
+    }
+  }
+
+  beginTransaction(sink: string, writerId: string, fencing?: { key: string; epoch: number }): TransactionId {
     assert(this.txns.size < MAX_TRANSACTIONS, `external store: more than ${MAX_TRANSACTIONS} transactions`);
     const writerKey = `${sink}/${writerId}`;
     const epoch = this.epochs.get(writerKey) ?? 0;
     this.epochs.set(writerKey, epoch + 1);
     const id = `${writerKey}/txn-${epoch}`;
-    const txn: Txn = { id, sink, writerId, epoch, state: "open", records: [], recordCount: 0 };
+    const fenceKey = fencing === undefined ? undefined : `${sink}/${fencing.key}`;
+    const fenceEpoch = fencing?.epoch ?? 0;
+    const txn: Txn = { id, sink, writerId, epoch, fenceKey, fenceEpoch, state: "open", records: [], recordCount: 0 };
     this.txns.set(id, txn);
     this.live.add(txn);
     this.stats.transactionsBegun++;
+    // A fenced zombie's new transaction is dead on arrival: all it does will be rejected.
+    if (fenceKey !== undefined && fenceEpoch < (this.fenceEpochs.get(fenceKey) ?? -1)) {
+      this.abort(id);
+      this.stats.fencedTransactions++;
+    }
     return id;
   }
 

@@ -4,6 +4,7 @@ import backpressure from "./backpressure.scenario";
 import quickstart from "./quickstart.scenario";
 import regionFailover from "./region-failover.scenario";
 import exactlyOnceSink from "./exactly-once-sink.scenario";
+import zombieFencing from "./zombie-fencing.scenario";
 import { defineScenario } from "./define";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -49,6 +50,14 @@ describe("scenarios", () => {
     const twin = runScenarioOnce(exactlyOnceSink, 1, {}, true);
     const failure = twin.failures.find((f) => /exactly once/.test(f.expectation));
     expect(failure?.problem).toMatch(/duplicate: [1-9]/);
+  });
+
+  it("zombie fencing keeps a partitioned zombie from committing; without fencing the output doubles", () => {
+    const o = runScenarioOnce(zombieFencing, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    expect(o.result.store.stats.fencedTransactions + o.result.store.stats.rejectedCommits).toBeGreaterThan(0);
+    const twin = runScenarioOnce(zombieFencing, 1, {}, true);
+    expect(twin.failures.find((f) => /exactly once/.test(f.expectation))?.problem).toMatch(/duplicate: [1-9]/);
   });
 
   it("backpressure: buffered data stays flat when the input grows 10x", () => {

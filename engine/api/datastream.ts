@@ -119,7 +119,7 @@ export class DataStream<T> {
             ? () => new CollectSinkWriter(sink.sinkName)
             : sink.kind === "discard"
               ? () => new DiscardingSinkWriter()
-              : () => new TransactionalSinkWriter(sink.sinkName),
+              : () => new TransactionalSinkWriter(sink.sinkName, sink.fencing ?? true),
       },
       [this.edgeInit()],
     );

@@ -414,16 +414,25 @@ export class TransactionalSinkWriter extends BaseOperator {
   private txn: TransactionId | undefined = undefined;
   private txnRecords = 0;
   private writerId = "";
-  constructor(private readonly sinkName: string) {
+  private fencing: { key: string; epoch: number } | undefined;
+  constructor(
+    private readonly sinkName: string,
+    private readonly fenced = true,
+  ) {
     super();
   }
   override open(ctx: OperatorContext, out: Output): void {
     super.open(ctx, out);
     this.writerId = writerIdOf(this.sinkName, ctx.subtaskIndex, ctx.attemptNumber);
+    if (this.fenced) {
+      // Kafka's initTransactions at startup: fences every older attempt of this subtask.
+      this.fencing = { key: writerPrefixOf(this.sinkName, ctx.subtaskIndex), epoch: ctx.attemptNumber };
+      ctx.external.initTransactions(this.sinkName, this.fencing.key, this.fencing.epoch);
+    }
   }
   processElement(value: unknown, _timestampMs: number): void {
     if (this.txn === undefined) {
-      this.txn = this.ctx.external.beginTransaction(this.sinkName, this.writerId);
+      this.txn = this.ctx.external.beginTransaction(this.sinkName, this.writerId, this.fencing);
       this.txnRecords = 0;
     }
     this.ctx.external.write(this.txn, value);

@@ -13,6 +13,12 @@ export interface SinkSpec {
   readonly kind: "collect" | "transactional" | "discard";
   /** The store's name for this sink's output. */
   readonly sinkName: string;
+  /**
+   * Transactional sinks: fence older attempts of the same subtask (Kafka-style, a stable
+   * transactional id prefix per subtask). False gives each attempt unrelated ids, as a
+   * sink configured with per-attempt transactional ids would: zombies are not fenced.
+   */
+  readonly fencing?: boolean;
 }
 
 function checkName(field: string, name: string): void {
@@ -32,7 +38,7 @@ export function DiscardingSink(name: string): SinkSpec {
   return { kind: "discard", sinkName: name };
 }
 
-export function TransactionalSink(name: string): SinkSpec {
+export function TransactionalSink(name: string, options: { fencing?: boolean } = {}): SinkSpec {
   checkName("TransactionalSink.name", name);
-  return { kind: "transactional", sinkName: name };
+  return { kind: "transactional", sinkName: name, fencing: options.fencing ?? true };
 }

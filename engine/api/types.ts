@@ -78,8 +78,14 @@ export type TransactionId = string;
 export interface ExternalStoreApi {
   /** Non-transactional append (collect sink): visible at once. */
   append(sink: string, record: unknown): void;
-  /** Begins a transaction of `sink` owned by `writerId` (e.g. "sink-2/attempt-0"). */
-  beginTransaction(sink: string, writerId: string): TransactionId;
+  /**
+   * Kafka's initTransactions: a writer announces its fencing key (stable across attempts,
+   * e.g. "sink-2/") and epoch (its attempt number). Open transactions of lower epochs are
+   * aborted, and every later operation of a lower epoch is rejected: zombies are fenced.
+   */
+  initTransactions(sink: string, fencingKey: string, epoch: number): void;
+  /** Begins a transaction of `sink` owned by `writerId` (e.g. "sink-2/attempt-0"), fenced if given. */
+  beginTransaction(sink: string, writerId: string, fencing?: { key: string; epoch: number }): TransactionId;
   write(txn: TransactionId, record: unknown): void;
   /** Flushes and freezes the transaction: no more writes, ready to commit. */
   preCommit(txn: TransactionId): void;

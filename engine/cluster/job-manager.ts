@@ -242,7 +242,12 @@ export class JobManager {
 
   private onTaskState(attemptId: string, state: ExecutionState, cause?: string): void {
     const e = this.byAttempt.get(attemptId);
-    if (e === undefined || e.attemptId !== attemptId) return; // a stale attempt
+    if (e === undefined) return;
+    if (e.attemptId !== attemptId) {
+      // A zombie of an earlier attempt (e.g. behind a partition): fenced off.
+      this.trace.emit("Mark", { name: "fencing.staleAttemptDropped" });
+      return;
+    }
     if (e.state === "FINISHED" || e.state === "FAILED" || e.state === "CANCELED") return;
     this.setExecutionState(e, state, cause);
     // Fault plans may trigger on engine events ("when subtask 1 of v0 finishes").
