@@ -1,0 +1,314 @@
+/**
+ * The operator chain inside a task: each chained operator with its context (keyed state,
+ * timers, key groups), its outputs (chained operators and record writers, per side-output
+ * tag), and the record writers that pick subpartitions by partitioner and serialize.
+ * Costs of everything called here accumulate on the task's current work item.
+ *
+ * Invariant: keyed state and timers are only touched with a current key set.
+ */
+import { InvariantError } from "../../sim/errors";
+import type { Rng } from "../../sim/rng";
+import { keyGroupFor, operatorIndexForKeyGroup } from "../api/key-groups";
+import {
+  MIN_WATERMARK,
+  type ExternalStoreApi,
+  type Key,
+  type KeySelector,
+  type OperatorContext,
+  type Output,
+  type StreamOperator,
+  type TimerService,
+} from "../api/types";
+import { recordCpuNs, serializationNs, stateAccessNs, type RecordKind } from "../costs";
+import type { StreamNode } from "../graph/stream-graph";
+import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
+import { LATENCY_MARKER, LATENCY_MARKER_BYTES } from "./buffer";
+import type { Task } from "./task";
+import type { OutputSpec } from "./task-io";
+import { TimerQueue } from "./timers";
+
+/** BATCH: rounds of timer firing at the end of one key before it counts as a runaway loop. */
+const MAX_TIMER_ROUNDS_PER_KEY = 1_000_000;
+
+/** One operator of the chain with its context, state, timers and output. */
+export class ChainedOperator implements Output, OperatorContext, TimerService {
+  readonly operator: StreamOperator;
+  readonly keySelector: KeySelector | undefined;
+  private readonly backend: KeyedStateBackend;
+  private readonly eventTimers = new TimerQueue();
+  private readonly processingTimers = new TimerQueue();
+  private readonly recordCostNs: number;
+  readonly stateAccessCostNs: number;
+  private key: Key | undefined;
+  private keyGroup = -1;
+  private watermark = MIN_WATERMARK;
+  readonly rng: Rng;
+  readonly sideOutputCounts = new Map<string, number>();
+
+  private readonly targets: ChainedOperator[];
+  private readonly writers: RecordWriterOutput[];
+  private readonly sideRoutes: Map<string, Route>;
+
+  constructor(
+    private readonly task: Task,
+    readonly node: StreamNode,
+    routes: Map<string | undefined, Route>,
+  ) {
+    const main = routes.get(undefined) ?? { targets: [], writers: [] };
+    this.targets = main.targets;
+    this.writers = main.writers;
+    this.sideRoutes = new Map([...routes].filter(([tag]) => tag !== undefined) as [string, Route][]);
+    this.operator = node.operator(task.id.subtaskIndex);
+    this.keySelector = node.keySelector;
+    const batchSingleKey = task.settings.runtimeMode === "BATCH" && task.settings.batchStateBackend && node.keySelector !== undefined;
+    this.backend = batchSingleKey ? new SingleKeyStateBackend() : new HashMapStateBackend();
+    const backendKind = batchSingleKey ? "batch" : task.settings.stateBackend;
+    this.recordCostNs = recordCpuNs(node.cost, recordKindOf(node), task.costs, backendKind);
+    // recordCpuNs already includes the declared state accesses; measured extra accesses cost this much.
+    this.stateAccessCostNs = node.keySelector !== undefined ? stateAccessNs(backendKind, task.costs) : 0;
+    this.rng = task.operatorRng(node.name);
+  }
+
+  // OperatorContext
+  get operatorName(): string {
+    return this.node.name;
+  }
+  get subtaskIndex(): number {
+    return this.task.id.subtaskIndex;
+  }
+  get parallelism(): number {
+    return this.task.id.parallelism;
+  }
+  get maxParallelism(): number {
+    return this.task.id.maxParallelism;
+  }
+  get runtimeMode() {
+    return this.task.settings.runtimeMode;
+  }
+  get state() {
+    return this.backend;
+  }
+  get timers(): TimerService {
+    return this;
+  }
+  get external(): ExternalStoreApi {
+    return this.task.external;
+  }
+  get attemptNumber(): number {
+    return this.task.id.attemptNumber;
+  }
+  currentKey(): Key | undefined {
+    return this.key;
+  }
+
+  open(): void {
+    this.operator.open(this, this);
+  }
+
+  stateAccesses(): number {
+    return this.backend.accesses;
+  }
+
+  processElement(value: unknown, timestampMs: number): void {
+    this.task.cpuNs += this.recordCostNs;
+    const selector = this.keySelector;
+    if (selector !== undefined) {
+      this.setKey(selector(value));
+    }
+    this.operator.processElement(value, timestampMs);
+  }
+
+  /** BATCH sorted input: the key is known. */
+  processKeyed(key: Key, value: unknown, timestampMs: number): void {
+    this.task.cpuNs += this.recordCostNs;
+    this.setKey(key);
+    this.operator.processElement(value, timestampMs);
+  }
+
+  /** BATCH: a key ended; its timers fire as if the watermark were +∞ (§8). */
+  endKey(key: Key): void {
+    // Timers registered while firing fire too (they are due at +∞); bounded by a named limit.
+    for (let round = 0; round < MAX_TIMER_ROUNDS_PER_KEY; round++) {
+      const eventTimers = this.eventTimers.drainKey(key);
+      const processingTimers = this.processingTimers.drainKey(key);
+      if (eventTimers.length === 0 && processingTimers.length === 0) return;
+      for (const t of eventTimers) {
+        this.task.cpuNs += this.task.costs.timerFireNsPerTimer;
+        this.setKey(t.key, t.keyGroup);
+        this.operator.onEventTimer(t.timestampMs);
+      }
+      for (const t of processingTimers) {
+        this.task.cpuNs += this.task.costs.timerFireNsPerTimer;
+        this.setKey(t.key, t.keyGroup);
+        this.operator.onProcessingTimer(t.timestampMs);
+      }
+    }
+    throw new InvariantError(`${this.node.name}: key ${String(key)} kept registering timers for ${MAX_TIMER_ROUNDS_PER_KEY} rounds`);
+  }
+
+  processWatermark(watermarkMs: number): void {
+    if (watermarkMs <= this.watermark) return;
+    this.watermark = watermarkMs;
+    for (let t = this.eventTimers.pollUpTo(watermarkMs); t !== undefined; t = this.eventTimers.pollUpTo(watermarkMs)) {
+      this.task.cpuNs += this.task.costs.timerFireNsPerTimer;
+      this.setKey(t.key, t.keyGroup);
+      this.operator.onEventTimer(t.timestampMs);
+    }
+    this.operator.processWatermark(watermarkMs);
+  }
+
+  endInput(): void {
+    // BATCH without sorted input (or non-keyed): timers left fire at the end as in Flink.
+    this.operator.endInput();
+  }
+
+  close(): void {
+    this.operator.close();
+  }
+
+  private setKey(key: Key, keyGroup = -1): void {
+    // The key group is computed only when needed (timers): the state backend keys by key.
+    this.key = key;
+    this.keyGroup = keyGroup;
+    this.backend.setCurrentKey(key);
+  }
+
+  private currentKeyGroup(): number {
+    if (this.keyGroup < 0) this.keyGroup = keyGroupFor(this.key!, this.task.id.maxParallelism);
+    return this.keyGroup;
+  }
+
+  // Output (what the operator emits)
+  collect(value: unknown, timestampMs: number): void {
+    for (let i = 0; i < this.targets.length; i++) this.targets[i]!.processElement(value, timestampMs);
+    for (let i = 0; i < this.writers.length; i++) this.writers[i]!.emit(value, timestampMs);
+  }
+
+  /** A latency marker bypasses the operator: sinks report it, others pass it on (one random channel). */
+  forwardMarker(originNs: number): void {
+    if (this.node.kind === "sink") {
+      this.task.reportMarker(this.node, originNs);
+      return;
+    }
+    for (const t of this.targets) t.forwardMarker(originNs);
+    for (const w of this.writers) w.emitMarker(originNs);
+  }
+
+  emitWatermark(watermarkMs: number): void {
+    // Watermarks go to every downstream, side outputs included (as Flink broadcasts them).
+    for (const t of this.targets) t.processWatermark(watermarkMs);
+    for (const w of this.writers) w.emitWatermark(watermarkMs);
+    for (const route of this.sideRoutes.values()) {
+      for (const t of route.targets) t.processWatermark(watermarkMs);
+      for (const w of route.writers) w.emitWatermark(watermarkMs);
+    }
+  }
+
+  collectSide(tag: string, value: unknown, timestampMs: number): void {
+    this.sideOutputCounts.set(tag, (this.sideOutputCounts.get(tag) ?? 0) + 1);
+    const route = this.sideRoutes.get(tag);
+    if (route === undefined) return; // nobody consumes this side output: dropped, as in Flink
+    for (const t of route.targets) t.processElement(value, timestampMs);
+    for (const w of route.writers) w.emit(value, timestampMs);
+  }
+
+  // TimerService
+  currentWatermark(): number {
+    return this.watermark;
+  }
+  currentProcessingTimeMs(): number {
+    return this.task.nowNs / 1e6;
+  }
+  registerEventTimeTimer(timestampMs: number): void {
+    this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
+    if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);
+    this.eventTimers.add(this.key, this.currentKeyGroup(), timestampMs);
+  }
+  deleteEventTimeTimer(timestampMs: number): void {
+    if (this.key !== undefined) this.eventTimers.delete(this.key, timestampMs);
+  }
+  registerProcessingTimeTimer(timestampMs: number): void {
+    this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
+    if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);
+    const key = this.key;
+    const keyGroup = this.currentKeyGroup();
+    if (!this.processingTimers.add(key, keyGroup, timestampMs)) return;
+    if (this.task.settings.runtimeMode === "BATCH") return; // fire at the end of the key
+    this.task.scheduleProcessingTimer(timestampMs, () => {
+      if (!this.processingTimers.delete(key, timestampMs)) return;
+      this.task.cpuNs += this.task.costs.timerFireNsPerTimer;
+      this.setKey(key, keyGroup);
+      this.operator.onProcessingTimer(timestampMs);
+    });
+  }
+}
+
+export interface Route {
+  targets: ChainedOperator[];
+  writers: RecordWriterOutput[];
+}
+
+/** A non-chained output: picks subpartitions by the edge's partitioner and serializes. */
+export class RecordWriterOutput {
+  private nextChannel: number;
+  private readonly serializeNs: number;
+
+  constructor(
+    private readonly task: Task,
+    private readonly spec: OutputSpec,
+  ) {
+    // Flink's rebalance starts at a random channel; ours comes from the subtask's stream.
+    this.nextChannel = spec.writer.numSubpartitions > 1 ? task.operatorRng(`writer-${spec.fromNodeId}`).int(0, spec.writer.numSubpartitions) : 0;
+    this.serializeNs = serializationNs(spec.recordBytes, 1, task.costs);
+    this.markerRng = task.operatorRng(`markers-${spec.fromNodeId}`);
+  }
+
+  private readonly markerRng: Rng;
+
+  emit(value: unknown, timestampMs: number): void {
+    const spec = this.spec;
+    const writer = spec.writer;
+    this.task.recordsOut++;
+    this.task.cpuNs += this.serializeNs;
+    switch (spec.partitioner) {
+      case "forward":
+      case "global":
+        writer.emitRecord(0, value, timestampMs, spec.recordBytes);
+        return;
+      case "broadcast":
+        writer.broadcastRecord(value, timestampMs, spec.recordBytes);
+        return;
+      case "hash": {
+        const key = spec.keySelector!(value);
+        const kg = keyGroupFor(key, spec.consumerMaxParallelism);
+        writer.emitRecord(operatorIndexForKeyGroup(spec.consumerMaxParallelism, spec.consumerParallelism, kg), value, timestampMs, spec.recordBytes);
+        return;
+      }
+      case "rebalance":
+      case "rescale": {
+        const channel = this.nextChannel;
+        this.nextChannel = channel + 1 === writer.numSubpartitions ? 0 : channel + 1;
+        writer.emitRecord(channel, value, timestampMs, spec.recordBytes);
+        return;
+      }
+    }
+  }
+
+  emitWatermark(watermarkMs: number): void {
+    this.spec.writer.broadcastWatermark(watermarkMs);
+  }
+
+  /** Flink's RecordWriter.randomEmit for latency markers. */
+  emitMarker(originNs: number): void {
+    const writer = this.spec.writer;
+    const channel = writer.numSubpartitions > 1 ? this.markerRng.int(0, writer.numSubpartitions) : 0;
+    writer.emitRecord(channel, LATENCY_MARKER, originNs, LATENCY_MARKER_BYTES);
+  }
+}
+
+function recordKindOf(node: StreamNode): RecordKind {
+  if (node.kind === "source") return "source";
+  if (node.kind === "sink") return "sink";
+  if (node.keySelector !== undefined) return /window/i.test(node.name) ? "window" : "keyed";
+  return "map";
+}
