@@ -213,7 +213,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
           }
           return s;
         },
-        jobManagerEndpoint: (tm) => jm.endpointFor(tm),
+        jobManagerEndpoint: (tm, connection) => jm.endpointFor(tm, connection),
         latency,
       }),
     );

@@ -309,7 +309,7 @@ describe("engine bugs found by the fault properties (it.fails until fixed)", () 
   // The JobManager can no longer reach tm-1: heartbeat timeout at 8 s, tm-1 lost for good
   // (B2), FAILED with NoResourceAvailableException at ~308 s. Also hit by a silent crash
   // before the first registration arrives (crash at 0 ms).
-  it.fails(`B1: ${KNOWN_BUGS.B1}`, () => {
+  it(`B1 (fixed; regression): ${KNOWN_BUGS.B1}`, () => {
     expectExactlyOnce({
       job: "wordcount",
       params: { records: 20, parallelism: 1, splits: 1, sink: "transactional", ratePerSecond: 2 },
@@ -343,7 +343,7 @@ describe("engine bugs found by the fault properties (it.fails until fixed)", () 
   // calls its onFailed callbacks, but Task never registers one (task-io.ts's writer type
   // has no onFailed) and waits for onFinished forever: the source stays RUNNING, nothing
   // fails over, and the run is cancelled at the 10 min limit.
-  it.fails(`B3: ${KNOWN_BUGS.B3}`, () => {
+  it(`B3 (fixed; regression): ${KNOWN_BUGS.B3}`, () => {
     expectExactlyOnce({
       job: "tumbling-window",
       params: { records: 1, keys: 1, parallelism: 1, windowMs: 20, intervalMs: 0, maxDisorderMs: 0, splits: 1, sink: "transactional", ratePerSecond: 1 },

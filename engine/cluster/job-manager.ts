@@ -15,7 +15,7 @@
  * status, after which nothing is deployed.
  */
 import { InvariantError, assert } from "../../sim/errors";
-import type { EndpointHandler, Endpoint } from "../../sim/network";
+import type { Connection, EndpointHandler, Endpoint } from "../../sim/network";
 import type { Rng } from "../../sim/rng";
 import type { World } from "../../sim/world";
 import { sideOutputTagOf } from "../api/environment";
@@ -124,13 +124,16 @@ export class JobManager {
     this.terminalListeners.push(listener);
   }
 
-  /** The JobManager's side of a TaskManager's connection. */
-  endpointFor(taskManager: string): EndpointHandler {
+  /**
+   * The JobManager's side of a TaskManager's connection. Each connection answers on itself:
+   * a restarted TaskManager's new connection must not be confused with its dead one.
+   */
+  endpointFor(taskManager: string, connection: () => Connection): EndpointHandler {
     return {
-      onMessage: (payload) => this.onMessage(taskManager, payload as TmToJm),
+      onMessage: (payload) => this.onMessage(taskManager, payload as TmToJm, connection().b),
       onClose: () => {
         const tm = this.taskManagers.get(taskManager);
-        if (tm !== undefined) tm.endpoint = undefined;
+        if (tm !== undefined && tm.endpoint === connection().b) tm.endpoint = undefined;
       },
     };
   }
@@ -190,10 +193,10 @@ export class JobManager {
     tm.endpoint?.send(message, messageBytes(message));
   }
 
-  private onMessage(from: string, message: TmToJm): void {
+  private onMessage(from: string, message: TmToJm, endpoint: Endpoint): void {
     switch (message.type) {
       case "RegisterTaskManager":
-        return this.onRegister(from, message.slots);
+        return this.onRegister(from, message.slots, endpoint);
       case "HeartbeatResponse": {
         const tm = this.taskManagers.get(from);
         if (tm !== undefined) tm.lastHeardNs = this.world.now;
@@ -207,9 +210,7 @@ export class JobManager {
     }
   }
 
-  private onRegister(name: string, slots: number): void {
-    const connection = this.world.network.connectionsOf(this.host).find((c) => c.from === name && c.open);
-    const endpoint = connection?.b;
+  private onRegister(name: string, slots: number, endpoint: Endpoint): void {
     const existing = this.taskManagers.get(name);
     if (existing !== undefined && existing.alive) {
       // A new TaskManager process on the same host: the old one is gone, whatever the

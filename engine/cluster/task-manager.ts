@@ -34,8 +34,8 @@ export interface TaskManagerContext {
   external: ExternalStoreApi;
   shuffle: (host: string) => ShuffleAdapter;
   latency: LatencyTracker;
-  /** The JobManager's side of a TaskManager's RPC connection. */
-  jobManagerEndpoint: (taskManager: string) => EndpointHandler;
+  /** The JobManager's side of a TaskManager's RPC connection (it knows its own connection). */
+  jobManagerEndpoint: (taskManager: string, connection: () => Connection) => EndpointHandler;
 }
 
 export class TaskManager {
@@ -66,7 +66,8 @@ export class TaskManager {
   start(): void {
     if (!this.host.up) return;
     const incarnation = this.host.incarnation;
-    this.connection = this.ctx.world.network.connect(
+    let connection: Connection | undefined = undefined;
+    connection = this.ctx.world.network.connect(
       this.name,
       this.ctx.jobManagerHost,
       "rpc",
@@ -78,8 +79,9 @@ export class TaskManager {
           this.connection = undefined;
         },
       },
-      this.ctx.jobManagerEndpoint(this.name),
+      this.ctx.jobManagerEndpoint(this.name, () => connection!),
     );
+    this.connection = connection;
     this.send({ type: "RegisterTaskManager", host: this.name, slots: this.slots });
   }
 

@@ -21,6 +21,7 @@ export type PartitionWriter = Pick<
   | "flush"
   | "finish"
   | "onFinished"
+  | "onFailed"
   | "release"
   | "queuedBuffers"
 >;

@@ -195,6 +195,8 @@ export class Task {
         gate.onError((error) => this.fail(describeGateError(error), partitionOfGateError(gate, error)));
         gate.requestPartitions();
       }
+      // A partition that fails by itself (a disk error writing a blocking file) fails the task.
+      for (const o of this.setup.outputs) o.writer.onFailed((reason) => this.fail(`IOException: result partition failed: ${reason}`));
     });
     this.setup.callbacks.running();
     this.step();
