@@ -214,6 +214,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
           return s;
         },
         jobManagerEndpoint: (tm, connection) => jm.endpointFor(tm, connection),
+        heartbeatIntervalNs: config.get("heartbeat.interval"),
+        heartbeatTimeoutNs: config.get("heartbeat.timeout"),
         latency,
       }),
     );

@@ -265,7 +265,9 @@ describe("zombies: the JobManager loses a TaskManager whose tasks keep running",
     expect(o.restarts).toBe(1);
     expect(store.fencedTransactions).toBe(1);
     expect(store.rejectedWrites).toBeGreaterThan(0);
-    expect(store.rejectedCommits).toBe(1);
+    // Once the JobManager stops heartbeating tm-1, tm-1 itself cancels the zombie after
+    // heartbeat.timeout (as Flink's TaskExecutor does), so it may never reach its commit.
+    expect(store.rejectedCommits).toBeLessThanOrEqual(1);
   });
 
   // B4 through a zombie: tm-1's job (p = 1) finishes and commits at 0.5 s, but its FINISHED
@@ -326,7 +328,7 @@ describe("engine bugs found by the fault properties (it.fails until fixed)", () 
   // zombies). tm-1 has no heartbeat timeout of its own and never registers again (Flink's
   // TaskExecutor would notice the JobManager's silence, fail its tasks and reconnect), so
   // the job never gets a slot back: FAILED after slot.request.timeout at ~306 s.
-  it.fails(`B2: ${KNOWN_BUGS.B2}`, () => {
+  it(`B2 (fixed; regression): ${KNOWN_BUGS.B2}`, () => {
     expectExactlyOnce({
       job: "wordcount",
       params: { records: 20, parallelism: 1, splits: 1, sink: "transactional", ratePerSecond: 2 },

@@ -36,12 +36,18 @@ export interface TaskManagerContext {
   latency: LatencyTracker;
   /** The JobManager's side of a TaskManager's RPC connection (it knows its own connection). */
   jobManagerEndpoint: (taskManager: string, connection: () => Connection) => EndpointHandler;
+  /** heartbeat.interval / heartbeat.timeout: the TaskManager watches the JobManager too. */
+  heartbeatIntervalNs: number;
+  heartbeatTimeoutNs: number;
 }
 
 export class TaskManager {
   readonly host: Host;
   private connection: Connection | undefined;
   private readonly tasks = new Map<string, Task>();
+  /** When the JobManager was last heard from (its heartbeat requests). */
+  private lastJobManagerNs = 0;
+  private watchTimer = -1;
   /** Every task ever deployed here, for end-of-run statistics. */
   readonly allTasks: Task[] = [];
   private shuffle: ShuffleAdapter;
@@ -82,7 +88,32 @@ export class TaskManager {
       this.ctx.jobManagerEndpoint(this.name, () => connection!),
     );
     this.connection = connection;
+    this.lastJobManagerNs = this.ctx.world.now;
     this.send({ type: "RegisterTaskManager", host: this.name, slots: this.slots });
+    this.watchJobManager(incarnation);
+  }
+
+  /**
+   * Flink's TaskExecutor watches the JobManager's heartbeats too: after heartbeat.timeout
+   * of silence it fails its tasks (no zombies run on) and registers again.
+   */
+  private watchJobManager(incarnation: number): void {
+    const kernel = this.ctx.world.kernel;
+    if (this.watchTimer >= 0) kernel.cancel(this.watchTimer);
+    const check = () => {
+      this.watchTimer = -1;
+      if (!this.host.up || this.host.incarnation !== incarnation) return;
+      if (kernel.now - this.lastJobManagerNs > this.ctx.heartbeatTimeoutNs) {
+        for (const task of this.tasks.values()) task.cancel();
+        this.tasks.clear();
+        if (this.connection?.open) this.connection.close();
+        this.ctx.world.trace.emit("Mark", { name: "taskmanager.jobManagerLost", host: this.name });
+        this.start();
+        return;
+      }
+      this.watchTimer = kernel.scheduleDaemon(kernel.now + this.ctx.heartbeatIntervalNs, check);
+    };
+    this.watchTimer = kernel.scheduleDaemon(kernel.now + this.ctx.heartbeatIntervalNs, check);
   }
 
   get runningTasks(): readonly Task[] {
@@ -98,6 +129,7 @@ export class TaskManager {
       case "RegistrationAccepted":
         return;
       case "HeartbeatRequest":
+        this.lastJobManagerNs = this.ctx.world.now;
         this.send({ type: "HeartbeatResponse", seq: message.seq, host: this.name });
         return;
       case "SubmitTask":
