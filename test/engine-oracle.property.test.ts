@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { NS_PER_MIN } from "../sim/time";
 import { libraryCaseArb } from "./library-cases";
 import { compareCase, reproduceLine, runLibraryCase, type LibraryCase } from "./library-run";
-import { PROP_SCALE, propRuns } from "./prop";
+import { PROP_SCALE, propRuns, propSeed } from "./prop";
 
 /** Cases in the default budget (about 10 ms each). */
 const CASES = 200;
@@ -47,7 +47,7 @@ describe("engine vs oracle", () => {
   it(
     "a random library job, params, parallelism, cluster, config, seed and mode finishes with the oracle's output",
     () => {
-      const envSeed = process.env.FLOWSIM_PROP_SEED;
+      const envSeed = propSeed();
       const details = fc.check(
         fc.property(libraryCaseArb(), (c) => {
           const problem = problemOf(c);
@@ -56,7 +56,7 @@ describe("engine vs oracle", () => {
         {
           numRuns: propRuns(CASES),
           interruptAfterTimeLimit: WALL_BUDGET_MS,
-          ...(envSeed !== undefined ? { seed: Number(envSeed) } : {}),
+          ...(envSeed !== undefined ? { seed: envSeed } : {}),
         },
       );
       if (details.failed) {

@@ -37,7 +37,7 @@ import {
   type Guarantee,
   type OutcomeOptions,
 } from "./exactly-once-cases";
-import { PROP_SCALE, propRuns } from "./prop";
+import { PROP_SCALE, propRuns, propSeed } from "./prop";
 
 /** Wall-clock limit of shrinking once a property fails (the rest of its budget is for the runs). */
 const SHRINK_BUDGET_MS = 30_000;
@@ -66,7 +66,7 @@ interface PropertySpec {
 function checkProperty(spec: PropertySpec): PropertyStats {
   const stats: PropertyStats = { runs: 0, withRestarts: 0, restarts: 0, recommitted: 0, fenced: 0, zombieRefused: 0 };
   let firstFailureMs: number | undefined;
-  const envSeed = process.env.FLOWSIM_PROP_SEED;
+  const envSeed = propSeed();
   const details = fc.check(
     fc.property(faultCaseArb(spec.arb), (c) => {
       // Shrinking is time-limited: past the budget every candidate passes, so fast-check
@@ -90,7 +90,7 @@ function checkProperty(spec: PropertySpec): PropertyStats {
     {
       numRuns: spec.runs,
       interruptAfterTimeLimit: spec.wallBudgetMs,
-      ...(envSeed !== undefined ? { seed: Number(envSeed) } : {}),
+      ...(envSeed !== undefined ? { seed: envSeed } : {}),
     },
   );
   if (details.failed) {
