@@ -343,7 +343,7 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
               ? 1 + (x.seed % maxP)
               : maxP;
       let taskManagers = Math.ceil(slotsNeeded / x.slotsPerTaskManager) + x.extraTaskManagers;
-      const faults = materializeFaults(x.faults, { taskManagers, mode: x.mode, avoidKnownBugs: options.avoidKnownBugs ?? true });
+      const faults = materializeFaults(x.faults, { taskManagers, mode: x.mode, avoidKnownBugs: options.avoidKnownBugs ?? false });
       if (options.sparesForLostTaskManagers === true) {
         const lost = new Set(faults.filter(isLongJmOutage).map((f) => [f.target].flat().find((h) => h !== JOB_MANAGER_HOST)));
         taskManagers += lost.size;

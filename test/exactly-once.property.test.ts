@@ -24,7 +24,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseFaults } from "../sim/faults";
 import {
-  HEARTBEAT_TIMEOUT_MS,
   KNOWN_BUGS,
   MAIN_FAULT_KINDS,
   faultCaseArb,
@@ -153,43 +152,18 @@ describe("exactly-once under faults (transactional sink)", () => {
     60_000 * PROP_SCALE + SHRINK_BUDGET_MS + 30_000,
   );
 
-  it("the generated plans are valid and keep out of the known bugs' fault shapes", () => {
-    const msOf = (x: string | number | undefined) => parseInt(String(x), 10);
+  it("the generated plans are valid and never fault the JobManager host", () => {
+    // B1–B3 are fixed, so plans are no longer kept out of their fault shapes
+    // (materializeFaults' avoidKnownBugs now defaults to false).
     fc.assert(
       fc.property(faultCaseArb({ sink: "transactional", kinds: MAIN_FAULT_KINDS }), (c) => {
         const hosts = ["jm", ...Array.from({ length: c.cluster.taskManagers }, (_, i) => `tm-${i + 1}`)];
         parseFaults(c.faults, hosts);
-        const crashes: { host: string; from: number; to: number; silent: boolean }[] = [];
-        const jmLink: { host: string; from: number; to: number }[] = [];
         for (const f of c.faults) {
           const type = typeof f.fault === "string" ? f.fault : f.fault.type;
-          const params: Record<string, unknown> = typeof f.fault === "string" ? {} : f.fault;
-          const t = f.trigger as { at?: string; from?: string; to?: string };
-          const from = msOf(t.at ?? t.from);
-          const to = t.at !== undefined ? from + msOf(params.restartAfter as string) : msOf(t.to);
           const target = [f.target].flat() as string[];
-          const tm = target.find((h) => h !== "jm")!;
           expect(["crash", "slow", "isolate", "diskIoError"].includes(type) ? target : []).not.toContain("jm");
-          if (type === "crash") crashes.push({ host: tm, from, to, silent: params.silent === true });
-          if (type === "isolate" || (type === "partition" && target.includes("jm"))) {
-            // B2: the JobManager never loses a TaskManager to a partition.
-            expect(params.oneWay).not.toBe(true);
-            expect(to - from).toBeLessThan(HEARTBEAT_TIMEOUT_MS - 1_000);
-          }
-          if (type === "isolate" || ((type === "partition" || type === "clog") && target.includes("jm"))) jmLink.push({ host: tm, from, to });
-          // B3: no disk errors under a BATCH job's blocking shuffle.
-          if (type === "diskIoError") expect(c.mode).toBe("STREAMING");
         }
-        for (const x of crashes) {
-          if (!x.silent) continue;
-          // B1: a silent crash starts after registration, well after the host's previous
-          // restart, and outlasts a heartbeat interval.
-          expect(x.from).toBeGreaterThanOrEqual(1);
-          expect(x.to - x.from).toBeGreaterThan(1_000);
-          for (const y of crashes) if (y !== x && y.host === x.host && y.from <= x.from) expect(x.from - y.to).toBeGreaterThan(1_000);
-        }
-        // B2: one TaskManager's JM-link faults never pile up.
-        for (const x of jmLink) for (const y of jmLink) if (x !== y && x.host === y.host) expect(x.to <= y.from || y.to <= x.from).toBe(true);
       }),
       { numRuns: 2_000 },
     );
