@@ -31,6 +31,7 @@ import type { TimerHandle } from "../../../sim/kernel";
 import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
 import { Grant, type LocalBufferPool, type LocalPoolSpec } from "./buffer-pool";
 import { Fifo } from "../../../sim/fifo";
+import { PartitionOutcome } from "./partition-outcome";
 import { MAX_BLOCKED_ELEMENTS } from "./params";
 import type {
   ManagedPartition,
@@ -88,10 +89,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   private flusherTimer: TimerHandle = -1;
   private availabilityListeners: (() => void)[] = [];
   private armed = false;
-  private finishedCallbacks: (() => void)[] = [];
-  private failedCallbacks: ((reason: string) => void)[] = [];
-  private finishedNotified = false;
-  private failureReason: string | undefined = undefined;
+  private readonly outcome: PartitionOutcome;
   private overdraftMarked = false;
   private blockedMarked = false;
   private readonly onFlusherDue = () => this.flusherDue();
@@ -102,6 +100,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     spec: ResultPartitionSpec,
     poolSpec: LocalPoolSpec,
   ) {
+    this.outcome = new PartitionOutcome(ctx.kernel);
     this.partitionId = spec.partitionId;
     this.type = spec.type;
     this.numSubpartitions = spec.numSubpartitions;
@@ -223,36 +222,25 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   }
 
   onFinished(cb: () => void): void {
-    if (this.finishedNotified) this.ctx.kernel.after(0, cb);
-    else this.finishedCallbacks.push(cb);
+    this.outcome.onFinished(cb);
   }
 
   onFailed(cb: (reason: string) => void): void {
-    if (this.failureReason !== undefined) {
-      const reason = this.failureReason;
-      this.ctx.kernel.after(0, () => cb(reason));
-    } else this.failedCallbacks.push(cb);
+    this.outcome.onFailed(cb);
   }
 
   // ---- for subclasses ----
 
   /** Runs the finished callbacks in a kernel event. */
   protected notifyFinished(): void {
-    if (this.finishedNotified) return;
-    this.finishedNotified = true;
-    const cbs = this.finishedCallbacks;
-    this.finishedCallbacks = [];
-    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb()));
+    this.outcome.notifyFinished();
   }
 
   /** The partition failed by itself (a disk error): readers and onFailed callbacks learn why. */
   protected failInternal(reason: string): void {
     if (this.state === "released" || this.state === "failed") return;
     this.teardown("failed", reason);
-    this.failureReason = reason;
-    const cbs = this.failedCallbacks;
-    this.failedCallbacks = [];
-    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb(reason)));
+    this.outcome.notifyFailed(reason);
   }
 
   /** Drops the builder of one subpartition whose reader went away. */

@@ -39,6 +39,7 @@ import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
 import type { FixedReservation } from "./buffer-pool";
 import { checkRecordBytes } from "./buffer-writing-partition";
 import { Fifo } from "../../../sim/fifo";
+import { PartitionOutcome } from "./partition-outcome";
 import type { ShuffleErrorKind } from "./messages";
 import { FILE_BUFFER_HEADER_BYTES, INDEX_ENTRY_BYTES, READ_AHEAD_BUFFERS, compressedSize } from "./params";
 import type {
@@ -117,10 +118,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   private finalIssued = false;
   private availabilityListeners: (() => void)[] = [];
   private availabilityScheduled = false;
-  private finishedCallbacks: (() => void)[] = [];
-  private failedCallbacks: ((reason: string) => void)[] = [];
-  private finishedNotified = false;
-  private failureReason: string | undefined = undefined;
+  private readonly outcome: PartitionOutcome;
   private readonly views = new Set<SortMergeSubpartitionView>();
   private readonly onAppendDone = (err?: DiskError) => this.appendDone(err);
   private readonly onAvailabilityDue = () => this.availabilityDue();
@@ -129,6 +127,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     private readonly ctx: ShuffleContext,
     spec: ResultPartitionSpec,
   ) {
+    this.outcome = new PartitionOutcome(ctx.kernel);
     this.partitionId = spec.partitionId;
     this.numSubpartitions = spec.numSubpartitions;
     this.owner = spec.owner;
@@ -257,15 +256,11 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   }
 
   onFinished(cb: () => void): void {
-    if (this.finishedNotified) this.ctx.kernel.after(0, cb);
-    else this.finishedCallbacks.push(cb);
+    this.outcome.onFinished(cb);
   }
 
   onFailed(cb: (reason: string) => void): void {
-    if (this.failureReason !== undefined) {
-      const reason = this.failureReason;
-      this.ctx.kernel.after(0, () => cb(reason));
-    } else this.failedCallbacks.push(cb);
+    this.outcome.onFailed(cb);
   }
 
   createView(subpartition: number): ViewOrError {
@@ -369,10 +364,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     if (!this.finalIssued || this.outstandingWrites > 0 || this.deferred.length > 0) return;
     this.state = "finished";
     this.releaseReservation();
-    this.finishedNotified = true;
-    const cbs = this.finishedCallbacks;
-    this.finishedCallbacks = [];
-    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb()));
+    this.outcome.notifyFinished();
   }
 
   private scheduleAvailability(): void {
@@ -401,10 +393,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
 
   private failInternal(reason: string): void {
     this.teardown("failed", reason);
-    this.failureReason = reason;
-    const cbs = this.failedCallbacks;
-    this.failedCallbacks = [];
-    if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb(reason)));
+    this.outcome.notifyFailed(reason);
   }
 
   private teardown(state: "released" | "failed", reason: string): void {
