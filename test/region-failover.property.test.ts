@@ -21,8 +21,8 @@ import { buildExecutionGraph, type ExecutionGraph, type ExecutionVertexId, type 
 import { type BatchShuffleMode, compileJobGraph, type JobGraphOptions } from "../engine/graph/job-graph";
 import { computeRegions, regionOfVertexMap, type PipelinedRegion } from "../engine/graph/regions";
 import type { ResultPartitionType } from "../engine/graph/result-partition-type";
-import type { ChainingStrategy, StreamGraph } from "../engine/graph/stream-graph";
-import { GraphBuilder } from "../engine/graph/testkit";
+import type { ChainingStrategy } from "../engine/graph/stream-graph";
+import { GraphBuilder, randomStreamGraph, type RandomNodeSpec } from "../engine/graph/testkit";
 import {
   type FailoverContext,
   RestartAllFailoverStrategy,
@@ -214,13 +214,7 @@ const MODES: BatchShuffleMode[] = [
   "POINTWISE_EDGES_PIPELINED",
 ];
 
-interface NodeSpec {
-  parallelism: number;
-  sameAsInput: boolean;
-  chaining: ChainingStrategy;
-  group: string;
-  inputs: { from: number; partitioner: PartitionerKind }[];
-}
+type NodeSpec = RandomNodeSpec;
 
 const nodeSpec: fc.Arbitrary<NodeSpec> = fc.record({
   parallelism: fc.integer({ min: 1, max: 4 }),
@@ -251,26 +245,7 @@ const jobOptions: fc.Arbitrary<JobGraphOptions> = fc.record({
   chainingEnabled: fc.boolean(),
 });
 
-/** A random DAG: node i reads from earlier nodes; forward only where parallelisms match. */
-function toStreamGraph(nodes: readonly NodeSpec[], namedGroupsAllowed: boolean): StreamGraph {
-  const b = new GraphBuilder();
-  nodes.forEach((spec, i) => {
-    const inputs = i === 0 ? [] : spec.inputs.map((input) => ({ ...input, from: input.from % i }));
-    const p = spec.sameAsInput && inputs.length > 0 ? b.graph.nodes[inputs[0]!.from]!.parallelism! : spec.parallelism;
-    const id = b.node(inputs.length === 0 ? `Source: s${i}` : `Op ${i}`, {
-      parallelism: p,
-      chaining: inputs.length === 0 ? "HEAD" : spec.chaining,
-      // Hybrid shuffle refuses named slot sharing groups (an InputError, tested elsewhere).
-      group: namedGroupsAllowed ? spec.group : "default",
-    });
-    inputs.forEach((input, k) => {
-      const upP = b.graph.nodes[input.from]!.parallelism;
-      const partitioner = input.partitioner === "forward" && upP !== p ? "rescale" : input.partitioner;
-      b.edge(input.from, id, partitioner, inputs.length > 1 ? k + 1 : 0);
-    });
-  });
-  return b.graph;
-}
+const toStreamGraph = randomStreamGraph;
 
 function compile(nodes: readonly NodeSpec[], opts: JobGraphOptions): ExecutionGraph {
   const hybrid = opts.runtimeMode === "BATCH" && opts.batchShuffleMode.includes("HYBRID");

@@ -14,7 +14,7 @@ import {
 } from "./job-graph";
 import { computeRegions, PipelinedRegionScheduling, type PipelinedRegion, type RegionId } from "./regions";
 import type { ChainingStrategy, StreamGraph } from "./stream-graph";
-import { GraphBuilder } from "./testkit";
+import { randomStreamGraph, type RandomNodeSpec } from "./testkit";
 
 const PARTITIONERS: PartitionerKind[] = ["forward", "rescale", "rebalance", "hash", "broadcast", "global"];
 const MODES: BatchShuffleMode[] = [
@@ -26,13 +26,7 @@ const MODES: BatchShuffleMode[] = [
   "POINTWISE_EDGES_PIPELINED",
 ];
 
-interface NodeSpec {
-  parallelism: number;
-  sameAsInput: boolean;
-  chaining: ChainingStrategy;
-  group: string;
-  inputs: { from: number; partitioner: PartitionerKind }[];
-}
+type NodeSpec = RandomNodeSpec;
 
 const nodeSpec: fc.Arbitrary<NodeSpec> = fc.record({
   parallelism: fc.integer({ min: 1, max: 4 }),
@@ -56,25 +50,7 @@ const jobCase = fc.record({
   }),
 });
 
-/** A random DAG: node i reads from earlier nodes; forward only where parallelisms match. */
-function toStreamGraph(nodes: NodeSpec[]): StreamGraph {
-  const b = new GraphBuilder();
-  nodes.forEach((spec, i) => {
-    const inputs = i === 0 ? [] : spec.inputs.map((input) => ({ ...input, from: input.from % i }));
-    const p = spec.sameAsInput && inputs.length > 0 ? b.graph.nodes[inputs[0]!.from]!.parallelism! : spec.parallelism;
-    const id = b.node(inputs.length === 0 ? `Source: s${i}` : `Op ${i}`, {
-      parallelism: p,
-      chaining: inputs.length === 0 ? "HEAD" : spec.chaining,
-      group: spec.group,
-    });
-    inputs.forEach((input, k) => {
-      const upP = b.graph.nodes[input.from]!.parallelism;
-      const partitioner = input.partitioner === "forward" && upP !== p ? "rescale" : input.partitioner;
-      b.edge(input.from, id, partitioner, inputs.length > 1 ? k + 1 : 0);
-    });
-  });
-  return b.graph;
-}
+const toStreamGraph = (nodes: NodeSpec[]): StreamGraph => randomStreamGraph(nodes);
 
 function checkJobGraph(sg: StreamGraph, jg: JobGraph, opts: JobGraphOptions): void {
   const chainedEdgeIds = new Set(jg.vertices.flatMap((v) => v.chainedEdges.map((e) => e.id)));

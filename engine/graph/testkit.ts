@@ -74,3 +74,36 @@ export function wordCount(p = 2): StreamGraph {
   b.edge(sum, sink, "forward");
   return b.graph;
 }
+
+/** One node of a random DAG for property tests (see randomStreamGraph). */
+export interface RandomNodeSpec {
+  parallelism: number;
+  sameAsInput: boolean;
+  chaining: ChainingStrategy;
+  group: string;
+  inputs: { from: number; partitioner: PartitionerKind }[];
+}
+
+/**
+ * A random DAG: node i reads from earlier nodes; forward only where parallelisms match
+ * (otherwise rescale). `namedGroupsAllowed: false` keeps every node in "default" (hybrid
+ * shuffle refuses named slot sharing groups).
+ */
+export function randomStreamGraph(nodes: readonly RandomNodeSpec[], namedGroupsAllowed = true): StreamGraph {
+  const b = new GraphBuilder();
+  nodes.forEach((spec, i) => {
+    const inputs = i === 0 ? [] : spec.inputs.map((input) => ({ ...input, from: input.from % i }));
+    const p = spec.sameAsInput && inputs.length > 0 ? b.graph.nodes[inputs[0]!.from]!.parallelism! : spec.parallelism;
+    const id = b.node(inputs.length === 0 ? `Source: s${i}` : `Op ${i}`, {
+      parallelism: p,
+      chaining: inputs.length === 0 ? "HEAD" : spec.chaining,
+      group: namedGroupsAllowed ? spec.group : "default",
+    });
+    inputs.forEach((input, k) => {
+      const upP = b.graph.nodes[input.from]!.parallelism;
+      const partitioner = input.partitioner === "forward" && upP !== p ? "rescale" : input.partitioner;
+      b.edge(input.from, id, partitioner, inputs.length > 1 ? k + 1 : 0);
+    });
+  });
+  return b.graph;
+}
