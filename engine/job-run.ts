@@ -22,6 +22,7 @@ import { buildExecutionGraph } from "./graph/execution-graph";
 import { compileJobGraph } from "./graph/job-graph";
 import { computeRegions } from "./graph/regions";
 import { JobManager } from "./cluster/job-manager";
+import { checkpointSettings } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
 import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
@@ -175,6 +176,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
   });
   const jobRng = jobRngOf(world.rng);
 
+  const checkpoints = checkpointSettings(config, runtimeMode);
   const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
   const shuffles = new Map<string, ShuffleAdapter>();
   const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
@@ -191,6 +193,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
           autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
           sourceBatchRecords: 512,
           latencyIntervalNs: config.get("metrics.latency.interval"),
+          checkpointing: checkpoints === undefined ? undefined : { mode: checkpoints.mode },
           stateBackend: config.get("state.backend.type"),
         },
         costs,

@@ -66,6 +66,24 @@ export interface EngineEvents {
   };
   /** The back-off ended: new attempts of these subtasks are scheduled. */
   TasksRestarted: { vertices: string[] };
+  /** Checkpoint n is pending: `triggered` subtasks (those with no running producers) were told to start it. */
+  CheckpointTriggered: { checkpoint: number; mode: string; subtasks: number; triggered: string[] };
+  /** One subtask's part of a checkpoint is durable; its phases as Flink's checkpoint statistics report them. */
+  CheckpointAcknowledged: {
+    checkpoint: number;
+    subtask: string;
+    host: string;
+    startDelayNs: number;
+    alignmentNs: number;
+    syncNs: number;
+    asyncNs: number;
+    stateBytes: number;
+    afterEndOfInput: boolean;
+  };
+  CheckpointCompleted: { checkpoint: number; durationNs: number; stateBytes: number; subtasks: number };
+  CheckpointAborted: { checkpoint: number; reason: string; durationNs: number };
+  /** Restarted subtasks restore checkpoint n (their state handles). */
+  CheckpointRestored: { checkpoint: number; subtasks: string[] };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -88,5 +106,10 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   TaskMetrics: "summary",
   FailoverTriggered: "summary",
   TasksRestarted: "summary",
+  CheckpointTriggered: "summary",
+  CheckpointAcknowledged: "summary",
+  CheckpointCompleted: "summary",
+  CheckpointAborted: "summary",
+  CheckpointRestored: "summary",
   SinkCommitted: "summary",
 };

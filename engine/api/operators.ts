@@ -407,8 +407,10 @@ export class CollectSinkWriter extends BaseOperator {
  * Sink V2 writer with two-phase commit (like a Kafka exactly-once writer): records go into
  * the current store transaction of (subtask, attempt, epoch), begun lazily on the first
  * record after the previous prepareCommit. `prepareCommit` pre-commits it and returns its
- * committable; `emitCommittables` sends that downstream to the committer — at end of input
- * now, and (later) from the checkpoint hook before barrier n, as prepareSnapshotPreBarrier.
+ * committable; `emitCommittables` sends that downstream to the committer — before each
+ * checkpoint barrier (prepareSnapshotPreBarrier) and at end of input. With fencing, open()
+ * announces the attempt (initTransactions), which aborts the lingering transactions of
+ * older attempts — after the committer's initializeState re-committed the recovered ones.
  */
 export class TransactionalSinkWriter extends BaseOperator {
   private txn: TransactionId | undefined = undefined;
@@ -463,6 +465,10 @@ export class TransactionalSinkWriter extends BaseOperator {
     const committable = this.prepareCommit(checkpointId);
     if (committable !== undefined) this.out.collect(committable, NaN);
   }
+  /** Sink V2: before barrier n the writer pre-commits and hands its committable downstream. */
+  prepareSnapshotPreBarrier(checkpointId: number): void {
+    this.emitCommittables(checkpointId);
+  }
   override endInput(): void {
     this.emitCommittables(END_OF_INPUT_CHECKPOINT_ID);
   }
@@ -503,8 +509,34 @@ export class SinkCommitterOperator extends BaseOperator {
   restoreCommittables(committables: readonly SinkCommittable[]): void {
     this.pending.push(...committables);
   }
+  /**
+   * Restore: the committables of the restored checkpoint (and older) were pre-committed but
+   * maybe never committed — the failure may have come before notifyCheckpointComplete —
+   * so they are committed again now; the store ignores those already committed.
+   */
+  initializeState(ctx: OperatorContext, state: unknown, checkpointId: number): void {
+    const restored = (state as SinkCommittable[] | undefined) ?? [];
+    if (restored.length === 0) return;
+    this.ctx = ctx;
+    this.restoreCommittables(restored);
+    ctx.mark("sink.recommit");
+    this.commitUpTo(checkpointId);
+  }
+  /** Committables received before barrier n belong to n (also those emitted at end of input). */
+  snapshotState(checkpointId: number): SinkCommittable[] {
+    for (let i = 0; i < this.pending.length; i++) {
+      const c = this.pending[i]!;
+      if (c.checkpointId > checkpointId) this.pending[i] = { ...c, checkpointId };
+    }
+    return [...this.pending];
+  }
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.commitUpTo(checkpointId);
+  }
   override endInput(): void {
-    this.commitUpTo(END_OF_INPUT_CHECKPOINT_ID);
+    // With checkpointing (STREAMING) the final checkpoint commits the rest (FLIP-147);
+    // without it (or in BATCH) the end of input is the commit point.
+    if (!this.ctx.checkpointingEnabled) this.commitUpTo(END_OF_INPUT_CHECKPOINT_ID);
   }
 }
 

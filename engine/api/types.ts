@@ -66,6 +66,10 @@ export interface OperatorContext {
   readonly external: ExternalStoreApi;
   /** Execution attempt number of this subtask (fencing and transaction ids use it). */
   readonly attemptNumber: number;
+  /** Checkpointing is on (STREAMING with execution.checkpointing.interval set). */
+  readonly checkpointingEnabled: boolean;
+  /** Records a coverage mark in the trace (e.g. "sink.recommit"). */
+  mark(name: string): void;
 }
 
 export type TransactionId = string;
@@ -109,6 +113,17 @@ export interface StreamOperator {
   onProcessingTimer(timestampMs: number): void;
   endInput(): void;
   close(): void;
+  /**
+   * Checkpointing hooks, all optional, called by the task between records:
+   * - initializeState on restore, before open, with the operator's snapshotState result;
+   * - prepareSnapshotPreBarrier(n) before barrier n leaves (may still emit records);
+   * - snapshotState(n) returns the operator's own (non-keyed) state as plain data;
+   * - notifyCheckpointComplete(n) once checkpoint n is complete.
+   */
+  initializeState?(ctx: OperatorContext, state: unknown, checkpointId: number): void;
+  prepareSnapshotPreBarrier?(checkpointId: number): void;
+  snapshotState?(checkpointId: number): unknown;
+  notifyCheckpointComplete?(checkpointId: number): void;
 }
 
 /** The cost of an operator, charged as virtual CPU time (see engine/costs.ts). */

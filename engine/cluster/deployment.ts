@@ -2,6 +2,7 @@
  * The task deployment descriptor: everything a TaskManager needs to run one subtask
  * attempt — its chain, where each input channel's data lives, what it produces.
  */
+import type { StateHandle } from "../checkpoint/snapshot";
 import type { KeySelector, PartitionerKind } from "../api/types";
 import type { StreamNode } from "../graph/stream-graph";
 import type { ResultPartitionType } from "../graph/result-partition-type";
@@ -45,4 +46,6 @@ export interface TaskDeployment {
   chainedEdges: { sourceId: number; targetId: number; sideOutputTag: string | undefined }[];
   inputs: InputGateDeployment[];
   outputs: OutputDeployment[];
+  /** The checkpointed state to restore (a restarted attempt, when a checkpoint completed). */
+  restore?: StateHandle;
 }

@@ -30,6 +30,7 @@ import { isReconsumable } from "../graph/result-partition-type";
 import { createFailoverStrategy, type FailoverContext, type FailoverStrategy } from "../failover/failover-strategy";
 import { createRestartStrategy, type RestartBackoffTimeStrategy } from "../failover/restart-strategy";
 import type { EngineEvents, ExecutionState, JobStatus } from "../trace-events";
+import { CheckpointCoordinator, checkpointSettings } from "../checkpoint/coordinator";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
 import type { Trace } from "../../sim/trace/recorder";
@@ -95,6 +96,8 @@ export class JobManager {
   restarts = 0;
   /** Task attempts restarted in total. */
   restartedTasks = 0;
+  /** The checkpoint coordinator, when checkpointing is on (STREAMING with an interval). */
+  readonly checkpoints: CheckpointCoordinator | undefined;
 
   constructor(
     private readonly world: World,
@@ -114,8 +117,10 @@ export class JobManager {
     }
     this.startedNs = world.now;
     this.regionOf = regionOfVertexMap(regions);
-    // No checkpointing yet: restart-strategy.type unset means "none", as in Flink.
-    this.restartStrategy = createRestartStrategy(config, jobRng.child("failover/restart-backoff"), false);
+    const settings = checkpointSettings(config, jobGraph.runtimeMode);
+    this.checkpoints = settings === undefined ? undefined : new CheckpointCoordinator(settings, this.coordinatorContext(jobRng));
+    // restart-strategy.type unset: "none" without checkpointing, exponential-delay with it (Flink ≥ 1.19).
+    this.restartStrategy = createRestartStrategy(config, jobRng.child("failover/restart-backoff"), settings !== undefined);
     this.failoverStrategy = createFailoverStrategy(config.get("jobmanager.execution.failover-strategy"));
     this.scheduleHeartbeats();
   }
@@ -168,7 +173,49 @@ export class JobManager {
       regions: this.regions.map((r) => ({ id: r.id, subtasks: [...r.vertexIds] })),
     });
     this.setStatus("RUNNING");
+    this.checkpoints?.start();
     this.requestRegions(this.scheduling.start());
+  }
+
+  // ---- checkpoints ----
+
+  private coordinatorContext(jobRng: Rng) {
+    const eg = this.executionGraph;
+    return {
+      kernel: this.world.kernel,
+      trace: this.trace,
+      rng: jobRng.child("checkpoint/initial-delay"),
+      subtasks: () =>
+        [...this.executions.values()].map((e) => ({
+          vertex: e.vertex.id,
+          attemptId: e.attemptId,
+          state: e.state,
+          noRunningProducers: e.vertex.inputGates.every((g) => g.channels.every((c) => this.executions.get(eg.partitionById.get(c.partitionId)!.producer)!.state === "FINISHED")),
+        })),
+      trigger: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number, timestampNs: number) => this.sendToAttempt(vertex, attemptId, { type: "TriggerCheckpoint", attemptId, checkpointId, timestampNs }),
+      notifyComplete: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number) => this.sendToAttempt(vertex, attemptId, { type: "NotifyCheckpointComplete", attemptId, checkpointId }),
+      notifyAborted: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number) => this.sendToAttempt(vertex, attemptId, { type: "NotifyCheckpointAborted", attemptId, checkpointId }),
+      failJobOver: (cause: string) => this.handleFailure(undefined, cause),
+      deleteBlob: (key: string) => this.world.blobStore.delete(this.world.host(this.host), key, () => {}),
+    };
+  }
+
+  private sendToAttempt(vertex: ExecutionVertexId, attemptId: string, message: JmToTm): void {
+    const e = this.executions.get(vertex);
+    if (e === undefined || e.attemptId !== attemptId || e.host === undefined) return;
+    const tm = this.taskManagers.get(e.host);
+    if (tm !== undefined && tm.alive) this.send(tm, message);
+  }
+
+  /** The execution a message claims to come from, or undefined (and a fencing mark) for a stale attempt. */
+  private currentAttempt(attemptId: string): ExecutionInfo | undefined {
+    const e = this.byAttempt.get(attemptId);
+    if (e === undefined) return undefined;
+    if (e.attemptId !== attemptId) {
+      this.trace.emit("Mark", { name: "fencing.staleAttemptDropped" });
+      return undefined;
+    }
+    return e;
   }
 
   /** Cancels every running task and ends the job as CANCELED (end of a scenario's time). */
@@ -207,6 +254,16 @@ export class JobManager {
       case "TaskStateUpdate":
         if (message.failedPartition !== undefined) this.onPartitionFailed(message.failedPartition);
         return this.onTaskState(message.attemptId, message.state, message.cause);
+      case "AcknowledgeCheckpoint": {
+        const e = this.currentAttempt(message.attemptId);
+        if (e !== undefined && !this.isTerminal) this.checkpoints?.acknowledge(e.vertex.id, message.attemptId, message.checkpointId, message.handle, message.stats, from);
+        return;
+      }
+      case "DeclineCheckpoint": {
+        const e = this.currentAttempt(message.attemptId);
+        if (e !== undefined && !this.isTerminal) this.checkpoints?.decline(e.vertex.id, message.attemptId, message.checkpointId, message.reason, message.counts);
+        return;
+      }
     }
   }
 
@@ -256,6 +313,7 @@ export class JobManager {
     if (state === "FINISHED") {
       this.finishedCount++;
       this.releaseSlotIfDone(e);
+      this.checkpoints?.onSubtaskFinished(e.vertex.id);
       if (this.finishedCount === this.executions.size) {
         this.setStatus("FINISHED");
         return;
@@ -299,31 +357,33 @@ export class JobManager {
   }
 
   /**
-   * A subtask failed: ask the restart strategy, pick the subtasks to restart with the
-   * failover strategy, cancel them, and redeploy them after the back-off.
+   * A subtask failed (or, with `e` undefined, the whole job: a global failover): ask the
+   * restart strategy, pick the subtasks to restart with the failover strategy, cancel
+   * them, and redeploy them after the back-off. Pending checkpoints are aborted.
    */
-  private handleFailure(e: ExecutionInfo, cause: string): void {
+  private handleFailure(e: ExecutionInfo | undefined, cause: string): void {
     if (this.isTerminal) return;
     const now = this.world.now;
+    this.checkpoints?.abortAll(`failover: ${cause}`);
     this.restartStrategy.notifyFailure(now, cause);
     if (!this.restartStrategy.canRestart()) {
       this.failJob(`Recovery is suppressed by ${this.restartStrategy.name}: ${cause}`);
       return;
     }
     const backoffNs = this.restartStrategy.getBackoffTimeNs();
-    const vertices = this.failoverStrategy.verticesToRestart(e.vertex.id, this.failoverContext);
+    const vertices = e === undefined ? [...this.executions.keys()] : this.failoverStrategy.verticesToRestart(e.vertex.id, this.failoverContext);
     const regions = [...new Set(vertices.map((v) => this.regionOf.get(v)!))].sort((a, b) => a - b);
     this.trace.emit("FailoverTriggered", {
       cause,
-      failed: e.vertex.id,
-      failoverStrategy: this.failoverStrategy.name,
+      failed: e?.vertex.id ?? "(global)",
+      failoverStrategy: e === undefined ? "global" : this.failoverStrategy.name,
       restartStrategy: this.restartStrategy.name,
       vertices: [...vertices],
       regions,
       backoffNs,
       merged: this.restartStrategy.lastFailureMerged === true,
     });
-    if (this.failoverStrategy.name === "region" && vertices.length < this.executions.size) {
+    if (e !== undefined && this.failoverStrategy.name === "region" && vertices.length < this.executions.size) {
       this.trace.emit("Mark", { name: "failover.region" });
     }
     for (const vid of vertices) this.cancelForRestart(this.executions.get(vid)!);
@@ -376,6 +436,8 @@ export class JobManager {
     this.restarts++;
     this.restartedTasks += vertices.length;
     this.trace.emit("TasksRestarted", { vertices });
+    const restoring = this.checkpoints?.latest;
+    if (restoring !== undefined) this.trace.emit("CheckpointRestored", { checkpoint: restoring.id, subtasks: vertices.filter((v) => restoring.handles.has(v)) });
     const regions = [...new Set(vertices.map((v) => this.regionOf.get(v)!))].sort((a, b) => a - b);
     this.requestRegions(this.scheduling.reset(regions));
   }
@@ -541,6 +603,7 @@ export class JobManager {
           return { partitionId: attemptPartitionId(c.partitionId, producer.attemptNumber), subpartition: c.subpartitionIndex, producerHost: producer.host };
         }),
       })),
+      ...(e.attemptNumber > 0 && this.checkpoints?.restoreHandle(e.vertex.id) !== undefined ? { restore: this.checkpoints.restoreHandle(e.vertex.id)! } : {}),
       outputs: e.vertex.producedPartitions.map((pid, i) => {
         const p = eg.partitionById.get(pid)!;
         const edge = jv.outputs[i]!;
@@ -641,6 +704,7 @@ export class JobManager {
     if (cause !== undefined) this.failureCause = cause;
     this.trace.emit("JobStatusChanged", { job: this.jobGraph.jobName, status, ...(cause !== undefined ? { cause } : {}) });
     if (this.isTerminal) {
+      this.checkpoints?.stop();
       this.finishedNs = this.world.now;
       for (const l of this.terminalListeners) l(status);
     }

@@ -6,6 +6,7 @@
  */
 import type { SourceSplit } from "../api/types";
 import type { ExecutionState } from "../trace-events";
+import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "../checkpoint/snapshot";
 import type { TaskDeployment } from "./deployment";
 
 export type JmToTm =
@@ -14,13 +15,18 @@ export type JmToTm =
   | { type: "CancelTask"; attemptId: string }
   | { type: "AddSplits"; attemptId: string; splits: SourceSplit[]; noMoreSplits: boolean }
   | { type: "FreeSlot"; slot: number }
-  | { type: "HeartbeatRequest"; seq: number };
+  | { type: "HeartbeatRequest"; seq: number }
+  | { type: "TriggerCheckpoint"; attemptId: string; checkpointId: CheckpointId; timestampNs: number }
+  | { type: "NotifyCheckpointComplete"; attemptId: string; checkpointId: CheckpointId }
+  | { type: "NotifyCheckpointAborted"; attemptId: string; checkpointId: CheckpointId };
 
 export type TmToJm =
   | { type: "RegisterTaskManager"; host: string; slots: number }
   | { type: "TaskStateUpdate"; attemptId: string; state: ExecutionState; cause?: string; failedPartition?: string }
   | { type: "ReaderRegistered"; attemptId: string }
-  | { type: "HeartbeatResponse"; seq: number; host: string };
+  | { type: "HeartbeatResponse"; seq: number; host: string }
+  | { type: "AcknowledgeCheckpoint"; attemptId: string; checkpointId: CheckpointId; handle: StateHandle; stats: SubtaskCheckpointStats }
+  | { type: "DeclineCheckpoint"; attemptId: string; checkpointId: CheckpointId; reason: string; counts: boolean };
 
 /** Serialized sizes (bytes): small control messages; a deployment descriptor is larger. */
 export function messageBytes(message: JmToTm | TmToJm): number {

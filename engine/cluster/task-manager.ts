@@ -144,6 +144,15 @@ export class TaskManager {
         }
         return;
       }
+      case "TriggerCheckpoint":
+        this.tasks.get(message.attemptId)?.triggerCheckpoint(message.checkpointId, message.timestampNs);
+        return;
+      case "NotifyCheckpointComplete":
+        this.tasks.get(message.attemptId)?.notifyCheckpointComplete(message.checkpointId);
+        return;
+      case "NotifyCheckpointAborted":
+        this.tasks.get(message.attemptId)?.notifyCheckpointAborted(message.checkpointId);
+        return;
       case "AddSplits":
         this.tasks.get(message.attemptId)?.addSplits(message.splits, message.noMoreSplits);
         return;
@@ -204,6 +213,8 @@ export class TaskManager {
       readerRng: readerRng(root, head.name, d.subtaskIndex),
       operatorRng: (nodeName: string) => operatorRng(root, nodeName, d.subtaskIndex),
       external: this.ctx.external,
+      blobStore: this.ctx.world.blobStore,
+      ...(d.restore !== undefined ? { restore: d.restore } : {}),
       callbacks: {
         registerReader: () => this.send({ type: "ReaderRegistered", attemptId }),
         running: () => this.report(attemptId, "RUNNING"),
@@ -215,6 +226,9 @@ export class TaskManager {
           this.tasks.delete(attemptId);
           this.send({ type: "TaskStateUpdate", attemptId, state: "FAILED", cause, ...(failedPartition !== undefined ? { failedPartition } : {}) });
         },
+        acknowledgeCheckpoint: (checkpointId, handle, stats) => this.send({ type: "AcknowledgeCheckpoint", attemptId, checkpointId, handle, stats }),
+        declineCheckpoint: (checkpointId, reason, counts) => this.send({ type: "DeclineCheckpoint", attemptId, checkpointId, reason, counts }),
+        mark: (name) => this.ctx.world.trace.emit("Mark", { name, host: this.name }),
         latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
       },
     });

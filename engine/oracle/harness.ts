@@ -45,6 +45,8 @@ export interface HarnessOptions {
   parallelism?: number;
   maxParallelism?: number;
   attemptNumber?: number;
+  /** OperatorContext.checkpointingEnabled (default false). */
+  checkpointingEnabled?: boolean;
   external?: ExternalStoreApi;
   rng?: Rng;
 }
@@ -113,6 +115,8 @@ class TimerQueue {
 export class OperatorHarness {
   readonly output: TimestampedValue[] = [];
   readonly sideOutputs = new Map<string, TimestampedValue[]>();
+  /** Coverage marks the operator recorded (ctx.mark). */
+  readonly marks: string[] = [];
   readonly watermarks: number[] = [];
   readonly external: ExternalStoreApi;
 
@@ -182,6 +186,8 @@ export class OperatorHarness {
       rng: options.rng ?? Rng.root(0).child(`harness/${name}`),
       external: this.external,
       attemptNumber: options.attemptNumber ?? 0,
+      checkpointingEnabled: options.checkpointingEnabled ?? false,
+      mark: (markName) => harness.marks.push(markName),
     };
     const out: Output = {
       collect: (value, timestampMs) => harness.output.push({ value, timestampMs }),

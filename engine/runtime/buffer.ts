@@ -1,7 +1,7 @@
 /**
  * Network buffers: what travels between tasks. A data buffer carries stream elements —
  * records and watermarks, as in Flink's StreamElementSerializer — in two parallel arrays
- * (no object per record); an event buffer carries one event (end of partition; later
+ * (no object per record); an event buffer carries one event (end of partition, end of data,
  * checkpoint barriers), as Flink serializes events into their own buffers.
  *
  * A watermark in a data buffer is the WATERMARK marker in `values` with the watermark in
@@ -28,7 +28,25 @@ export const RECORD_HEADER_BYTES = 5;
 /** taskmanager.memory.segment-size default: 32 KiB. */
 export const DEFAULT_BUFFER_SIZE_BYTES = 32 * 1024;
 
-export type StreamEvent = { readonly type: "EndOfPartition" };
+/**
+ * Events (each in its own buffer, needing no credit, as in Flink):
+ * - EndOfPartition: the producer finished; nothing follows on the channel.
+ * - EndOfData (FLIP-147): the producer's input ended, but it stays alive until the final
+ *   checkpoint completes, so barriers still follow; EndOfPartition comes after that.
+ * - CheckpointBarrier: separates the records before checkpoint `checkpointId` from those
+ *   after it; `timestampNs` is when the coordinator triggered it.
+ */
+export type StreamEvent =
+  | { readonly type: "EndOfPartition" }
+  | { readonly type: "EndOfData" }
+  | { readonly type: "CheckpointBarrier"; readonly checkpointId: number; readonly timestampNs: number };
+
+export const END_OF_DATA: StreamEvent = { type: "EndOfData" };
+
+/** Serialized CheckpointBarrier: tag, id, timestamp, checkpoint options (EventSerializer). */
+export const CHECKPOINT_BARRIER_BYTES = 29;
+/** Serialized EndOfData: tag and stop mode. */
+export const END_OF_DATA_BYTES = 5;
 
 export const END_OF_PARTITION: StreamEvent = { type: "EndOfPartition" };
 

@@ -21,6 +21,7 @@ import {
 } from "../api/types";
 import { recordCpuNs, serializationNs, stateAccessNs, type RecordKind } from "../costs";
 import type { StreamNode } from "../graph/stream-graph";
+import { cloneState, type CheckpointId, type OperatorSnapshot } from "../checkpoint/snapshot";
 import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
 import { LATENCY_MARKER, LATENCY_MARKER_BYTES } from "./buffer";
 import type { Task } from "./task";
@@ -97,12 +98,59 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   get attemptNumber(): number {
     return this.task.id.attemptNumber;
   }
+  get checkpointingEnabled(): boolean {
+    return this.task.settings.checkpointing !== undefined;
+  }
+  mark(name: string): void {
+    this.task.mark(name);
+  }
   currentKey(): Key | undefined {
     return this.key;
   }
 
   open(): void {
     this.operator.open(this, this);
+  }
+
+  // ---- checkpoints ----
+
+  /** Restore (before open): keyed state, timers (processing-time ones rescheduled), operator state. */
+  initializeState(snapshot: OperatorSnapshot, checkpointId: CheckpointId): void {
+    if (!(this.backend instanceof HashMapStateBackend)) throw new InvariantError(`${this.node.name}: restore into the BATCH single-key backend`);
+    this.backend.restore(snapshot.keyed);
+    for (const t of snapshot.eventTimers) this.eventTimers.add(t.key, t.keyGroup, t.timestampMs);
+    for (const t of snapshot.processingTimers) {
+      this.key = t.key;
+      this.keyGroup = t.keyGroup;
+      this.processingTimers.delete(t.key, t.timestampMs);
+      this.registerProcessingTimeTimerUncharged(t.timestampMs);
+    }
+    this.key = undefined;
+    this.keyGroup = -1;
+    this.operator.initializeState?.(this, snapshot.operator, checkpointId);
+  }
+
+  prepareSnapshotPreBarrier(checkpointId: CheckpointId): void {
+    this.operator.prepareSnapshotPreBarrier?.(checkpointId);
+  }
+
+  /** The operator's part of a checkpoint, deep-copied (the task goes on mutating its state). */
+  snapshotState(checkpointId: CheckpointId): OperatorSnapshot {
+    const keyed = this.backend instanceof HashMapStateBackend ? this.backend.entries() : [];
+    return cloneState(
+      {
+        node: this.node.name,
+        keyed,
+        eventTimers: this.eventTimers.snapshot(),
+        processingTimers: this.processingTimers.snapshot(),
+        operator: this.operator.snapshotState?.(checkpointId),
+      },
+      `operator ${this.node.name}`,
+    );
+  }
+
+  notifyCheckpointComplete(checkpointId: CheckpointId): void {
+    this.operator.notifyCheckpointComplete?.(checkpointId);
   }
 
   stateAccesses(): number {
@@ -229,6 +277,9 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   }
   registerProcessingTimeTimer(timestampMs: number): void {
     this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
+    this.registerProcessingTimeTimerUncharged(timestampMs);
+  }
+  private registerProcessingTimeTimerUncharged(timestampMs: number): void {
     if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);
     const key = this.key;
     const keyGroup = this.currentKeyGroup();

@@ -4,6 +4,8 @@
  * them). Keeping them here lets the task runtime stay a pure state machine on the kernel.
  */
 import type { KeySelector, PartitionerKind, RuntimeMode, SourceSplit } from "../api/types";
+import type { CheckpointingMode } from "../checkpoint/barrier-aligner";
+import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "../checkpoint/snapshot";
 import type { InputGate } from "./network/input-gate";
 import type { ResultPartitionWriter } from "./network/result-partition";
 
@@ -14,6 +16,7 @@ export type PartitionWriter = Pick<
   | "emitRecord"
   | "broadcastRecord"
   | "broadcastWatermark"
+  | "broadcastEvent"
   | "isAvailable"
   | "onAvailable"
   | "hold"
@@ -29,7 +32,7 @@ export type PartitionWriter = Pick<
 /** The consumer side: one input gate per input job edge (runtime/network). */
 export type InputGateReader = Pick<
   InputGate,
-  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf"
+  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll"
 >;
 
 /** How the records of one output reach the consumer's subtasks. */
@@ -55,6 +58,12 @@ export interface TaskCallbacks {
   finished(): void;
   /** `failedPartition`: the input partition that could not be read (PartitionNotFound, lost connection). */
   failed(cause: string, failedPartition?: string): void;
+  /** This subtask's part of checkpoint n is durable in the blob store. */
+  acknowledgeCheckpoint(checkpointId: CheckpointId, handle: StateHandle, stats: SubtaskCheckpointStats): void;
+  /** This subtask cannot take part in checkpoint n; `counts`: a failure the coordinator counts. */
+  declineCheckpoint(checkpointId: CheckpointId, reason: string, counts: boolean): void;
+  /** A coverage mark in the trace. */
+  mark(name: string): void;
   /** A latency marker emitted by a source at `originNs` reached sink `sinkName`. */
   latencyMarker?(sinkName: string, subtaskIndex: number, originNs: number): void;
 }
@@ -71,6 +80,8 @@ export interface TaskSettings {
   stateBackend: "hashmap" | "rocksdb";
   /** metrics.latency.interval: sources emit a latency marker this often (0 = off). */
   latencyIntervalNs: number;
+  /** Checkpointing (STREAMING with an interval set), or undefined when off. */
+  checkpointing: { mode: CheckpointingMode } | undefined;
 }
 
 export type SplitAssignment = { splits: SourceSplit[]; noMoreSplits: boolean };

@@ -22,9 +22,13 @@ import type { Kernel, TimerHandle } from "../../sim/kernel";
 import type { Rng } from "../../sim/rng";
 import { compareKeys } from "../api/key-groups";
 import { MAX_WATERMARK, MIN_WATERMARK, type ExternalStoreApi, type Key, type SourceReader, type SourceSplit } from "../api/types";
-import { deserializationNs, sortNs, type CostModel } from "../costs";
+import type { BlobStore } from "../../sim/blob-store";
+import type { CheckpointableReader } from "../api/sources";
+import { BarrierAligner } from "../checkpoint/barrier-aligner";
+import { cloneState, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
+import { deserializationNs, serializationNs, sortNs, type CostModel } from "../costs";
 import type { StreamNode } from "../graph/stream-graph";
-import { LATENCY_MARKER, WATERMARK, type NetworkBuffer } from "./buffer";
+import { CHECKPOINT_BARRIER_BYTES, END_OF_DATA, END_OF_DATA_BYTES, LATENCY_MARKER, WATERMARK, type NetworkBuffer, type StreamEvent } from "./buffer";
 import { ChainedOperator, RecordWriterOutput, type Route } from "./chained-operator";
 import type { InputGateReader, OutputSpec, TaskCallbacks, TaskSettings } from "./task-io";
 
@@ -55,6 +59,10 @@ export interface TaskSetup {
   operatorRng: (nodeName: string) => Rng;
   external: ExternalStoreApi;
   callbacks: TaskCallbacks;
+  /** Where snapshots go (and come from on restore). */
+  blobStore: BlobStore;
+  /** The checkpointed state this attempt restores, if any. */
+  restore?: StateHandle;
 }
 
 type TimeState = "busy" | "backpressured" | "idle";
@@ -68,7 +76,7 @@ export class Task {
   private readonly head: ChainedOperator;
   private readonly sourceNode: StreamNode | undefined;
   private reader: SourceReader | undefined;
-  private state: "created" | "running" | "finishing" | "finished" | "failed" | "canceled" = "created";
+  private state: "created" | "initializing" | "running" | "finishing" | "finished" | "failed" | "canceled" = "created";
   private busy = false;
   private readonly mails: (() => void)[] = [];
   /** CPU cost (ns at speed 1) accumulated by the current work item. */
@@ -85,6 +93,19 @@ export class Task {
   private waitingForOutput = false;
   private waitingForInput = false;
   private endOfInputDone = false;
+  // End of input per channel (EndOfData or EndOfPartition), over all gates.
+  private readonly channelEnded: Uint8Array[];
+  private endedChannels = 0;
+  private readonly totalChannels: number;
+  // Checkpoints.
+  private readonly aligner: BarrierAligner | undefined;
+  private lastCheckpointId = 0;
+  /** FLIP-147: the first checkpoint taken after the end of input; its completion finishes the task. */
+  private finalCheckpointId: CheckpointId | undefined;
+  /** Source restore: offsets to seek to once the splits arrive. */
+  private pendingSeek: SubtaskSnapshot["sourceOffsets"];
+  /** Run when the current work item's CPU time has elapsed (a checkpoint's async phase). */
+  private readonly afterWorkItem: (() => void)[] = [];
   // BATCH sorted keyed input: records gathered until the end of input.
   private readonly sortedInput: { keys: Key[]; values: unknown[]; timestamps: number[] } | undefined;
   // Metrics.
@@ -126,6 +147,19 @@ export class Task {
     this.head = this.chain[0]!;
     this.sourceNode = this.head.node.kind === "source" ? this.head.node : undefined;
     this.channelWatermarks = setup.inputs.map((g) => new Float64Array(g.numChannels).fill(MIN_WATERMARK));
+    this.channelEnded = setup.inputs.map((g) => new Uint8Array(g.numChannels));
+    this.totalChannels = setup.inputs.reduce((n, g) => n + g.numChannels, 0);
+    const checkpointing = setup.settings.checkpointing;
+    this.aligner =
+      checkpointing !== undefined && setup.inputs.length > 0
+        ? new BarrierAligner(checkpointing.mode, {
+            channelsPerGate: setup.inputs.map((g) => g.numChannels),
+            block: (gate, channel) => setup.inputs[gate]!.blockChannel(channel),
+            unblockAll: () => {
+              for (const g of setup.inputs) g.unblockAll();
+            },
+          })
+        : undefined;
     const batch = setup.settings.runtimeMode === "BATCH";
     this.sortedInput = batch && setup.settings.sortedInputs && this.head.keySelector !== undefined ? { keys: [], values: [], timestamps: [] } : undefined;
   }
@@ -174,11 +208,44 @@ export class Task {
     return n;
   }
 
-  /** Deploys: opens operators, connects inputs, registers the source reader. */
+  /**
+   * Deploys: restores checkpointed state if there is any (read from the blob store and
+   * deserialized: the task is INITIALIZING meanwhile), opens operators, connects inputs,
+   * registers the source reader.
+   */
   start(): void {
     assert(this.state === "created", `task ${this.name} started twice`);
+    this.state = "initializing";
+    const handle = this.setup.restore;
+    if (handle === undefined) {
+      this.run(undefined, 0);
+      return;
+    }
+    this.setup.blobStore.get(this.host, handle.blobKey, (err, obj) => {
+      if (this.state !== "initializing") return;
+      if (err !== undefined || obj === undefined) {
+        this.fail(`IOException: could not read the state of checkpoint ${handle.checkpointId} (${handle.blobKey}): ${err?.code ?? "missing"}`);
+        return;
+      }
+      const snapshot = obj.data as SubtaskSnapshot;
+      this.host.run(deserializationNs(handle.stateBytes, 0, this.costs), () => {
+        if (this.state === "initializing") this.run(snapshot, handle.checkpointId);
+      }, this.id.vertexName, `slot ${this.id.slot}`);
+    });
+  }
+
+  private run(restored: SubtaskSnapshot | undefined, checkpointId: CheckpointId): void {
     this.state = "running";
+    this.lastCheckpointId = checkpointId;
     this.guard(() => {
+      if (restored !== undefined) {
+        // Flink: initializeState on every operator, then open on every operator.
+        for (const op of this.chain) {
+          const s = restored.operators.find((o) => o.node === op.node.name);
+          if (s !== undefined) op.initializeState(cloneState(s, `restore of ${op.node.name}`), checkpointId);
+        }
+        this.pendingSeek = restored.sourceOffsets;
+      }
       for (const op of this.chain) op.open();
       if (this.sourceNode !== undefined) {
         this.reader = this.sourceNode.source!.createReader(this.id.subtaskIndex, this.setup.readerRng);
@@ -207,6 +274,12 @@ export class Task {
     if (this.state !== "running" || this.reader === undefined) return;
     for (const split of splits) this.reader.addSplit(split);
     if (noMoreSplits) this.reader.noMoreSplits();
+    if (this.pendingSeek !== undefined && this.pendingSeek.length > 0) {
+      // Restore: continue every split from its checkpointed offset.
+      const known = new Set(splits.map((s) => s.splitId));
+      (this.reader as CheckpointableReader).seek(this.pendingSeek.filter((o) => known.has(o.splitId)));
+    }
+    this.pendingSeek = undefined;
     this.step();
   }
 
@@ -227,6 +300,7 @@ export class Task {
   }
 
   private releaseResources(): void {
+    this.afterWorkItem.length = 0;
     this.clearTimers();
     for (const gate of this.setup.inputs) gate.release();
     for (const o of this.setup.outputs) o.writer.release();
@@ -284,7 +358,9 @@ export class Task {
       return;
     }
     if (reader.isFinished()) {
-      this.runWorkItem(() => this.endOfInput());
+      // Once ended, a source waiting for its final checkpoint (FLIP-147) only takes mails.
+      if (!this.endOfInputDone) this.runWorkItem(() => this.endOfInput());
+      else this.setTimeState("idle");
       return;
     }
     this.setTimeState("idle");
@@ -299,7 +375,7 @@ export class Task {
 
   private stepInput(): void {
     if (this.current === undefined && !this.pollInput()) {
-      if (this.allInputsFinished()) {
+      if (!this.endOfInputDone && this.endedChannels === this.totalChannels) {
         this.runWorkItem(() => this.endOfInput());
         return;
       }
@@ -330,16 +406,12 @@ export class Task {
     return false;
   }
 
-  private allInputsFinished(): boolean {
-    return this.setup.inputs.every((g) => g.isFinished());
-  }
-
   /** Processes the current buffer until it ends or the output pool runs dry. */
   private processSlice(): void {
     const cur = this.current!;
     const buffer = cur.buffer;
     if (buffer.isEvent) {
-      // END_OF_PARTITION: the channel is done; its gate tracks it.
+      this.processEvent(cur.gate, cur.channel, buffer.event!);
       this.finishCurrentBuffer();
       return;
     }
@@ -371,6 +443,38 @@ export class Task {
     }
     cur.index = i;
     if (i >= values.length) this.finishCurrentBuffer();
+  }
+
+  private processEvent(gate: number, channel: number, event: StreamEvent): void {
+    switch (event.type) {
+      case "CheckpointBarrier": {
+        const outcome = this.aligner?.onBarrier(gate, channel, event.checkpointId, event.timestampNs, this.kernel.now);
+        if (outcome === undefined || outcome.kind === "ignored") return;
+        if (outcome.subsumed !== undefined) this.setup.callbacks.declineCheckpoint(outcome.subsumed, `checkpoint ${outcome.subsumed} subsumed by barrier ${event.checkpointId}`, false);
+        if (outcome.kind === "aligned") {
+          const r = outcome.result;
+          this.performCheckpoint(r.checkpointId, r.triggerNs, r.firstBarrierNs, r.lastBarrierNs);
+        }
+        return;
+      }
+      case "EndOfData":
+        this.channelEnd(gate, channel);
+        return;
+      case "EndOfPartition": {
+        // The channel is done (its gate tracks it); a pending alignment stops waiting for it.
+        this.channelEnd(gate, channel);
+        const r = this.aligner?.onChannelEnded(gate, channel, this.kernel.now);
+        if (r !== undefined) this.performCheckpoint(r.checkpointId, r.triggerNs, r.firstBarrierNs, r.lastBarrierNs);
+        return;
+      }
+    }
+  }
+
+  private channelEnd(gate: number, channel: number): void {
+    const ended = this.channelEnded[gate]!;
+    if (ended[channel] === 1) return;
+    ended[channel] = 1;
+    this.endedChannels++;
   }
 
   private finishCurrentBuffer(): void {
@@ -405,8 +509,97 @@ export class Task {
       this.head.processWatermark(MAX_WATERMARK);
     }
     for (const op of this.chain) op.endInput();
+    if (this.settings.checkpointing !== undefined) {
+      // FLIP-147: tell consumers the data ended, then stay alive (answering barriers) until
+      // a checkpoint taken from here on completes, so sinks can commit their last records.
+      for (const o of this.setup.outputs) o.writer.broadcastEvent(END_OF_DATA, END_OF_DATA_BYTES);
+      return;
+    }
     for (const op of this.chain) op.close();
     this.state = "finishing";
+  }
+
+  // ---- checkpoints ----
+
+  /** The coordinator triggers checkpoint n at a source (or a task whose producers all finished). */
+  triggerCheckpoint(checkpointId: CheckpointId, triggerNs: number): void {
+    if (this.state !== "running" && this.state !== "initializing") return;
+    this.enqueueMail(() => {
+      const now = this.kernel.now;
+      this.performCheckpoint(checkpointId, triggerNs, now, now);
+    });
+  }
+
+  /**
+   * Takes this subtask's part of checkpoint n, inside a work item: operators emit what
+   * belongs before the barrier, state is copied (the sync phase, charged as CPU), the
+   * barrier goes out on every output behind the records before it; when the work item's
+   * time has elapsed the async phase serializes and uploads, then acknowledges.
+   */
+  private performCheckpoint(checkpointId: CheckpointId, triggerNs: number, firstBarrierNs: number, lastBarrierNs: number): void {
+    if (checkpointId <= this.lastCheckpointId) return; // a stale trigger
+    this.lastCheckpointId = checkpointId;
+    const startNs = this.kernel.now;
+    for (const op of this.chain) op.prepareSnapshotPreBarrier(checkpointId);
+    const reader = this.reader as Partial<CheckpointableReader> | undefined;
+    const snapshot: SubtaskSnapshot = {
+      operators: this.chain.map((op) => op.snapshotState(checkpointId)),
+      sourceOffsets: reader?.currentOffsets?.(),
+    };
+    this.cpuNs += this.costs.snapshotSyncNsPerCheckpoint + snapshotEntries(snapshot) * this.costs.snapshotNsPerEntry;
+    const barrier: StreamEvent = { type: "CheckpointBarrier", checkpointId, timestampNs: triggerNs };
+    for (const o of this.setup.outputs) o.writer.broadcastEvent(barrier, CHECKPOINT_BARRIER_BYTES);
+    const afterEndOfInput = this.endOfInputDone;
+    if (afterEndOfInput && this.finalCheckpointId === undefined) this.finalCheckpointId = checkpointId;
+    this.afterWorkItem.push(() => {
+      const syncNs = this.kernel.now - startNs;
+      this.uploadSnapshot(checkpointId, snapshot, { startDelayNs: Math.max(0, firstBarrierNs - triggerNs), alignmentNs: lastBarrierNs - firstBarrierNs, syncNs, afterEndOfInput });
+    });
+  }
+
+  /** The async phase: serialize (CPU on the host, off the task thread) and upload; then ack or decline. */
+  private uploadSnapshot(checkpointId: CheckpointId, snapshot: SubtaskSnapshot, stats: Omit<SubtaskCheckpointStats, "asyncNs" | "stateBytes">): void {
+    const asyncStartNs = this.kernel.now;
+    const bytes = snapshotBytes(snapshot);
+    const key = `checkpoints/chk-${checkpointId}/${this.id.vertexId}-${this.id.subtaskIndex}-${this.id.attemptNumber}`;
+    const gone = () => this.state === "failed" || this.state === "canceled";
+    this.host.run(serializationNs(bytes, 0, this.costs), () => {
+      if (gone()) return;
+      this.setup.blobStore.put(this.host, key, bytes, snapshot, (err) => {
+        if (gone()) return;
+        if (err !== undefined) {
+          this.setup.callbacks.declineCheckpoint(checkpointId, `IOException: upload of ${key} failed: ${err.code}`, true);
+          return;
+        }
+        const handle: StateHandle = { checkpointId, blobKey: key, stateBytes: bytes };
+        this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: bytes });
+      });
+    }, this.id.vertexName, `async ${this.id.slot}`);
+  }
+
+  /** Checkpoint n completed: operators commit; a task past its end of input finishes (FLIP-147). */
+  notifyCheckpointComplete(checkpointId: CheckpointId): void {
+    if (this.state !== "running") return;
+    this.enqueueMail(() => {
+      for (const op of this.chain) op.notifyCheckpointComplete(checkpointId);
+      if (this.finalCheckpointId !== undefined && checkpointId >= this.finalCheckpointId) {
+        for (const op of this.chain) op.close();
+        this.state = "finishing";
+      }
+    });
+  }
+
+  /** Checkpoint n was aborted: stop aligning it. */
+  notifyCheckpointAborted(checkpointId: CheckpointId): void {
+    if (this.state !== "running") return;
+    this.enqueueMail(() => {
+      this.aligner?.abort(checkpointId);
+      if (this.finalCheckpointId === checkpointId) this.finalCheckpointId = undefined;
+    });
+  }
+
+  mark(name: string): void {
+    this.setup.callbacks.mark(name);
   }
 
   /**
@@ -476,6 +669,7 @@ export class Task {
       this.completeWorkItem();
       return;
     }
+    // (afterWorkItem actions run in completeWorkItem, once the work's time has elapsed.)
     this.setTimeState("busy");
     this.host.run(workNs, this.completeWorkItem, this.id.vertexName, `slot ${this.id.slot}`);
   }
@@ -484,6 +678,7 @@ export class Task {
     this.busy = false;
     if (this.state === "canceled" || this.state === "failed") return;
     for (const o of this.setup.outputs) o.writer.unhold();
+    if (this.afterWorkItem.length > 0) for (const action of this.afterWorkItem.splice(0)) action();
     if (this.state === "finishing") {
       this.setTimeState("idle");
       this.clearTimers();

@@ -87,6 +87,14 @@ export class TimerQueue {
     return out;
   }
 
+  /** Live timers in firing order (for snapshots). */
+  snapshot(): { timestampMs: number; key: Key; keyGroup: number }[] {
+    const live: Timer[] = [];
+    for (const byKey of this.index.values()) for (const t of byKey.values()) live.push(t);
+    live.sort((a, b) => a.timestampMs - b.timestampMs || a.seq - b.seq);
+    return live.map((t) => ({ timestampMs: t.timestampMs, key: t.key, keyGroup: t.keyGroup }));
+  }
+
   private dropDeleted(): void {
     while (this.heap.size > 0 && this.heap.peek()!.seq < 0) this.heap.pop();
   }

@@ -47,6 +47,19 @@ export class HashMapStateBackend implements KeyedStateBackend {
     return this.byKey.keys();
   }
 
+  /** Every key's named values (the caller deep-copies them). */
+  entries(): [Key, Record<string, unknown>][] {
+    return [...this.byKey];
+  }
+
+  /** Restore: replaces all state (the entries are the backend's from now on). */
+  restore(entries: readonly [Key, Record<string, unknown>][]): void {
+    this.byKey.clear();
+    for (const [key, values] of entries) this.byKey.set(key, values);
+    this.key = undefined;
+    this.current = undefined;
+  }
+
   get(name: string): unknown {
     this.check();
     this.accesses++;

@@ -28,7 +28,7 @@
  */
 import { InvariantError, assert } from "../../../sim/errors";
 import type { TimerHandle } from "../../../sim/kernel";
-import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
+import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
 import { Grant, type LocalBufferPool, type LocalPoolSpec } from "./buffer-pool";
 import { Fifo } from "../../../sim/fifo";
 import { PartitionOutcome } from "./partition-outcome";
@@ -51,8 +51,11 @@ interface Builder {
   slice: ShuffleBuffer;
 }
 
+/** A blocked element's target when it is an event for every subpartition. */
+const EVENT_TARGET = -2;
+
 interface BlockedElement {
-  /** Subpartition, or −1 for broadcast. */
+  /** Subpartition, −1 for broadcast, EVENT_TARGET for an event (value: the StreamEvent). */
   target: number;
   value: unknown;
   timestampMs: number;
@@ -179,6 +182,13 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.emit(-1, WATERMARK, watermarkMs, WATERMARK_BYTES);
   }
 
+  broadcastEvent(event: StreamEvent, sizeBytes: number): void {
+    if (!this.accepting("broadcastEvent")) return;
+    // Behind blocked output, in order: a barrier never overtakes records (aligned checkpoints).
+    if (this.blocked.length > 0) this.pushBlocked(EVENT_TARGET, event, NaN, sizeBytes);
+    else this.writeEvent(event, sizeBytes);
+  }
+
   isAvailable(): boolean {
     return this.ctx.alive() && this.state === "producing" && this.blocked.length === 0 && this.pool.isAvailable();
   }
@@ -298,6 +308,16 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.arm();
   }
 
+  /** Finishes every open buffer, then queues the event in every subpartition. */
+  private writeEvent(event: StreamEvent, sizeBytes: number): void {
+    this.ensureMode(-1);
+    this.finishBuilder(-1);
+    const b = new ShuffleBuffer();
+    b.event = event;
+    b.sizeBytes = sizeBytes;
+    this.addSlice(-1, b);
+  }
+
   /** Writes what fits; returns the bytes still to write (0: the element is complete). */
   private write(target: number, value: unknown, timestampMs: number, remainingBytes: number): number {
     this.ensureMode(target);
@@ -393,6 +413,11 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     if (!this.ctx.alive() || (this.state !== "producing" && this.state !== "finishing")) return;
     while (this.blocked.length > 0) {
       const el = this.blocked.peek()!;
+      if (el.target === EVENT_TARGET) {
+        this.blocked.shift();
+        this.writeEvent(el.value as StreamEvent, el.remainingBytes);
+        continue;
+      }
       const remaining = this.write(el.target, el.value, el.timestampMs, el.remainingBytes);
       if (remaining > 0) {
         el.remainingBytes = remaining;

@@ -84,6 +84,8 @@ export interface GateContext extends ShuffleContext {
 abstract class InputChannel {
   queuedInGate = false;
   finished = false;
+  /** Held by an aligned checkpoint: its buffers wait (and its credit runs out) until released. */
+  blocked = false;
   protected backoffNs = 0;
 
   constructor(
@@ -434,6 +436,7 @@ export class InputGate {
     if (this.state !== "requested" || !this.ctx.alive()) return undefined;
     for (let ch = this.withData.shift(); ch !== undefined; ch = this.withData.shift()) {
       ch.queuedInGate = false;
+      if (ch.blocked) continue; // queued again when the alignment releases it
       const buffer = ch.pollNext();
       if (buffer === undefined) continue;
       if (ch.hasMore()) this.queue(ch);
@@ -447,6 +450,26 @@ export class InputGate {
       return { buffer, channel: ch.index };
     }
     return undefined;
+  }
+
+  /**
+   * Aligned checkpoints: a channel that delivered the barrier is not polled until the
+   * barrier arrived on every channel; what it receives meanwhile stays queued in it.
+   */
+  blockChannel(channel: number): void {
+    const ch = this.channels[channel];
+    if (ch === undefined) throw new InvariantError(`input gate ${this.gateId}: no channel ${channel}`);
+    ch.blocked = true;
+  }
+
+  /** Ends an alignment: every blocked channel is polled again. */
+  unblockAll(): void {
+    for (const ch of this.channels) {
+      if (!ch.blocked) continue;
+      ch.blocked = false;
+      if (ch.hasMore()) this.queue(ch);
+    }
+    if (this.withData.length > 0 && this.listeners.length > 0) this.scheduleDispatch();
   }
 
   /** `cb` runs once, in a kernel event, when a buffer can be polled (now or later). */

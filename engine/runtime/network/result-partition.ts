@@ -7,6 +7,7 @@
  * Invariant: view listeners are called synchronously by the producer; every listener
  * defers its real work to a kernel event, so nothing runs inside a producer's call.
  */
+import type { StreamEvent } from "../buffer";
 import type { Kernel } from "../../../sim/kernel";
 import type { World } from "../../../sim/world";
 import type { NetworkBufferPool } from "./buffer-pool";
@@ -44,6 +45,11 @@ export interface ResultPartitionWriter {
   emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void;
   broadcastRecord(value: unknown, timestampMs: number, recordBytes: number): void;
   broadcastWatermark(watermarkMs: number): void;
+  /**
+   * Queues an event (a checkpoint barrier, EndOfData) after everything written so far, in
+   * every subpartition: open buffers are finished first, as Flink's broadcastEvent does.
+   */
+  broadcastEvent(event: StreamEvent, sizeBytes: number): void;
 
   /** The task may start another record: a non-overdraft buffer is free (blocking: no spill in progress). */
   isAvailable(): boolean;

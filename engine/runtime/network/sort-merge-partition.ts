@@ -35,7 +35,7 @@
  */
 import { InvariantError, assert } from "../../../sim/errors";
 import type { Chunk, DiskError } from "../../../sim/disk";
-import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES } from "../buffer";
+import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
 import type { FixedReservation } from "./buffer-pool";
 import { checkRecordBytes } from "./buffer-writing-partition";
 import { Fifo } from "../../../sim/fifo";
@@ -201,6 +201,11 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     if (!this.accepting("broadcastRecord")) return;
     checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
     this.addBroadcast(value, timestampMs, recordBytes + RECORD_HEADER_BYTES);
+  }
+
+  broadcastEvent(event: StreamEvent, _sizeBytes: number): void {
+    // Barriers and EndOfData belong to STREAMING jobs, whose partitions are pipelined.
+    throw new InvariantError(`partition ${this.partitionId}: ${event.type} on a blocking partition (BATCH jobs do not checkpoint)`);
   }
 
   broadcastWatermark(watermarkMs: number): void {

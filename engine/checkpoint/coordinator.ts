@@ -1,0 +1,303 @@
+/**
+ * The checkpoint coordinator on the JobManager (Flink's CheckpointCoordinator with its
+ * periodic scheduler, CheckpointRequestDecider and CheckpointFailureManager).
+ *
+ * Cycle: a periodic trigger (first after a random delay in [min-pause, interval], as
+ * Flink's getRandomInitDelay) → if every subtask is RUNNING or FINISHED, checkpoint n is
+ * pending: the subtasks with no running producers (sources, FLIP-147) are triggered and
+ * every running subtask must acknowledge → all acknowledged = COMPLETED, subscribers of
+ * notifyCheckpointComplete(n) are told, older checkpoints beyond
+ * `state.checkpoints.num-retained` are discarded. A checkpoint is aborted by its timeout,
+ * a decline, or a failover. More consecutive failures (timeouts, declines) than
+ * `execution.checkpointing.tolerable-failed-checkpoints` fail the job over; skipped
+ * triggers (not all tasks running) and failover aborts do not count, as in Flink.
+ * Triggers respect `max-concurrent-checkpoints` (a trigger that finds too many pending
+ * waits for one to end) and `min-pause` (measured from the last completion).
+ *
+ * Subtasks that finished (FLIP-147) are not triggered or waited for; their last
+ * acknowledged state is carried into every later checkpoint, so a restore of the whole
+ * job finds it.
+ *
+ * Invariants: checkpoint ids increase by one per trigger; a checkpoint completes or
+ * aborts exactly once; a completed checkpoint has a handle for every subtask; pending
+ * checkpoints ≤ max-concurrent.
+ */
+import { assert } from "../../sim/errors";
+import type { Kernel, TimerHandle } from "../../sim/kernel";
+import type { Rng } from "../../sim/rng";
+import type { Trace } from "../../sim/trace/recorder";
+import type { KernelEvents } from "../../sim/trace/events";
+import type { RuntimeMode } from "../api/types";
+import type { EngineConfig } from "../config";
+import type { ExecutionVertexId } from "../graph/execution-graph";
+import type { EngineEvents, ExecutionState } from "../trace-events";
+import type { CheckpointingMode } from "./barrier-aligner";
+import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "./snapshot";
+
+export interface CheckpointSettings {
+  intervalNs: number;
+  mode: CheckpointingMode;
+  timeoutNs: number;
+  minPauseNs: number;
+  maxConcurrent: number;
+  tolerableFailures: number;
+  retained: number;
+}
+
+/** Checkpoint settings from the config, or undefined when checkpointing is off (or the job is BATCH). */
+export function checkpointSettings(config: EngineConfig, runtimeMode: RuntimeMode): CheckpointSettings | undefined {
+  const intervalNs = config.get("execution.checkpointing.interval");
+  if (intervalNs === undefined || intervalNs === null) return undefined;
+  if (runtimeMode === "BATCH") return undefined; // BATCH jobs do not checkpoint (§8)
+  return {
+    intervalNs: intervalNs as number,
+    mode: config.get("execution.checkpointing.mode") as CheckpointingMode,
+    timeoutNs: config.get("execution.checkpointing.timeout") as number,
+    minPauseNs: config.get("execution.checkpointing.min-pause") as number,
+    maxConcurrent: config.get("execution.checkpointing.max-concurrent-checkpoints") as number,
+    tolerableFailures: config.get("execution.checkpointing.tolerable-failed-checkpoints") as number,
+    retained: config.get("state.checkpoints.num-retained") as number,
+  };
+}
+
+export interface PlannedSubtask {
+  vertex: ExecutionVertexId;
+  attemptId: string;
+  state: ExecutionState;
+  /** True when the subtask reads no input, or all its producers are FINISHED. */
+  noRunningProducers: boolean;
+}
+
+/** What the coordinator needs from the JobManager. */
+export interface CoordinatorContext {
+  kernel: Kernel;
+  trace: Trace<EngineEvents & KernelEvents>;
+  rng: Rng;
+  /** Every subtask's current attempt. */
+  subtasks(): PlannedSubtask[];
+  trigger(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId, timestampNs: number): void;
+  notifyComplete(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId): void;
+  notifyAborted(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId): void;
+  /** Too many consecutive checkpoint failures: fail the job over (all subtasks). */
+  failJobOver(cause: string): void;
+  deleteBlob(key: string): void;
+}
+
+export interface CompletedCheckpoint {
+  id: CheckpointId;
+  triggerNs: number;
+  completedNs: number;
+  handles: ReadonlyMap<ExecutionVertexId, StateHandle>;
+}
+
+interface PendingCheckpoint {
+  id: CheckpointId;
+  triggerNs: number;
+  /** Subtask → the attempt that must acknowledge. */
+  waiting: Map<ExecutionVertexId, string>;
+  acked: Map<ExecutionVertexId, { attemptId: string; handle: StateHandle }>;
+  timeout: TimerHandle;
+}
+
+export class CheckpointCoordinator {
+  private nextId = 1;
+  private readonly pending = new Map<CheckpointId, PendingCheckpoint>();
+  private readonly completed: CompletedCheckpoint[] = [];
+  /** The last acknowledged state of each subtask (carried forward once it finished). */
+  private readonly lastHandle = new Map<ExecutionVertexId, StateHandle>();
+  private lastCompletionNs: number | undefined;
+  private consecutiveFailures = 0;
+  private tickTimer: TimerHandle = -1;
+  private waitingForSlot = false;
+  private stopped = false;
+  /** Counters for summaries. */
+  readonly stats = { triggered: 0, completed: 0, aborted: 0, skipped: 0 };
+
+  constructor(
+    readonly settings: CheckpointSettings,
+    private readonly ctx: CoordinatorContext,
+  ) {}
+
+  /** Starts periodic triggering (when the job starts running). */
+  start(): void {
+    const s = this.settings;
+    const lo = Math.min(s.minPauseNs, s.intervalNs);
+    const initialDelay = this.ctx.rng.int(lo, s.intervalNs + 1);
+    this.scheduleTick(this.ctx.kernel.now + initialDelay);
+  }
+
+  /** The job ended: no more triggers; pending checkpoints are dropped. */
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer >= 0) this.ctx.kernel.cancel(this.tickTimer);
+    this.tickTimer = -1;
+    for (const p of this.pending.values()) this.ctx.kernel.cancel(p.timeout);
+    this.pending.clear();
+  }
+
+  get latest(): CompletedCheckpoint | undefined {
+    return this.completed[this.completed.length - 1];
+  }
+
+  get completedCheckpoints(): readonly CompletedCheckpoint[] {
+    return this.completed;
+  }
+
+  /** The state a restarted subtask restores: its handle in the latest completed checkpoint. */
+  restoreHandle(vertex: ExecutionVertexId): StateHandle | undefined {
+    return this.latest?.handles.get(vertex);
+  }
+
+  // ---- triggering ----
+
+  private scheduleTick(atNs: number): void {
+    if (this.stopped) return;
+    if (this.tickTimer >= 0) this.ctx.kernel.cancel(this.tickTimer);
+    this.tickTimer = this.ctx.kernel.schedule(atNs, () => {
+      this.tickTimer = -1;
+      this.tick();
+    });
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const now = this.ctx.kernel.now;
+    if (this.pending.size >= this.settings.maxConcurrent) {
+      this.waitingForSlot = true; // triggered when a pending one ends
+      return;
+    }
+    if (this.lastCompletionNs !== undefined && now < this.lastCompletionNs + this.settings.minPauseNs) {
+      this.scheduleTick(this.lastCompletionNs + this.settings.minPauseNs);
+      return;
+    }
+    this.triggerCheckpoint();
+    this.scheduleTick(now + this.settings.intervalNs);
+  }
+
+  private triggerCheckpoint(): void {
+    const subtasks = this.ctx.subtasks();
+    const notReady = subtasks.find((s) => s.state !== "RUNNING" && s.state !== "FINISHED");
+    if (notReady !== undefined) {
+      // Flink: NOT_ALL_REQUIRED_TASKS_RUNNING, a pre-flight failure that does not count.
+      this.stats.skipped++;
+      this.ctx.trace.emit("Mark", { name: "checkpoint.skipped.notAllRunning" });
+      return;
+    }
+    const running = subtasks.filter((s) => s.state === "RUNNING");
+    if (running.length === 0) return;
+    const id = this.nextId++;
+    const now = this.ctx.kernel.now;
+    const waiting = new Map(running.map((s) => [s.vertex, s.attemptId] as const));
+    const toTrigger = running.filter((s) => s.noRunningProducers);
+    const p: PendingCheckpoint = { id, triggerNs: now, waiting, acked: new Map(), timeout: -1 };
+    p.timeout = this.ctx.kernel.after(this.settings.timeoutNs, () => this.abort(p, "timeout", true));
+    this.pending.set(id, p);
+    this.stats.triggered++;
+    this.ctx.trace.emit("CheckpointTriggered", { checkpoint: id, mode: this.settings.mode, subtasks: running.length, triggered: toTrigger.map((s) => s.vertex) });
+    for (const s of toTrigger) this.ctx.trigger(s.vertex, s.attemptId, id, now);
+  }
+
+  // ---- acknowledgements ----
+
+  /** A subtask's snapshot is durable. Stale attempts must be filtered by the caller. */
+  acknowledge(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId, handle: StateHandle, stats: SubtaskCheckpointStats, host: string): void {
+    const p = this.pending.get(checkpointId);
+    if (p === undefined || p.waiting.get(vertex) !== attemptId) return; // aborted, or not expected from this attempt
+    p.waiting.delete(vertex);
+    p.acked.set(vertex, { attemptId, handle });
+    this.ctx.trace.emit("CheckpointAcknowledged", {
+      checkpoint: checkpointId,
+      subtask: vertex,
+      host,
+      startDelayNs: stats.startDelayNs,
+      alignmentNs: stats.alignmentNs,
+      syncNs: stats.syncNs,
+      asyncNs: stats.asyncNs,
+      stateBytes: stats.stateBytes,
+      afterEndOfInput: stats.afterEndOfInput,
+    });
+    this.completeIfDone(p);
+  }
+
+  /** A subtask could not take its part (an upload failed, a barrier was subsumed). */
+  decline(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId, reason: string, counts: boolean): void {
+    const p = this.pending.get(checkpointId);
+    if (p === undefined || p.waiting.get(vertex) !== attemptId) return;
+    this.abort(p, `declined by ${vertex}: ${reason}`, counts);
+  }
+
+  /** A subtask finished (FLIP-147): pending checkpoints no longer wait for it. */
+  onSubtaskFinished(vertex: ExecutionVertexId): void {
+    for (const p of [...this.pending.values()]) {
+      if (!p.waiting.delete(vertex)) continue;
+      this.completeIfDone(p);
+    }
+  }
+
+  /** A failover: every pending checkpoint is aborted (not counted as a checkpoint failure). */
+  abortAll(reason: string): void {
+    for (const p of [...this.pending.values()]) this.abort(p, reason, false);
+  }
+
+  private completeIfDone(p: PendingCheckpoint): void {
+    if (p.waiting.size > 0) return;
+    this.ctx.kernel.cancel(p.timeout);
+    this.pending.delete(p.id);
+    const now = this.ctx.kernel.now;
+    const handles = new Map<ExecutionVertexId, StateHandle>();
+    for (const [vertex, a] of p.acked) {
+      handles.set(vertex, a.handle);
+      this.lastHandle.set(vertex, a.handle);
+    }
+    // Finished subtasks keep the state they finished with.
+    for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, handle);
+    const cp: CompletedCheckpoint = { id: p.id, triggerNs: p.triggerNs, completedNs: now, handles };
+    this.completed.push(cp);
+    this.lastCompletionNs = now;
+    this.consecutiveFailures = 0;
+    this.stats.completed++;
+    let stateBytes = 0;
+    for (const h of handles.values()) if (h.checkpointId === p.id) stateBytes += h.stateBytes;
+    this.ctx.trace.emit("CheckpointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, subtasks: p.acked.size });
+    // Pending checkpoints older than this one are subsumed (Flink aborts them).
+    for (const older of [...this.pending.values()]) if (older.id < p.id) this.abort(older, "subsumed", false);
+    this.discardBeyondRetained();
+    for (const [vertex, a] of p.acked) this.ctx.notifyComplete(vertex, a.attemptId, p.id);
+    this.afterCheckpointEnded();
+  }
+
+  private abort(p: PendingCheckpoint, reason: string, countsAsFailure: boolean): void {
+    if (!this.pending.delete(p.id)) return;
+    this.ctx.kernel.cancel(p.timeout);
+    const now = this.ctx.kernel.now;
+    this.stats.aborted++;
+    this.ctx.trace.emit("CheckpointAborted", { checkpoint: p.id, reason, durationNs: now - p.triggerNs });
+    if (reason === "timeout") this.ctx.trace.emit("Mark", { name: "checkpoint.aborted.timeout" });
+    for (const [vertex, attemptId] of p.waiting) this.ctx.notifyAborted(vertex, attemptId, p.id);
+    for (const [vertex, a] of p.acked) this.ctx.notifyAborted(vertex, a.attemptId, p.id);
+    // Uploaded parts of an aborted checkpoint are garbage.
+    for (const a of p.acked.values()) this.ctx.deleteBlob(a.handle.blobKey);
+    if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
+      this.consecutiveFailures = 0;
+      this.ctx.failJobOver(`FlinkRuntimeException: Exceeded checkpoint tolerable failure threshold (${this.settings.tolerableFailures}); last: checkpoint ${p.id} ${reason}`);
+    }
+    this.afterCheckpointEnded();
+  }
+
+  private afterCheckpointEnded(): void {
+    if (!this.waitingForSlot || this.stopped || this.pending.size >= this.settings.maxConcurrent) return;
+    this.waitingForSlot = false;
+    this.tick();
+  }
+
+  /** Drops completed checkpoints beyond the retained count and deletes blobs no retained one references. */
+  private discardBeyondRetained(): void {
+    while (this.completed.length > this.settings.retained) {
+      const old = this.completed.shift()!;
+      const live = new Set<string>();
+      for (const cp of this.completed) for (const h of cp.handles.values()) live.add(h.blobKey);
+      for (const h of old.handles.values()) if (!live.has(h.blobKey)) this.ctx.deleteBlob(h.blobKey);
+    }
+    assert(this.completed.length <= this.settings.retained, "more completed checkpoints than retained");
+  }
+}
