@@ -1,20 +1,24 @@
 /**
  * Exactly-once under faults (DESIGN, "Oracle" and "Faults"): a random deterministic
- * library job (STREAMING or BATCH, small params, parallelism 1–4, enough slots) with a
- * transactional sink, region or full failover, unlimited exponential-delay restarts and
+ * library job (STREAMING with EXACTLY_ONCE aligned checkpoints every 100 ms–2 s, or BATCH;
+ * small params, parallelism 1–4, enough slots) with a transactional sink (two-phase commit
+ * driven by checkpoints in STREAMING), region or full failover, unlimited exponential-delay restarts and
  * 1 s / 5 s heartbeats, under a random fault schedule in its first 30 virtual seconds —
  * TaskManager crashes with restart (killed or silent), slow hosts, two-way JM|TM and TM|TM
  * partitions that heal, isolation, clogged links, blob-store outages, disk I/O errors;
  * never a fault of the JobManager's own host — must end FINISHED once the faults stop, and
  * its committed output must equal the oracle's (checkExactlyOnce with the job's own
- * comparison). The collect-sink variant must be at-least-once: nothing lost or made up.
+ * comparison). The collect-sink variant must be at-least-once: nothing lost or made up;
+ * so must AT_LEAST_ONCE checkpoints with the transactional sink (stateless jobs: every
+ * oracle record present; counts: every final count ≥ the oracle's).
  * Task exceptions are covered by test/failover.test.ts and test/restart-budget.test.ts.
  *
  * Engine bugs this suite found are `it.fails` cases at the end (KNOWN_BUGS in
  * test/exactly-once-cases.ts). The main properties stay green by avoiding exactly their
- * fault shapes (materializeFaults' avoidKnownBugs) and, for B4, which depends on timing
- * rather than on a fault's shape, by checking a case at-least-once where the store shows a
- * sink subtask committed by two attempts — such cases are counted and reported.
+ * fault shapes (materializeFaults' avoidKnownBugs) and, for B4 (BATCH only since sinks
+ * commit on checkpoints in STREAMING), which depends on timing rather than on a fault's
+ * shape, by checking a BATCH case at-least-once where the store shows a sink subtask
+ * committed by two attempts — such cases are counted and reported.
  *
  * Budget: each case ≤ 5k records, ≤ 10 virtual minutes, ≤ 200k kernel events (checked);
  * a case takes about 10 ms, the file a few seconds; shrinking is capped in wall time.
@@ -170,6 +174,23 @@ describe("exactly-once under faults (transactional sink)", () => {
   });
 });
 
+describe("AT_LEAST_ONCE checkpoints under faults (transactional sink)", () => {
+  it(
+    "a stateless or counting STREAMING job with at-least-once checkpoints finishes with every input's effect at least once",
+    () => {
+      const stats = checkProperty({
+        arb: { sink: "transactional", kinds: MAIN_FAULT_KINDS, modes: ["STREAMING"], checkpointing: "AT_LEAST_ONCE", jobs: ["wordcount", "rebalance-rescale"] },
+        guarantee: "at-least-once",
+        runs: propRuns(100),
+        wallBudgetMs: 30_000 * PROP_SCALE,
+      });
+      console.log(`AT_LEAST_ONCE checkpoint property: ${summary(stats)}`);
+      expect(stats.withRestarts, summary(stats)).toBeGreaterThanOrEqual(Math.ceil(stats.runs * 0.05));
+    },
+    30_000 * PROP_SCALE + SHRINK_BUDGET_MS + 30_000,
+  );
+});
+
 describe("at-least-once under faults (collect sink)", () => {
   it(
     "a random deterministic library job under random faults finishes, losing nothing and making nothing up",
@@ -244,15 +265,17 @@ describe("zombies: the JobManager loses a TaskManager whose tasks keep running",
     expect(store.rejectedCommits).toBeLessThanOrEqual(1);
   });
 
-  // B4 through a zombie: tm-1's job (p = 1) finishes and commits at 0.5 s, but its FINISHED
-  // report cannot reach the JobManager (one-way tm-1 → jm). At 6 s the heartbeat times
-  // out, the JobManager restarts both subtasks on tm-2, and they commit the same output again.
-  it.fails(`B4 via a one-way partition: ${KNOWN_BUGS.B4}`, () => {
+  // B4 through a zombie: tm-1's job (p = 1) ends its input at 0.5 s, but nothing it sends
+  // reaches the JobManager (one-way tm-1 → jm). Without checkpoints it committed at its end
+  // of input, and the restart on tm-2 at 6 s committed the same output again. With
+  // checkpoints its acknowledgements never arrive, so nothing is committed until the
+  // restarted attempt's final checkpoint completes: exactly once.
+  it(`B4 via a one-way partition (fixed by checkpoint-driven commits): ${KNOWN_BUGS.B4}`, () => {
     expectExactlyOnce({
       job: "keyed-timers",
       params: { records: 2, keys: 1, parallelism: 1, intervalMs: 0, maxDisorderMs: 0, roundMs: 1, splits: 1, sink: "transactional", ratePerSecond: 2 },
       mode: "STREAMING",
-      config: config(),
+      config: config({ "execution.checkpointing.interval": "200ms" }),
       cluster: { taskManagers: 2, coresPerTaskManager: 1 },
       faults: [{ trigger: { from: "1ms", to: "10s" }, fault: { type: "partition", oneWay: true }, target: ["tm-1", "jm"] }],
       seed: 0,
@@ -332,16 +355,16 @@ describe("engine bugs found by the fault properties (it.fails until fixed)", () 
   });
 
   // B4, STREAMING: one pipelined region (keyBy). tm-2 is killed at 1 ms, taking window
-  // subtask 1 with it; source subtasks 1 and 2 had already finished, so window subtasks 0
-  // and 2 get their whole input, finish at 0.5 s and commit. At 0.5 s tm-2 re-registers,
-  // the JobManager fails over the region — finished subtasks included — and the window of
-  // key k0 is committed a second time (windows[…] committed by attempts 0 and 1).
-  it.fails(`B4 after a crash (STREAMING): ${KNOWN_BUGS.B4}`, () => {
+  // subtask 1 with it; without checkpoints, window subtasks 0 and 2 got their whole input,
+  // finished at 0.5 s and committed, and the region failover at tm-2's return committed the
+  // window of key k0 a second time. With checkpoints nothing finishes before the final
+  // checkpoint, and the restart restores the last completed one: exactly once.
+  it(`B4 after a crash (STREAMING, fixed by checkpoint-driven commits): ${KNOWN_BUGS.B4}`, () => {
     expectExactlyOnce({
       job: "tumbling-window",
       params: { records: 2, keys: 1, parallelism: 3, windowMs: 20, intervalMs: 0, maxDisorderMs: 0, splits: 1, sink: "transactional", ratePerSecond: 2 },
       mode: "STREAMING",
-      config: config(),
+      config: config({ "execution.checkpointing.interval": "200ms" }),
       cluster: { taskManagers: 3, coresPerTaskManager: 1 },
       faults: [{ trigger: { from: "1ms", to: "501ms" }, fault: "crash", target: "tm-2" }],
       seed: 0,

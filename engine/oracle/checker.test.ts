@@ -166,4 +166,16 @@ describe("checkAtLeastOnce", () => {
     expect(checkAtLeastOnce(outputs({ out: [rec(1, 1), rec(1, 1), rec(1, 3)] }), e, { compare: "finalPerKey" }).ok).toBe(true);
     expect(checkAtLeastOnce(outputs({ out: [rec(1, 1), rec(1, 3), rec(1, 1)] }), e, { compare: "finalPerKey" }).ok).toBe(false);
   });
+
+  it("finalPerKey with a monotone measure: a final above the oracle's is a duplicate, one below is lost", () => {
+    const e = outputs({ out: [rec(1, 1), rec(1, 3)] });
+    const monotone = (r: unknown) => (r as Rec).v;
+    const over = checkAtLeastOnce(outputs({ out: [rec(1, 1), rec(1, 2), rec(1, 5)] }), e, { compare: "finalPerKey", monotone });
+    expect(over.ok).toBe(true);
+    expect(kinds(over.differences)).toEqual(["duplicate"]);
+    expect(checkExactlyOnce(outputs({ out: [rec(1, 1), rec(1, 5)] }), e, { compare: "finalPerKey", monotone }).ok).toBe(false);
+    const under = checkAtLeastOnce(outputs({ out: [rec(1, 1), rec(1, 2)] }), e, { compare: "finalPerKey", monotone });
+    expect(under.ok).toBe(false);
+    expect(kinds(under.differences)).toEqual(["lost", "phantom"]);
+  });
 });

@@ -47,6 +47,12 @@ export interface CheckOptions {
   compare: "multiset" | "finalPerKey";
   /** Only these sinks (default: every sink in either output). */
   sinks?: readonly string[];
+  /**
+   * finalPerKey with a monotone aggregate (a count, a sum of positives): the measure of a
+   * final value. A final above the oracle's is then classified duplicate (some input
+   * counted more than once — what at-least-once allows), not lost + phantom.
+   */
+  monotone?: (record: unknown) => number;
 }
 
 export interface CheckResult {
@@ -82,7 +88,7 @@ function classify(actual: Outputs, expected: Outputs, opts: CheckOptions): Diffe
     const a = actual.get(sink) ?? [];
     const e = expected.get(sink) ?? [];
     if (opts.compare === "multiset") multiset(sink, a, e, opts.keyOf, out);
-    else if (opts.compare === "finalPerKey") finalPerKey(sink, a, e, opts.keyOf ?? keyField, out);
+    else if (opts.compare === "finalPerKey") finalPerKey(sink, a, e, opts.keyOf ?? keyField, opts.monotone, out);
     else throw new InputError("check.compare", `unknown comparison ${JSON.stringify(opts.compare)} (multiset, finalPerKey)`);
   }
   // Stable sort: within a sink and form, kinds stay in the order they were pushed.
@@ -125,6 +131,7 @@ function finalPerKey(
   actual: readonly unknown[],
   expected: readonly unknown[],
   keyOf: (record: unknown) => string | number,
+  monotone: ((record: unknown) => number) | undefined,
   out: { order: string; d: Difference }[],
 ): void {
   const e = finals(expected, keyOf);
@@ -147,6 +154,10 @@ function finalPerKey(
       continue;
     }
     const sameFinal = x.form === y.form;
+    if (!sameFinal && monotone !== undefined && monotone(y.last) > monotone(x.last)) {
+      push("duplicate", y.last); // over-counted: every input's effect is there, some twice
+      continue;
+    }
     if (!sameFinal) push("lost", x.last);
     else if (actualCount < expectedCount) push("lost", x.last);
     if (actualCount > expectedCount) push("duplicate", y.last);

@@ -25,6 +25,8 @@ export interface CompareOptions {
   countOf?: (record: unknown, sink: string) => number;
   /** Only these sinks (default: every sink in either output). */
   sinks?: readonly string[];
+  /** finalPerKey of a monotone aggregate (a count): its measure, for at-least-once checks (engine/oracle/checker.ts). */
+  monotone?: (record: unknown) => number;
 }
 
 export interface Discrepancy {

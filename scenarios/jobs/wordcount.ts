@@ -33,7 +33,7 @@ export const wordcount = defineJob({
     /** Explicit input sentences (then records/vocabulary/skew are ignored). */
     sentences: z.array(z.string()).optional(),
   }),
-  compareOptions: () => ({ keyOf: (r) => (r as WordCount).word }),
+  compareOptions: () => ({ keyOf: (r) => (r as WordCount).word, monotone: (r) => (r as WordCount).count }),
   build(env, p) {
     env.setParallelism(p.parallelism);
     let source: SourceSpec;
