@@ -145,11 +145,11 @@ describe("the registry", () => {
     }
   });
 
-  it("lists options without effect, with reasons, and every issue-3 option as modelled", () => {
+  it("lists options without effect, with reasons, and every issue-3 and issue-4 option as modelled", () => {
     const without = optionsWithoutEffect();
     const keys = without.map((o) => o.key);
     for (const o of without) expect(o.reason).not.toBe("");
-    expect(keys).toContain("execution.checkpointing.interval");
+    expect(keys).toContain("execution.checkpointing.unaligned.enabled");
     expect(keys).toContain("taskmanager.network.memory.buffer-debloat.enabled");
     for (const modelled of [
       "execution.runtime-mode",
@@ -162,6 +162,10 @@ describe("the registry", () => {
       "taskmanager.network.blocking-shuffle.compression.enabled",
       "restart-strategy.type",
       "jobmanager.execution.failover-strategy",
+      "execution.checkpointing.interval",
+      "execution.checkpointing.mode",
+      "execution.checkpointing.timeout",
+      "state.checkpoints.num-retained",
     ]) {
       expect(keys).not.toContain(modelled);
     }

@@ -74,7 +74,7 @@ const MINIMAL_CHECKPOINT_TIME_NS = 10 * NS_PER_MS;
 /** MemoryManager.MIN_PAGE_SIZE: the smallest allowed memory segment. */
 const MIN_PAGE_SIZE_BYTES = 4 * KIB;
 
-const CHECKPOINT_VIA = "the checkpoint coordinator and barrier handlers (engine/checkpoint/) are not built yet";
+const UNALIGNED_VIA = "unaligned checkpoints (barriers overtaking in-flight buffers, channel state) are not built yet; checkpoints are aligned";
 const DEBLOAT_VIA = "the buffer-debloating loop of the network stack (FLIP-183) is not built yet";
 
 /**
@@ -343,7 +343,7 @@ const OPTION_LIST = [
     default: 1,
     min: 1,
     description: "Completed checkpoints kept for recovery.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   // ---- checkpointing (§5) ----------------------------------------------------------------
   {
@@ -352,7 +352,7 @@ const OPTION_LIST = [
     default: null,
     min: MINIMAL_CHECKPOINT_TIME_NS,
     description: "Period of checkpoint triggers; unset means checkpointing is off.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   {
     key: "execution.checkpointing.mode",
@@ -360,7 +360,7 @@ const OPTION_LIST = [
     values: ["EXACTLY_ONCE", "AT_LEAST_ONCE"],
     default: "EXACTLY_ONCE",
     description: "EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE lets records overtake them.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   {
     key: "execution.checkpointing.timeout",
@@ -368,7 +368,7 @@ const OPTION_LIST = [
     default: 10 * NS_PER_MIN,
     min: MINIMAL_CHECKPOINT_TIME_NS,
     description: "A checkpoint not completed within this time is aborted.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   {
     key: "execution.checkpointing.min-pause",
@@ -376,7 +376,7 @@ const OPTION_LIST = [
     default: 0,
     min: 0,
     description: "Least time between the completion of one checkpoint and the trigger of the next.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   {
     key: "execution.checkpointing.max-concurrent-checkpoints",
@@ -384,7 +384,7 @@ const OPTION_LIST = [
     default: 1,
     min: 1,
     description: "Most checkpoints in progress at once.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   {
     // Flink declares no default; unset behaves as 0 (CheckpointConfig).
@@ -393,7 +393,7 @@ const OPTION_LIST = [
     default: 0,
     min: 0,
     description: "Consecutive checkpoint failures tolerated before the job fails over.",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: "modelled",
   },
   {
     key: "execution.checkpointing.unaligned.enabled",
@@ -401,7 +401,7 @@ const OPTION_LIST = [
     default: false,
     aliases: ["execution.checkpointing.unaligned"],
     description: "Barriers overtake in-flight buffers, which are stored as channel state (EXACTLY_ONCE only).",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: { noEffectYet: UNALIGNED_VIA },
   },
   {
     key: "execution.checkpointing.aligned-checkpoint-timeout",
@@ -410,7 +410,7 @@ const OPTION_LIST = [
     min: 0,
     aliases: ["execution.checkpointing.alignment-timeout"],
     description: "With unaligned checkpoints on: start aligned and switch to unaligned after this long (0 = unaligned from the start).",
-    effect: { noEffectYet: CHECKPOINT_VIA },
+    effect: { noEffectYet: UNALIGNED_VIA },
   },
   // ---- failover (§1) ---------------------------------------------------------------------
   {

@@ -71,6 +71,7 @@ export class ExternalStore implements ExternalStoreApi {
   /** Highest fencing epoch announced per `${sink}/${fencing key}`. */
   private readonly fenceEpochs = new Map<string, number>();
   private readonly listeners: CommitListener[] = [];
+  private readonly txnListeners: ((txn: TransactionInfo) => void)[] = [];
   readonly stats: ExternalStoreStats = {
     appends: 0,
     transactionsBegun: 0,
@@ -90,6 +91,11 @@ export class ExternalStore implements ExternalStoreApi {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** Subscribes to transaction commits (once per transaction, after its records became visible). */
+  onTransactionCommitted(listener: (txn: TransactionInfo) => void): void {
+    this.txnListeners.push(listener);
   }
 
   append(sink: string, record: unknown): void {
@@ -166,6 +172,7 @@ export class ExternalStore implements ExternalStoreApi {
     const records = txn.records;
     txn.records = []; // committed records live in the sink's list only
     for (const record of records) this.visible(txn.sink, record, txn.id);
+    for (const listener of this.txnListeners) listener(info(txn));
   }
 
   abort(txnId: TransactionId): void {

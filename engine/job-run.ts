@@ -174,6 +174,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     world.kernel.mixValue(record);
     if (txn !== undefined) latency.committed(store.transaction(txn)!.writerId, world.now);
   });
+  store.onTransactionCommitted((txn) => trace.emit("SinkCommitted", { sink: txn.sink, txn: txn.id, records: txn.recordCount }));
   const jobRng = jobRngOf(world.rng);
 
   const checkpoints = checkpointSettings(config, runtimeMode);
