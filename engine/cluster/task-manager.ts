@@ -39,6 +39,8 @@ export interface TaskManagerContext {
   /** heartbeat.interval / heartbeat.timeout: the TaskManager watches the JobManager too. */
   heartbeatIntervalNs: number;
   heartbeatTimeoutNs: number;
+  /** Told when the JobManager accepted a registration (the resource manager listens). */
+  onRegistered?: (taskManager: string) => void;
 }
 
 export class TaskManager {
@@ -127,6 +129,7 @@ export class TaskManager {
   private onMessage(message: JmToTm): void {
     switch (message.type) {
       case "RegistrationAccepted":
+        this.ctx.onRegistered?.(this.name);
         return;
       case "HeartbeatRequest":
         this.lastJobManagerNs = this.ctx.world.now;
