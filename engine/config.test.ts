@@ -59,6 +59,7 @@ describe("defaults", () => {
     ["heartbeat.interval", 10 * NS_PER_S],
     ["heartbeat.timeout", 50 * NS_PER_S],
     ["slot.request.timeout", 5 * NS_PER_MIN],
+    ["slotmanager.redundant-taskmanager-num", 0],
     ["pipeline.auto-watermark-interval", 200 * NS_PER_MS],
     ["execution.sorted-inputs.enabled", true],
     ["execution.batch-state-backend.enabled", true],

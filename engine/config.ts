@@ -71,6 +71,9 @@ export const UPPER_BOUND_MAX_PARALLELISM = 32_768;
 /** CheckpointConfig.MINIMAL_CHECKPOINT_TIME: interval and timeout must be at least this. */
 const MINIMAL_CHECKPOINT_TIME_NS = 10 * NS_PER_MS;
 
+/** flowsim's limit on spare TaskManagers (Flink takes any int; each one here is a host). */
+export const MAX_REDUNDANT_TASK_MANAGERS = 1000;
+
 /** MemoryManager.MIN_PAGE_SIZE: the smallest allowed memory segment. */
 const MIN_PAGE_SIZE_BYTES = 4 * KIB;
 
@@ -213,6 +216,17 @@ const OPTION_LIST = [
     default: 5 * NS_PER_MIN,
     min: NS_PER_MS,
     description: "How long the scheduler waits for requested slots before failing the request.",
+    effect: "modelled",
+  },
+  {
+    key: "slotmanager.redundant-taskmanager-num",
+    type: "int",
+    default: 0,
+    min: 0,
+    // Each one is a simulated host; a limit keeps a typo from building a huge world.
+    max: MAX_REDUNDANT_TASK_MANAGERS,
+    description:
+      "Extra TaskManagers kept registered and idle so that recovery after a TaskManager loss finds free slots at once (in Flink only on active deployments; flowsim starts them with the cluster).",
     effect: "modelled",
   },
   // ---- network stack and memory (§4) -----------------------------------------------------

@@ -77,6 +77,31 @@ describe("ExternalStore", () => {
 });
 
 describe("fencing", () => {
+  it("a restore keeps the older attempt's pre-committed transactions of checkpoints up to the restored one, and aborts the rest", () => {
+    const store = new ExternalStore();
+    const fence = { key: "s-0/", epoch: 0 };
+    const inRestored = store.beginTransaction("s", "s-0/attempt-0", fence, 3);
+    store.write(inRestored, "a");
+    store.preCommit(inRestored);
+    const after = store.beginTransaction("s", "s-0/attempt-0", fence, 4);
+    store.write(after, "b");
+    store.preCommit(after);
+    const open = store.beginTransaction("s", "s-0/attempt-0", fence, 5);
+    store.write(open, "c");
+    store.initTransactions("s", "s-0/", 1, 3);
+    expect(store.transaction(inRestored)!.state).toBe("preCommitted");
+    expect(store.transaction(after)!.state).toBe("aborted");
+    expect(store.transaction(open)!.state).toBe("aborted");
+    store.commit(inRestored); // the restored committer's re-commit
+    expect(store.committed("s")).toEqual(["a"]);
+    // Without a restored checkpoint (none completed) everything of the older attempt goes.
+    const other = new ExternalStore();
+    const t = other.beginTransaction("s", "s-0/attempt-0", fence, 1);
+    other.preCommit(t);
+    other.initTransactions("s", "s-0/", 1, 0);
+    expect(other.transaction(t)!.state).toBe("aborted");
+  });
+
   it("a newer attempt's initTransactions aborts and fences the older attempt's transactions", () => {
     const store = new ExternalStore();
     const zombie = store.beginTransaction("s", "s-0/attempt-0", { key: "s-0/", epoch: 0 });

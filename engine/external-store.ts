@@ -57,6 +57,8 @@ interface Txn {
   /** `${sink}/${fencing key}` and the writer's fencing epoch, when the writer is fenced. */
   readonly fenceKey: string | undefined;
   readonly fenceEpoch: number;
+  /** The checkpoint the transaction belongs to, when the writer checkpoints. */
+  readonly checkpoint: number | undefined;
   state: TransactionState;
   records: unknown[];
   recordCount: number;
@@ -103,20 +105,22 @@ export class ExternalStore implements ExternalStoreApi {
     this.visible(sink, record, undefined);
   }
 
-  initTransactions(sink: string, fencingKey: string, epoch: number): void {
+  initTransactions(sink: string, fencingKey: string, epoch: number, keepUpToCheckpoint?: number): void {
     const key = `${sink}/${fencingKey}`;
     const current = this.fenceEpochs.get(key) ?? -1;
     if (epoch < current) return; // a zombie announcing itself late: already fenced
     this.fenceEpochs.set(key, epoch);
     for (const txn of [...this.live]) {
-      if (txn.fenceKey === key && txn.fenceEpoch < epoch) {
+      // Pre-committed in a checkpoint being restored: its committer will commit it.
+      const recovered = keepUpToCheckpoint !== undefined && txn.state === "preCommitted" && txn.checkpoint !== undefined && txn.checkpoint <= keepUpToCheckpoint;
+      if (txn.fenceKey === key && txn.fenceEpoch < epoch && !recovered) {
         this.abort(txn.id);
         this.stats.fencedTransactions++;
       }
     }
   }
 
-  beginTransaction(sink: string, writerId: string, fencing?: { key: string; epoch: number }): TransactionId {
+  beginTransaction(sink: string, writerId: string, fencing?: { key: string; epoch: number }, checkpoint?: number): TransactionId {
     assert(this.txns.size < MAX_TRANSACTIONS, `external store: more than ${MAX_TRANSACTIONS} transactions`);
     const writerKey = `${sink}/${writerId}`;
     const epoch = this.epochs.get(writerKey) ?? 0;
@@ -124,7 +128,7 @@ export class ExternalStore implements ExternalStoreApi {
     const id = `${writerKey}/txn-${epoch}`;
     const fenceKey = fencing === undefined ? undefined : `${sink}/${fencing.key}`;
     const fenceEpoch = fencing?.epoch ?? 0;
-    const txn: Txn = { id, sink, writerId, epoch, fenceKey, fenceEpoch, state: "open", records: [], recordCount: 0 };
+    const txn: Txn = { id, sink, writerId, epoch, fenceKey, fenceEpoch, checkpoint, state: "open", records: [], recordCount: 0 };
     this.txns.set(id, txn);
     this.live.add(txn);
     this.stats.transactionsBegun++;

@@ -1,8 +1,10 @@
 /**
  * Runs one DataStream job on a simulated cluster: builds the world (a JobManager host and
- * TaskManager hosts), compiles the program (StreamGraph → JobGraph → ExecutionGraph →
- * regions), starts the TaskManagers and the JobManager, runs the kernel until the job ends
- * (or the time limit cancels it), and returns what happened. Pure: the caller owns files.
+ * TaskManager hosts, spares included), compiles the program (StreamGraph → JobGraph →
+ * ExecutionGraph → regions), starts the TaskManagers (through the resource manager, which
+ * also replaces lost ones if the cluster shape asks) and the JobManager, runs the kernel
+ * until the job ends (or the time limit cancels it), and returns what happened. Pure: the
+ * caller owns files.
  */
 import { InputError } from "../sim/errors";
 import { formatDuration, type Ns } from "../sim/time";
@@ -24,6 +26,7 @@ import { computeRegions } from "./graph/regions";
 import { JobManager } from "./cluster/job-manager";
 import { checkpointSettings } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
+import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
 import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
 import type { KernelEvents } from "../sim/trace/events";
@@ -32,8 +35,18 @@ export interface ClusterShape {
   taskManagers: number;
   coresPerTaskManager?: number;
   jobManagerCores?: number;
-  /** Speed factor per TaskManager (index 0 = tm-1); stragglers have < 1. */
+  /**
+   * Speed factor per TaskManager host by number (index 0 = tm-1, then spares and
+   * replacements in the order they are named); stragglers have < 1.
+   */
   speeds?: number[];
+  /**
+   * An active resource manager (Kubernetes, YARN) replaces a lost TaskManager by a new one
+   * on a new host, which starts after `startDelay` (a duration or a distribution, drawn
+   * per replacement). Absent or false: standalone, a lost TaskManager is back only if its
+   * host restarts. See engine/cluster/resource-manager.ts.
+   */
+  replacement?: ReplacementSpec;
   network?: NetworkSpec;
   disk?: DiskSpec;
   blobStore?: BlobStoreSpec;
@@ -111,9 +124,7 @@ export const DEFAULT_METRICS_INTERVAL_NS = 1_000_000_000;
 export const DEFAULT_MAX_EVENTS = 50_000_000;
 export const DEFAULT_TIME_LIMIT_NS = 24 * 3600 * 1e9;
 
-export function taskManagerName(i: number): string {
-  return `tm-${i + 1}`;
-}
+export { taskManagerName };
 
 export function runJob(options: JobRunOptions): JobRunResult {
   const config = options.config instanceof EngineConfig ? options.config : EngineConfig.parse(options.config ?? {});
@@ -122,11 +133,15 @@ export function runJob(options: JobRunOptions): JobRunResult {
   if (!Number.isSafeInteger(shape.taskManagers) || shape.taskManagers < 1) {
     throw new InputError("cluster.taskManagers", `must be a positive integer, got ${shape.taskManagers}`);
   }
+  const replacement = parseReplacement(shape.replacement, "cluster.replacement");
+  const redundant = config.get("slotmanager.redundant-taskmanager-num");
   const cores = shape.coresPerTaskManager ?? 2;
+  const taskManagerHost = (i: number) => ({ name: taskManagerName(i), cores, speed: shape.speeds?.[i] ?? 1 });
   const clusterSpec: ClusterSpec = {
     hosts: [
       { name: JOB_MANAGER_HOST, cores: shape.jobManagerCores ?? 2 },
-      ...Array.from({ length: shape.taskManagers }, (_, i) => ({ name: taskManagerName(i), cores, speed: shape.speeds?.[i] ?? 1 })),
+      // Spares are hosts of the cluster from the start, named after the shape's TaskManagers.
+      ...Array.from({ length: shape.taskManagers + redundant }, (_, i) => taskManagerHost(i)),
     ],
     ...(shape.network !== undefined ? { network: shape.network } : {}),
     ...(shape.disk !== undefined ? { disk: shape.disk } : {}),
@@ -181,56 +196,67 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
   const shuffles = new Map<string, ShuffleAdapter>();
   const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
-  const taskManagers: TaskManager[] = [];
-  for (let i = 0; i < shape.taskManagers; i++) {
-    taskManagers.push(
-      new TaskManager(taskManagerName(i), config.get("taskmanager.numberOfTaskSlots"), {
-        world,
-        jobManagerHost: JOB_MANAGER_HOST,
-        settings: {
-          runtimeMode,
-          sortedInputs: config.get("execution.sorted-inputs.enabled"),
-          batchStateBackend: config.get("execution.batch-state-backend.enabled"),
-          autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
-          sourceBatchRecords: 512,
-          latencyIntervalNs: config.get("metrics.latency.interval"),
-          checkpointing: checkpoints === undefined ? undefined : { mode: checkpoints.mode },
-          stateBackend: config.get("state.backend.type"),
-        },
-        costs,
-        jobRng,
-        external: store,
-        shuffle: (host) => {
-          let s = shuffles.get(host);
-          if (s === undefined || !s.environment.alive()) {
-            s = new ShuffleAdapter(world, host, {
-              bufferSizeBytes: config.get("taskmanager.memory.segment-size"),
-              exclusiveBuffersPerChannel: config.get("taskmanager.network.memory.buffers-per-channel"),
-              floatingBuffersPerGate: config.get("taskmanager.network.memory.floating-buffers-per-gate"),
-              maxBuffersPerChannel: config.get("taskmanager.network.memory.max-buffers-per-channel"),
-              maxOverdraftBuffersPerGate: config.get("taskmanager.network.memory.max-overdraft-buffers-per-gate"),
-              networkMemoryBytes: networkMemoryBytes(config),
-              bufferTimeoutNs,
-              compression: config.get("taskmanager.network.blocking-shuffle.compression.enabled"),
-            });
-            shuffles.set(host, s);
-          }
-          return s;
-        },
-        jobManagerEndpoint: (tm, connection) => jm.endpointFor(tm, connection),
-        heartbeatIntervalNs: config.get("heartbeat.interval"),
-        heartbeatTimeoutNs: config.get("heartbeat.timeout"),
-        latency,
-      }),
-    );
-  }
+  const createTaskManager = (host: string) =>
+    new TaskManager(host, config.get("taskmanager.numberOfTaskSlots"), {
+      world,
+      jobManagerHost: JOB_MANAGER_HOST,
+      settings: {
+        runtimeMode,
+        sortedInputs: config.get("execution.sorted-inputs.enabled"),
+        batchStateBackend: config.get("execution.batch-state-backend.enabled"),
+        autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
+        sourceBatchRecords: 512,
+        latencyIntervalNs: config.get("metrics.latency.interval"),
+        checkpointing: checkpoints === undefined ? undefined : { mode: checkpoints.mode },
+        stateBackend: config.get("state.backend.type"),
+      },
+      costs,
+      jobRng,
+      external: store,
+      shuffle: (host) => {
+        let s = shuffles.get(host);
+        if (s === undefined || !s.environment.alive()) {
+          s = new ShuffleAdapter(world, host, {
+            bufferSizeBytes: config.get("taskmanager.memory.segment-size"),
+            exclusiveBuffersPerChannel: config.get("taskmanager.network.memory.buffers-per-channel"),
+            floatingBuffersPerGate: config.get("taskmanager.network.memory.floating-buffers-per-gate"),
+            maxBuffersPerChannel: config.get("taskmanager.network.memory.max-buffers-per-channel"),
+            maxOverdraftBuffersPerGate: config.get("taskmanager.network.memory.max-overdraft-buffers-per-gate"),
+            networkMemoryBytes: networkMemoryBytes(config),
+            bufferTimeoutNs,
+            compression: config.get("taskmanager.network.blocking-shuffle.compression.enabled"),
+          });
+          shuffles.set(host, s);
+        }
+        return s;
+      },
+      jobManagerEndpoint: (tm, connection) => jm.endpointFor(tm, connection),
+      heartbeatIntervalNs: config.get("heartbeat.interval"),
+      heartbeatTimeoutNs: config.get("heartbeat.timeout"),
+      latency,
+      onRegistered: (host) => resourceManager.taskManagerRegistered(host),
+    });
+  const resourceManager = new ResourceManager(world, trace, {
+    taskManagers: shape.taskManagers,
+    redundant,
+    replacement,
+    hostSpec: taskManagerHost,
+    createTaskManager,
+    spareStartFallbackNs: config.get("heartbeat.timeout"),
+    jobActive: () => !jm.isTerminal,
+    rng: world.rng,
+  });
+  jm.addTaskManagerLostListener((host, cause, processRestarted) => resourceManager.taskManagerLost(host, cause, processRestarted));
+  if (redundant > 0) jm.setSlotPreference((host) => (resourceManager.isRedundant(host) ? 1 : 0));
+  // Grows when replacements start: metrics and statistics see every TaskManager.
+  const taskManagers = resourceManager.taskManagers;
   const vertexTotals = new Map<string, { recordsIn: number; recordsOut: number; busy: number; bp: number; idle: number }>();
   const samples: MetricSample[] = [];
   sampleMetrics(world, trace, taskManagers, options.metricsIntervalNs ?? DEFAULT_METRICS_INTERVAL_NS, samples, () => jm.isTerminal);
 
   jm.onTerminal(() => world.kernel.stop());
   jm.submit();
-  for (const tm of taskManagers) tm.start();
+  resourceManager.start();
 
   // A running job heartbeats forever, so every run needs a limit; a day is far beyond any
   // bounded job here, and an unbounded one is given its own.

@@ -22,6 +22,12 @@ export interface EngineEvents {
   JobStatusChanged: { job: string; status: JobStatus; cause?: string };
   TaskManagerRegistered: { host: string; slots: number };
   TaskManagerLost: { host: string; cause: string };
+  /**
+   * The resource manager asked for a TaskManager on a new host: a spare started with the
+   * cluster (startDelayNs 0), or a replacement for a lost one, whose host appears
+   * (HostAdded) and registers after startDelayNs.
+   */
+  TaskManagerRequested: { host: string; reason: string; startDelayNs: number };
   SlotRequested: { request: number; group: string; vertices: string[] };
   SlotAllocated: { request: number; host: string; slot: number };
   SlotReleased: { host: string; slot: number };
@@ -95,6 +101,7 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   JobStatusChanged: "summary",
   TaskManagerRegistered: "summary",
   TaskManagerLost: "summary",
+  TaskManagerRequested: "summary",
   SlotRequested: "summary",
   SlotAllocated: "summary",
   SlotReleased: "summary",

@@ -257,14 +257,25 @@ export class Network {
         ? undefined
         : new Link("core", parseBandwidth(spec.linkBandwidthBytesPerS, `${field}.linkBandwidthBytesPerS`));
     this.resetAfterHeldNs = parseDuration(spec.resetAfterHeldNs ?? DEFAULT_RESET_AFTER_HELD, `${field}.resetAfterHeldNs`);
+    this.hostNames = [];
     for (const [name, host] of hosts) {
       assert(host.name === name, `network: host map key "${name}" names host "${host.name}"`);
-      const bw = this.hostBandwidthBytesPerS;
-      this.hostStates.set(name, new HostState(host, new Link(`${name}/egress`, bw), new Link(`${name}/ingress`, bw)));
-      host.onCrash((h) => this.onHostCrash(h));
-      host.onRestart((h) => this.onHostRestart(h));
+      this.addHost(host);
     }
-    this.hostNames = [...hosts.keys()];
+  }
+
+  /**
+   * Attaches a host (at construction, or later when a cluster grows: a replacement
+   * TaskManager's new machine). Its NICs start idle; its pairs' latency streams are
+   * derived from the two names, so other pairs' draws do not shift.
+   */
+  addHost(host: Host): void {
+    assert(!this.hostStates.has(host.name), `network: host "${host.name}" added twice`);
+    const bw = this.hostBandwidthBytesPerS;
+    this.hostStates.set(host.name, new HostState(host, new Link(`${host.name}/egress`, bw), new Link(`${host.name}/ingress`, bw)));
+    host.onCrash((h) => this.onHostCrash(h));
+    host.onRestart((h) => this.onHostRestart(h));
+    this.hostNames.push(host.name);
   }
 
   /** The host's outgoing NIC direction (shared with the blob store's traffic). */

@@ -50,6 +50,8 @@ export class World implements FaultTargets {
   readonly network: Network;
   readonly blobStore: BlobStore;
   private injector: FaultInjector | undefined;
+  /** The cluster's disk defaults, for hosts added later. */
+  private readonly diskDefaults: DiskSpec | undefined;
 
   constructor(spec: ClusterSpec, options: WorldOptions) {
     this.rng = Rng.root(options.seed);
@@ -73,6 +75,7 @@ export class World implements FaultTargets {
       const host = this.hosts.get(h.name)!;
       this.disks.set(h.name, new Disk(this.kernel, this.trace, host, "disk0", { ...spec.disk, ...h.disk }, `cluster.hosts[${i}].disk`));
     });
+    this.diskDefaults = spec.disk;
     this.network = new Network(this.kernel, this.trace, this.rng, this.hosts, spec.network, "cluster.network");
     this.blobStore = new BlobStore(this.kernel, this.trace, this.rng, spec.blobStore, "cluster.blobStore", this.network);
   }
@@ -88,6 +91,22 @@ export class World implements FaultTargets {
   host(name: string, field = "host"): Host {
     const host = this.hosts.get(name);
     if (host === undefined) throw new InputError(field, unknownNameProblem("host", name, this.hostNames()));
+    return host;
+  }
+
+  /**
+   * Adds a host while the simulation runs (a new machine joins the cluster, e.g. a
+   * replacement TaskManager's). It gets the cluster's disk defaults and joins the network;
+   * HostAdded records when it appeared. Fault plans are validated when injected, so they
+   * cannot name it.
+   */
+  addHost(spec: HostSpecInput, field = "host"): Host {
+    if (this.hosts.has(spec.name)) throw new InputError(`${field}.name`, `duplicate host name "${spec.name}"`);
+    const host = new Host(this.kernel, this.trace, spec, field);
+    this.hosts.set(spec.name, host);
+    this.trace.emit("HostAdded", { host: host.name, cores: host.cores, speed: host.speed });
+    this.disks.set(spec.name, new Disk(this.kernel, this.trace, host, "disk0", { ...this.diskDefaults, ...spec.disk }, `${field}.disk`));
+    this.network.addHost(host);
     return host;
   }
 

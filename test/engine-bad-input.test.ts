@@ -101,6 +101,28 @@ describe("bad config", () => {
     const err = inputErrorOf(() => runJob({ seed: 1, scenario: "bad-input", cluster: { taskManagers: 0 }, job: wordcount() }));
     expect(err.message).toBe("cluster.taskManagers: must be a positive integer, got 0");
   });
+
+  it("a bad cluster.replacement names the field, before anything runs", () => {
+    const cases: [unknown, string][] = [
+      [true, 'cluster.replacement: expected false or { startDelay }, e.g. { startDelay: "30s" }, got boolean true'],
+      [{}, 'cluster.replacement.startDelay: missing: how long a new TaskManager takes to start, e.g. "30s" or { dist: "uniform", min: "20s", max: "40s" }'],
+      [{ startDelay: "30 parsecs" }, 'cluster.replacement.startDelay: bad duration "30 parsecs": unknown unit "parsecs" (use ns, us, ms, s, m, h, d)'],
+      [{ startDelay: "30s", startDealy: "1s" }, 'cluster.replacement.startDealy: unknown field "startDealy" (did you mean "startDelay"?)'],
+      [{ startDelay: { dist: "uniform", min: "40s", max: "20s" } }, "cluster.replacement.startDelay.max: must be ≥ min (40s)"],
+    ];
+    for (const [replacement, expected] of cases) {
+      const sink = new MemorySink();
+      const cluster = { taskManagers: 1, replacement } as unknown as JobRunOptions["cluster"];
+      const err = inputErrorOf(() => runJob({ seed: 1, scenario: "bad-input", cluster, job: wordcount(), trace: { sink } }));
+      expect(err.message, JSON.stringify(replacement)).toBe(expected);
+      expect(sink.lines, "nothing ran").toEqual([]);
+    }
+  });
+
+  it("a bad slotmanager.redundant-taskmanager-num names the option", () => {
+    expect(inputErrorOf(() => run({ "slotmanager.redundant-taskmanager-num": -1 })).field).toBe('config."slotmanager.redundant-taskmanager-num"');
+    expect(inputErrorOf(() => run({ "slotmanager.redundant-taskmanager-num": 1001 })).field).toBe('config."slotmanager.redundant-taskmanager-num"');
+  });
 });
 
 describe("parallelism above the max parallelism", () => {

@@ -299,6 +299,47 @@ describe("zombies: the JobManager loses a TaskManager whose tasks keep running",
   });
 });
 
+describe("checkpointing bugs the exactly-once property found (fixed; regressions)", () => {
+  // The source finished (its final checkpoint 1 completed) a moment after checkpoint 2 was
+  // triggered on it; one Double subtask had processed barrier 1 before its end of input, so
+  // it still waited for a final checkpoint that could never reach it. Fixed twice over: the
+  // task ends its input as soon as the last EndOfData is processed (before a barrier behind
+  // it), and a trigger that finds its task gone declines, so the next checkpoint is planned
+  // anew from the subtasks whose producers all finished.
+  it("a trigger racing the source's finish does not leave the job waiting for a final checkpoint", () => {
+    expectExactlyOnce({
+      job: "rebalance-rescale",
+      params: { records: 29, sourceParallelism: 1, mapParallelism: 3, map2Parallelism: 1, sinkParallelism: 1, splits: 1, sink: "transactional", ratePerSecond: 29 },
+      mode: "STREAMING",
+      config: config({ "execution.checkpointing.interval": "100ms" }),
+      cluster: { taskManagers: 3, coresPerTaskManager: 1 },
+      faults: [{ trigger: { from: "1ms", to: "4001ms" }, fault: "isolate", target: "tm-1" }],
+      seed: 0,
+    });
+  });
+
+  // tm-4 crashed right after acknowledging the final checkpoint, before its committer heard
+  // that it completed. The restart restored that checkpoint, but the writer subtask (not
+  // chained to its committer) started first and its initTransactions aborted the
+  // pre-committed transaction the restored committer was about to commit: one record lost.
+  // Fixed as KafkaSink does it: transactions belong to a checkpoint, and a restore from
+  // checkpoint n aborts only the older attempt's transactions after n.
+  it("a writer restarting before its committer does not abort the restored checkpoint's transactions", () => {
+    expectExactlyOnce({
+      job: "rebalance-rescale",
+      params: { records: 47, sourceParallelism: 1, mapParallelism: 1, map2Parallelism: 1, sinkParallelism: 4, splits: 1, sink: "transactional", ratePerSecond: 7 },
+      mode: "STREAMING",
+      config: config({ "pipeline.operator-chaining.enabled": false, "execution.checkpointing.interval": "100ms" }),
+      cluster: { taskManagers: 4, coresPerTaskManager: 1 },
+      faults: [
+        { trigger: { from: "0ms", to: "2371ms" }, fault: "partition", target: ["jm", "tm-1"] },
+        { trigger: { at: "9073ms" }, fault: { type: "crash", restartAfter: "100ms" }, target: "tm-4" },
+      ],
+      seed: 319829366,
+    });
+  });
+});
+
 describe("engine bugs found by the fault properties (it.fails until fixed)", () => {
   // B1: tm-1 crashes silently at 2.05 s (after the 2 s heartbeat was answered) and restarts
   // at 2.3 s. Nothing was in flight to it, so its old RPC connection is still "open" on the

@@ -56,6 +56,13 @@ const SCENARIOS = {
     faults: [{ trigger: { from: "2s", to: "8s" }, fault: { type: "blobOutage", mode: "fail" } }],
     timeLimitNs: 600e9,
   }),
+  // A job that needs both TaskManagers' slots; one host crashes for good.
+  "tm-crash-all-slots": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 2000, parallelism: 2, splits: 4, ratePerSecond: 10 })),
+    faults: [{ trigger: { at: "3s" }, fault: "crash", target: "tm-2" }],
+    timeLimitNs: 300e9,
+  }),
   "few-slots": () => ({
     cluster: { taskManagers: 1, coresPerTaskManager: 2 },
     job: (env) => wordcount.build(env, wordcount.parseParams({ records: 100, parallelism: 4 })),
@@ -122,6 +129,14 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
   "batch-wc": { "taskmanager.numberOfTaskSlots": 2, "execution.runtime-mode": "BATCH" },
   window: { "taskmanager.numberOfTaskSlots": 2 },
   "tm-crash": { "taskmanager.numberOfTaskSlots": 2 },
+  "tm-crash-all-slots": {
+    "taskmanager.numberOfTaskSlots": 1,
+    "restart-strategy.type": "fixed-delay",
+    "restart-strategy.fixed-delay.attempts": 20,
+    "heartbeat.interval": "1s",
+    "heartbeat.timeout": "5s",
+    "slot.request.timeout": "30s",
+  },
   "few-slots": { "taskmanager.numberOfTaskSlots": 2 },
   "cp-blob-delay": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
   "cp-blob-fail": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
@@ -156,6 +171,8 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "pipeline.max-parallelism": { scenario: "stream-wc", value: 256 },
   "pipeline.operator-chaining.enabled": { scenario: "stream-wc", value: false },
   "slot.request.timeout": { scenario: "few-slots", value: "10s" },
+  // Without the spare the restarted job fails for lack of slots; with it, it finishes.
+  "slotmanager.redundant-taskmanager-num": { scenario: "tm-crash-all-slots", value: 1 },
   "state.backend.type": { scenario: "stream-wc", value: "rocksdb" },
   // Network memory sizes matter where output pools fill up: under backpressure.
   "taskmanager.memory.flink.size": { scenario: "backpressure", value: "4mb", base: { "taskmanager.memory.network.min": "32kb" } },

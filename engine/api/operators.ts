@@ -417,6 +417,9 @@ export class TransactionalSinkWriter extends BaseOperator {
   private txnRecords = 0;
   private writerId = "";
   private fencing: { key: string; epoch: number } | undefined;
+  /** The last checkpoint this writer's state belongs to (restored, or snapshotted since). */
+  private lastCheckpoint = 0;
+  private restoredCheckpoint: number | undefined;
   constructor(
     private readonly sinkName: string,
     private readonly fenced = true,
@@ -427,14 +430,18 @@ export class TransactionalSinkWriter extends BaseOperator {
     super.open(ctx, out);
     this.writerId = writerIdOf(this.sinkName, ctx.subtaskIndex, ctx.attemptNumber);
     if (this.fenced) {
-      // Kafka's initTransactions at startup: fences every older attempt of this subtask.
+      // Kafka's initTransactions at startup: fences every older attempt of this subtask and
+      // aborts its lingering transactions — but not those pre-committed in the checkpoint
+      // being restored, which the committer commits (with checkpoints: none restored = 0).
       this.fencing = { key: writerPrefixOf(this.sinkName, ctx.subtaskIndex), epoch: ctx.attemptNumber };
-      ctx.external.initTransactions(this.sinkName, this.fencing.key, this.fencing.epoch);
+      const keep = ctx.checkpointingEnabled ? (this.restoredCheckpoint ?? 0) : undefined;
+      ctx.external.initTransactions(this.sinkName, this.fencing.key, this.fencing.epoch, keep);
     }
   }
   processElement(value: unknown, _timestampMs: number): void {
     if (this.txn === undefined) {
-      this.txn = this.ctx.external.beginTransaction(this.sinkName, this.writerId, this.fencing);
+      // With checkpoints, a transaction belongs to the next checkpoint (KafkaSink's transactional id).
+      this.txn = this.ctx.external.beginTransaction(this.sinkName, this.writerId, this.fencing, this.ctx.checkpointingEnabled ? this.lastCheckpoint + 1 : undefined);
       this.txnRecords = 0;
     }
     this.ctx.external.write(this.txn, value);
@@ -465,9 +472,15 @@ export class TransactionalSinkWriter extends BaseOperator {
     const committable = this.prepareCommit(checkpointId);
     if (committable !== undefined) this.out.collect(committable, NaN);
   }
+  /** Restore from checkpoint n: open() must not abort what n pre-committed. */
+  initializeState(_ctx: OperatorContext, _state: unknown, checkpointId: number): void {
+    this.restoredCheckpoint = checkpointId;
+    this.lastCheckpoint = checkpointId;
+  }
   /** Sink V2: before barrier n the writer pre-commits and hands its committable downstream. */
   prepareSnapshotPreBarrier(checkpointId: number): void {
     this.emitCommittables(checkpointId);
+    this.lastCheckpoint = checkpointId;
   }
   override endInput(): void {
     this.emitCommittables(END_OF_INPUT_CHECKPOINT_ID);

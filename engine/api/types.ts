@@ -84,12 +84,18 @@ export interface ExternalStoreApi {
   append(sink: string, record: unknown): void;
   /**
    * Kafka's initTransactions: a writer announces its fencing key (stable across attempts,
-   * e.g. "sink-2/") and epoch (its attempt number). Open transactions of lower epochs are
-   * aborted, and every later operation of a lower epoch is rejected: zombies are fenced.
+   * e.g. "sink-2/") and epoch (its attempt number). Transactions of lower epochs still
+   * live are aborted — except, when `keepUpToCheckpoint` is given (a restore from that
+   * checkpoint), pre-committed ones of checkpoints ≤ it, which the restored committer
+   * commits (KafkaSink aborts only the transactional ids after the restored checkpoint).
+   * Every later operation of a lower epoch is rejected: zombies are fenced.
    */
-  initTransactions(sink: string, fencingKey: string, epoch: number): void;
-  /** Begins a transaction of `sink` owned by `writerId` (e.g. "sink-2/attempt-0"), fenced if given. */
-  beginTransaction(sink: string, writerId: string, fencing?: { key: string; epoch: number }): TransactionId;
+  initTransactions(sink: string, fencingKey: string, epoch: number, keepUpToCheckpoint?: number): void;
+  /**
+   * Begins a transaction of `sink` owned by `writerId` (e.g. "sink-2/attempt-0"), fenced if
+   * given; `checkpoint`: the checkpoint it will belong to (KafkaSink's per-checkpoint id).
+   */
+  beginTransaction(sink: string, writerId: string, fencing?: { key: string; epoch: number }, checkpoint?: number): TransactionId;
   write(txn: TransactionId, record: unknown): void;
   /** Flushes and freezes the transaction: no more writes, ready to commit. */
   preCommit(txn: TransactionId): void;

@@ -8,7 +8,8 @@
  * nothing); a request that cannot be served waits for slots to free, and fails the job
  * after `slot.request.timeout`. Slot sharing: every (slot sharing group, subtask index)
  * pair of a region shares one slot, as Flink's LocalInputPreferredSlotSharingStrategy
- * does for equal parallelism. TaskManager loss is detected by heartbeat timeout.
+ * does for equal parallelism. TaskManager loss is detected by heartbeat timeout (or a
+ * re-registration); listeners (the resource manager) hear of each loss.
  *
  * Invariants: each region is deployed at most once (the scheduling state machine asserts);
  * a slot hosts one sharing-group instance at a time; the job reaches exactly one terminal
@@ -61,6 +62,9 @@ interface SlotGroup {
   slot: number;
 }
 
+/** `processRestarted`: noticed by the TaskManager's re-registration (a new process already runs there). */
+export type TaskManagerLostListener = (host: string, cause: string, processRestarted: boolean) => void;
+
 /** Default serialized record size when an operator declares none, bytes. */
 export const DEFAULT_RECORD_BYTES = 64;
 
@@ -81,6 +85,9 @@ export class JobManager {
   private heartbeatSeq = 0;
   private finishedCount = 0;
   private readonly terminalListeners: ((status: JobStatus) => void)[] = [];
+  private readonly taskManagerLostListeners: TaskManagerLostListener[] = [];
+  /** Ranks TaskManagers for slot allocation (lower first); unset: registration order only. */
+  private slotPreference: ((host: string) => number) | undefined;
   readonly startedNs: number;
   finishedNs: number | undefined;
   private readonly restartStrategy: RestartBackoffTimeStrategy;
@@ -127,6 +134,16 @@ export class JobManager {
 
   onTerminal(listener: (status: JobStatus) => void): void {
     this.terminalListeners.push(listener);
+  }
+
+  /** Told of every TaskManager loss, after its subtasks failed over (the resource manager listens). */
+  addTaskManagerLostListener(listener: TaskManagerLostListener): void {
+    this.taskManagerLostListeners.push(listener);
+  }
+
+  /** Fill TaskManagers of lower rank first, registration order within a rank (spares rank last). */
+  setSlotPreference(rank: (host: string) => number): void {
+    this.slotPreference = rank;
   }
 
   /**
@@ -272,7 +289,7 @@ export class JobManager {
     if (existing !== undefined && existing.alive) {
       // A new TaskManager process on the same host: the old one is gone, whatever the
       // heartbeats say yet (faster detection than the heartbeat timeout).
-      this.onTaskManagerLost(existing, `TaskManager ${name} registered again after a restart`);
+      this.onTaskManagerLost(existing, `TaskManager ${name} registered again after a restart`, true);
       if (this.isTerminal) return;
     }
     const tm: TaskManagerInfo = {
@@ -536,6 +553,8 @@ export class JobManager {
       if (!tm.alive) continue;
       for (const slot of tm.freeSlots) free.push({ tm, slot });
     }
+    const rank = this.slotPreference;
+    if (rank !== undefined) free.sort((a, b) => rank(a.tm.name) - rank(b.tm.name)); // stable: registration order within a rank
     if (free.length < groups.length) return false;
     groups.forEach((g, i) => {
       const { tm, slot } = free[i]!;
@@ -660,7 +679,7 @@ export class JobManager {
   }
 
   /** A TaskManager is gone: its slots and partitions with it; its subtasks fail over. */
-  private onTaskManagerLost(tm: TaskManagerInfo, cause: string): void {
+  private onTaskManagerLost(tm: TaskManagerInfo, cause: string, processRestarted = false): void {
     tm.alive = false;
     tm.freeSlots = [];
     this.trace.emit("TaskManagerLost", { host: tm.name, cause });
@@ -670,8 +689,9 @@ export class JobManager {
       if (e.state === "FINISHED") continue; // its lost partitions make consumers' failovers include it
       this.setExecutionState(e, "FAILED", `TaskManager ${tm.name} lost`);
       this.handleFailure(e, `TaskManager ${tm.name} lost: ${cause}`);
-      if (this.isTerminal) return;
+      if (this.isTerminal) break;
     }
+    for (const listener of this.taskManagerLostListeners) listener(tm.name, cause, processRestarted);
   }
 
   /**

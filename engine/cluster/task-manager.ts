@@ -39,6 +39,8 @@ export interface TaskManagerContext {
   /** heartbeat.interval / heartbeat.timeout: the TaskManager watches the JobManager too. */
   heartbeatIntervalNs: number;
   heartbeatTimeoutNs: number;
+  /** Told when the JobManager accepted a registration (the resource manager listens). */
+  onRegistered?: (taskManager: string) => void;
 }
 
 export class TaskManager {
@@ -127,6 +129,7 @@ export class TaskManager {
   private onMessage(message: JmToTm): void {
     switch (message.type) {
       case "RegistrationAccepted":
+        this.ctx.onRegistered?.(this.name);
         return;
       case "HeartbeatRequest":
         this.lastJobManagerNs = this.ctx.world.now;
@@ -144,9 +147,13 @@ export class TaskManager {
         }
         return;
       }
-      case "TriggerCheckpoint":
-        this.tasks.get(message.attemptId)?.triggerCheckpoint(message.checkpointId, message.timestampNs);
+      case "TriggerCheckpoint": {
+        const task = this.tasks.get(message.attemptId);
+        // A task that finished (or is gone) cannot start it: decline, not counted as a failure.
+        if (task === undefined) this.send({ type: "DeclineCheckpoint", attemptId: message.attemptId, checkpointId: message.checkpointId, reason: "task not running", counts: false });
+        else task.triggerCheckpoint(message.checkpointId, message.timestampNs);
         return;
+      }
       case "NotifyCheckpointComplete":
         this.tasks.get(message.attemptId)?.notifyCheckpointComplete(message.checkpointId);
         return;

@@ -459,6 +459,9 @@ export class Task {
       }
       case "EndOfData":
         this.channelEnd(gate, channel);
+        // The input ended (FLIP-147): end it now, before a barrier behind it is processed,
+        // so the checkpoint that barrier starts is this task's final one.
+        if (this.endedChannels === this.totalChannels) this.endOfInput();
         return;
       case "EndOfPartition": {
         // The channel is done (its gate tracks it); a pending alignment stops waiting for it.
@@ -523,7 +526,11 @@ export class Task {
 
   /** The coordinator triggers checkpoint n at a source (or a task whose producers all finished). */
   triggerCheckpoint(checkpointId: CheckpointId, triggerNs: number): void {
-    if (this.state !== "running" && this.state !== "initializing") return;
+    if (this.state !== "running" && this.state !== "initializing") {
+      // Flink: CHECKPOINT_DECLINED_TASK_NOT_READY; the coordinator plans the next one anew.
+      this.setup.callbacks.declineCheckpoint(checkpointId, `task ${this.name} is ${this.state}`, false);
+      return;
+    }
     this.enqueueMail(() => {
       const now = this.kernel.now;
       this.performCheckpoint(checkpointId, triggerNs, now, now);
