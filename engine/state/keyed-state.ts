@@ -61,19 +61,22 @@ export class HashMapStateBackend implements KeyedStateBackend {
   }
 
   get(name: string): unknown {
-    this.check();
+    // Per record: a key's state exists once set, so only a key without state needs the check.
+    const current = this.current;
+    if (current === undefined) this.check();
     this.accesses++;
-    return this.current === undefined ? undefined : this.current[name];
+    return current === undefined ? undefined : current[name];
   }
 
   set(name: string, value: unknown): void {
-    this.check();
-    this.accesses++;
-    if (this.current === undefined) {
-      this.current = {};
-      this.byKey.set(this.key!, this.current);
+    let current = this.current;
+    if (current === undefined) {
+      this.check();
+      current = this.current = {};
+      this.byKey.set(this.key!, current);
     }
-    this.current[name] = value;
+    this.accesses++;
+    current[name] = value;
   }
 
   clear(name: string): void {
