@@ -138,6 +138,15 @@ export function summaryOf(r: JobRunResult) {
     })),
     restarts: r.restarts,
     restartedTasks: r.restartedTasks,
+    checkpoints:
+      r.checkpoints === undefined
+        ? null
+        : {
+            completed: r.checkpoints.completed,
+            aborted: r.checkpoints.aborted,
+            p50Ms: r.checkpoints.durationsNs.length === 0 ? null : Math.round((LatencyTracker.percentile(r.checkpoints.durationsNs, 0.5) ?? 0) / 1e3) / 1e3,
+            maxMs: r.checkpoints.durationsNs.length === 0 ? null : Math.round(Math.max(...r.checkpoints.durationsNs) / 1e3) / 1e3,
+          },
     processingLatencyMs: latencySummary(r.processingLatencyNs),
     visibilityLatencyMs: latencySummary(r.visibilityLatencyNs),
     kernelEvents: r.kernelEvents,
@@ -160,6 +169,8 @@ function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string 
   else console.log(`  ran for            ${formatDuration(s.endNs)}`);
   console.log(`  source throughput  ${s.sourceRecordsPerS} records/s`);
   console.log(`  failovers          ${s.restarts} restarts, ${s.restartedTasks} task attempts restarted`);
+  const cp = s.checkpoints;
+  console.log(`  checkpoints        ${cp === null ? "off" : `${cp.completed} completed, ${cp.aborted} aborted${cp.p50Ms !== null ? `; duration p50 ${cp.p50Ms} ms, max ${cp.maxMs} ms` : ""}`}`);
   const lat = (l: { p50: number; p99: number; samples: number } | null) =>
     l === null ? "n/a (set metrics.latency.interval)" : `p50 ${l.p50} ms, p99 ${l.p99} ms (${l.samples} markers)`;
   console.log(`  processing latency ${lat(s.processingLatencyMs)}`);

@@ -109,6 +109,8 @@ export interface JobRunResult {
   /** Failovers that restarted tasks, and task attempts restarted in total. */
   restarts: number;
   restartedTasks: number;
+  /** Checkpoint statistics (undefined when checkpointing is off). */
+  checkpoints: CheckpointSummary | undefined;
   kernelEvents: number;
   /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
   processingLatencyNs: readonly number[];
@@ -117,6 +119,16 @@ export interface JobRunResult {
   world: World;
   jobManager: JobManager;
   store: ExternalStore;
+}
+
+export interface CheckpointSummary {
+  triggered: number;
+  completed: number;
+  aborted: number;
+  /** Triggers skipped because not all subtasks were running. */
+  skipped: number;
+  /** Trigger-to-completion durations of the completed checkpoints, ns, in completion order. */
+  durationsNs: number[];
 }
 
 export const JOB_MANAGER_HOST = "jm";
@@ -300,6 +312,10 @@ export function runJob(options: JobRunOptions): JobRunResult {
     samples,
     restarts: jm.restarts,
     restartedTasks: jm.restartedTasks,
+    checkpoints:
+      jm.checkpoints === undefined
+        ? undefined
+        : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs() },
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,

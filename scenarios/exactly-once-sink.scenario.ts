@@ -1,10 +1,13 @@
 /**
  * Exactly-once through a failover: a keyed rolling sum into a transactional sink (Sink V2:
- * writer + committer). TaskManager tm-1 crashes at 3 s and comes back at 5 s; the job
- * restarts from the beginning (no checkpoints yet), and because the transactional sink
- * commits only at the end of input, the committed output is exactly the oracle's.
- * Knock-out twin: a non-transactional (collect) sink — what the first attempt wrote stays
- * visible, so the restart duplicates it.
+ * writer + committer) with aligned checkpoints every second. The writer pre-commits its
+ * transaction before each barrier and the committer commits it when the checkpoint
+ * completes. TaskManager tm-1 crashes at 3 s and comes back at 5 s; the job restores the
+ * last completed checkpoint (sources rewind to its offsets, the committer re-commits what
+ * it holds, the writer's lingering transactions are aborted), and the committed output is
+ * exactly the oracle's; the final checkpoint (FLIP-147) commits the rest.
+ * Knock-out twin: a non-transactional (collect) sink — what was written after the restored
+ * checkpoint stays visible, and the replay writes it again: duplicates.
  */
 import { CollectSink, TransactionalSink } from "../engine/api/sinks";
 import { GeneratorSource } from "../engine/api/sources";
@@ -24,6 +27,7 @@ export default defineScenario({
     "restart-strategy.fixed-delay.attempts": 3,
     "heartbeat.interval": "1s",
     "heartbeat.timeout": "5s",
+    "execution.checkpointing.interval": "1s",
   },
   params: { sink: "transactional", records: 2000, inject: true },
   knockout: { params: { sink: "collect" } },

@@ -110,6 +110,7 @@ export class CheckpointCoordinator {
   private tickTimer: TimerHandle = -1;
   private waitingForSlot = false;
   private stopped = false;
+  private readonly durationsNs: number[] = [];
   /** Counters for summaries. */
   readonly stats = { triggered: 0, completed: 0, aborted: 0, skipped: 0 };
 
@@ -141,6 +142,11 @@ export class CheckpointCoordinator {
 
   get completedCheckpoints(): readonly CompletedCheckpoint[] {
     return this.completed;
+  }
+
+  /** Durations of every checkpoint completed so far (also those no longer retained), ns. */
+  completedDurationsNs(): number[] {
+    return [...this.durationsNs];
   }
 
   /** The state a restarted subtask restores: its handle in the latest completed checkpoint. */
@@ -256,6 +262,7 @@ export class CheckpointCoordinator {
     this.lastCompletionNs = now;
     this.consecutiveFailures = 0;
     this.stats.completed++;
+    this.durationsNs.push(now - p.triggerNs);
     let stateBytes = 0;
     for (const h of handles.values()) if (h.checkpointId === p.id) stateBytes += h.stateBytes;
     this.ctx.trace.emit("CheckpointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, subtasks: p.acked.size });
