@@ -303,6 +303,8 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         inputSeconds: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 8, arbitrary: fc.integer({ min: 1, max: 40 }) }),
         mode: fc.constantFrom<RuntimeMode>(...(options.modes ?? ["STREAMING", "BATCH"])),
         checkpointInterval: fc.constantFrom(...CHECKPOINT_INTERVALS),
+        // Flink's 10 min default, or short enough that outages and slow hosts time checkpoints out.
+        checkpointTimeout: fc.option(fc.constantFrom("1s", "3s"), { nil: undefined, freq: 2 }),
         shuffle: fc.option(fc.constantFrom(...BATCH_SHUFFLE_MODES), { nil: undefined, freq: 2 }),
         failover: fc.constantFrom("region", "full"),
         initialBackoff: fc.constantFrom("100ms", "1s"),
@@ -345,6 +347,7 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
       if (x.mode === "STREAMING" && checkpointing !== false) {
         config["execution.checkpointing.interval"] = x.checkpointInterval;
         config["execution.checkpointing.mode"] = checkpointing;
+        if (x.checkpointTimeout !== undefined) config["execution.checkpointing.timeout"] = x.checkpointTimeout;
       }
       // See test/library-cases.ts: 4 slots of sort-merge partitions need more network memory.
       if (x.mode === "BATCH" && x.slotsPerTaskManager >= 4) config["taskmanager.memory.network.min"] = "256mb";
