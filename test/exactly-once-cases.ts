@@ -48,6 +48,7 @@ export const KNOWN_BUGS = {
   B1: "a TaskManager restarting after a silent crash, while the JobManager has nothing in flight to it, is bound to its dead connection and lost",
   B2: "a TaskManager the JobManager declared lost (JM link down > heartbeat.timeout) never registers again, and its tasks are never cancelled",
   B3: "a disk I/O error while a blocking (sort-merge) partition is written never fails the producer: the job hangs",
+  B5: "BATCH: a consumer reading a finished producer's blocking partition from a TaskManager whose host lost power (silent crash) waits for the TCP timeout (924 s); the JobManager notices the TaskManager lost but nothing fails the consumer over",
   B4: "without checkpoints (BATCH, or STREAMING with checkpointing off) a transactional sink commits at its own end of input; a later failover that restarts the finished subtask commits its output again",
 } as const;
 
@@ -142,6 +143,8 @@ export interface MaterializeOptions {
   mode: RuntimeMode;
   /** Keep the fault shapes of known bugs out (see KNOWN_BUGS). */
   avoidKnownBugs: boolean;
+  /** B5 (still open): in BATCH, crashes kill the process (the peers see resets) instead of cutting power. */
+  silentBatchCrashes?: boolean;
 }
 
 /**
@@ -160,7 +163,7 @@ export function materializeFaults(abstract: readonly AbstractFault[], o: Materia
   const out: FaultSpec[] = [];
   const taken: { cls: string; target: string; from: number; to: number }[] = [];
   const sorted = [...abstract].sort((x, y) => x.fromMs - y.fromMs || x.kind.localeCompare(y.kind) || x.a - y.a || x.b - y.b);
-  for (const f of sorted) {
+  for (let f of sorted) {
     const tm = taskManagerName(f.a % o.taskManagers);
     let other = taskManagerName(f.b % o.taskManagers);
     if (other === tm) other = taskManagerName((f.b + 1) % o.taskManagers);
@@ -177,6 +180,7 @@ export function materializeFaults(abstract: readonly AbstractFault[], o: Materia
     switch (f.kind) {
       case "crashWindow":
       case "crashRestartAfter":
+        if (o.mode === "BATCH" && o.silentBatchCrashes !== true) f = { ...f, silent: false };
         if (o.avoidKnownBugs && f.silent) {
           fromMs = Math.max(1, fromMs);
           lengthMs = Math.max(MIN_SILENT_DOWNTIME_MS, lengthMs);
@@ -268,8 +272,10 @@ export interface FaultCaseArbOptions {
   kinds: readonly FaultKind[];
   jobs?: readonly PropertyJob[];
   maxFaults?: number;
-  /** See MaterializeOptions.avoidKnownBugs (default true). */
+  /** See MaterializeOptions.avoidKnownBugs (default false: B1–B3 are fixed). */
   avoidKnownBugs?: boolean;
+  /** See MaterializeOptions.silentBatchCrashes (default false while B5 is open). */
+  silentBatchCrashes?: boolean;
   /** Runtime modes drawn (default both). */
   modes?: readonly RuntimeMode[];
   /**
@@ -362,7 +368,7 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
               ? 1 + (x.seed % maxP)
               : maxP;
       let taskManagers = Math.ceil(slotsNeeded / x.slotsPerTaskManager) + x.extraTaskManagers;
-      const faults = materializeFaults(x.faults, { taskManagers, mode: x.mode, avoidKnownBugs: options.avoidKnownBugs ?? false });
+      const faults = materializeFaults(x.faults, { taskManagers, mode: x.mode, avoidKnownBugs: options.avoidKnownBugs ?? false, silentBatchCrashes: options.silentBatchCrashes ?? false });
       if (options.sparesForLostTaskManagers === true) {
         const lost = new Set(faults.filter(isLongJmOutage).map((f) => [f.target].flat().find((h) => h !== JOB_MANAGER_HOST)));
         taskManagers += lost.size;
