@@ -67,6 +67,12 @@ export interface TaskSetup {
 
 type TimeState = "busy" | "backpressured" | "idle";
 
+/** BATCH sorted keyed input, gathered until the end of input: each key's records in arrival order. */
+interface SortedInput {
+  groups: Map<Key, { values: unknown[]; timestamps: number[] }>;
+  records: number;
+}
+
 /** Records a source emits at most per work item, whatever the buffer size allows. */
 const MAX_SOURCE_BATCH = 4096;
 
@@ -107,7 +113,7 @@ export class Task {
   /** Run when the current work item's CPU time has elapsed (a checkpoint's async phase). */
   private readonly afterWorkItem: (() => void)[] = [];
   // BATCH sorted keyed input: records gathered until the end of input.
-  private readonly sortedInput: { keys: Key[]; values: unknown[]; timestamps: number[] } | undefined;
+  private readonly sortedInput: SortedInput | undefined;
   // Metrics.
   private timeState: TimeState = "idle";
   private timeStateSinceNs: number;
@@ -161,7 +167,7 @@ export class Task {
           })
         : undefined;
     const batch = setup.settings.runtimeMode === "BATCH";
-    this.sortedInput = batch && setup.settings.sortedInputs && this.head.keySelector !== undefined ? { keys: [], values: [], timestamps: [] } : undefined;
+    this.sortedInput = batch && setup.settings.sortedInputs && this.head.keySelector !== undefined ? { groups: new Map(), records: 0 } : undefined;
   }
 
   get name(): string {
@@ -431,9 +437,12 @@ export class Task {
         continue;
       }
       if (sorted !== undefined) {
-        sorted.keys.push(head.keySelector!(value));
-        sorted.values.push(value);
-        sorted.timestamps.push(timestamps[i]!);
+        const key = head.keySelector!(value);
+        let group = sorted.groups.get(key);
+        if (group === undefined) sorted.groups.set(key, (group = { values: [], timestamps: [] }));
+        group.values.push(value);
+        group.timestamps.push(timestamps[i]!);
+        sorted.records++;
         this.recordsIn++;
         continue;
       }
@@ -615,49 +624,28 @@ export class Task {
    */
   private processSortedInput(): void {
     const s = this.sortedInput!;
-    const n = s.keys.length;
-    // The cost is that of Flink's external sort; the work is a counting sort on key ranks
-    // (one hash lookup per record, then typed arrays), which gives the same order:
-    // by key, then by timestamp, then by arrival.
-    this.cpuNs += sortNs(n, this.costs);
-    const rankOf = new Map<Key, number>();
-    const rank = new Int32Array(n);
-    const distinct: Key[] = [];
-    for (let i = 0; i < n; i++) {
-      const key = s.keys[i]!;
-      let r = rankOf.get(key);
-      if (r === undefined) {
-        r = distinct.length;
-        rankOf.set(key, r);
-        distinct.push(key);
-      }
-      rank[i] = r;
-    }
-    const byKeyOrder = distinct.map((_, r) => r).sort((a, b) => compareKeys(distinct[a]!, distinct[b]!));
-    const position = new Int32Array(distinct.length);
-    byKeyOrder.forEach((r, p) => (position[r] = p));
-    const start = new Int32Array(distinct.length + 1);
-    for (let i = 0; i < n; i++) start[position[rank[i]!]! + 1]!++;
-    for (let p = 0; p < distinct.length; p++) start[p + 1]! += start[p]!;
-    const order = new Int32Array(n);
-    const fill = start.slice(0, distinct.length);
-    for (let i = 0; i < n; i++) order[fill[position[rank[i]!]!]!++] = i;
-    const ts = s.timestamps;
+    // The cost is that of Flink's external sort; the work is cheaper: records were grouped
+    // by key as they arrived (one hash lookup each), so only the distinct keys are sorted,
+    // which gives the same order: by key, then by timestamp, then by arrival.
+    this.cpuNs += sortNs(s.records, this.costs);
+    const keys = [...s.groups.keys()].sort(compareKeys);
     const head = this.head;
-    for (let p = 0; p < distinct.length; p++) {
-      const from = start[p]!;
-      const to = start[p + 1]!;
+    for (const key of keys) {
+      const { values, timestamps } = s.groups.get(key)!;
+      const n = values.length;
       // Within a key: by timestamp, then arrival; usually already in order.
       let ordered = true;
-      for (let j = from + 1; j < to && ordered; j++) if (ts[order[j]!]! < ts[order[j - 1]!]!) ordered = false;
-      if (!ordered) order.subarray(from, to).sort((a, b) => ts[a]! - ts[b]! || a - b);
-      const key = distinct[byKeyOrder[p]!]!;
-      for (let j = from; j < to; j++) head.processKeyed(key, s.values[order[j]!], ts[order[j]!]!);
+      for (let j = 1; j < n && ordered; j++) if (timestamps[j]! < timestamps[j - 1]!) ordered = false;
+      if (ordered) {
+        for (let j = 0; j < n; j++) head.processKeyed(key, values[j], timestamps[j]!);
+      } else {
+        const order = Int32Array.from({ length: n }, (_, j) => j).sort((a, b) => timestamps[a]! - timestamps[b]! || a - b);
+        for (let j = 0; j < n; j++) head.processKeyed(key, values[order[j]!], timestamps[order[j]!]!);
+      }
       head.endKey(key);
     }
-    s.keys.length = 0;
-    s.values.length = 0;
-    s.timestamps.length = 0;
+    s.groups.clear();
+    s.records = 0;
   }
 
   // ---- work items ----
