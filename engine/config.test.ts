@@ -151,7 +151,7 @@ describe("the registry", () => {
     const keys = without.map((o) => o.key);
     for (const o of without) expect(o.reason).not.toBe("");
     expect(keys).toContain("execution.checkpointing.unaligned.enabled");
-    expect(keys).toContain("taskmanager.network.memory.buffer-debloat.enabled");
+    expect(keys).toContain("execution.checkpointing.aligned-checkpoint-timeout");
     for (const modelled of [
       "execution.runtime-mode",
       "execution.batch-shuffle-mode",
@@ -167,6 +167,8 @@ describe("the registry", () => {
       "execution.checkpointing.mode",
       "execution.checkpointing.timeout",
       "state.checkpoints.num-retained",
+      "taskmanager.network.memory.buffer-debloat.enabled",
+      "taskmanager.memory.min-segment-size",
     ]) {
       expect(keys).not.toContain(modelled);
     }

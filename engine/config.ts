@@ -78,7 +78,6 @@ export const MAX_REDUNDANT_TASK_MANAGERS = 1000;
 const MIN_PAGE_SIZE_BYTES = 4 * KIB;
 
 const UNALIGNED_VIA = "unaligned checkpoints (barriers overtaking in-flight buffers, channel state) are not built yet; checkpoints are aligned";
-const DEBLOAT_VIA = "the buffer-debloating loop of the network stack (FLIP-183) is not built yet";
 
 /**
  * The registry. Order here is for reading (grouped by subsystem); the API iterates in key
@@ -238,6 +237,15 @@ const OPTION_LIST = [
     max: GIB,
     check: (v: number) => (isPowerOfTwo(v) ? undefined : `must be a power of two, got ${formatMemory(v)}`),
     description: "Size of one network buffer (memory segment).",
+    effect: "modelled",
+  },
+  {
+    key: "taskmanager.memory.min-segment-size",
+    type: "memory",
+    default: 256,
+    min: 1,
+    max: GIB,
+    description: "Smallest buffer size buffer debloating may announce.",
     effect: "modelled",
   },
   {
@@ -552,7 +560,7 @@ const OPTION_LIST = [
     type: "boolean",
     default: false,
     description: "Shrink buffers so in-flight data matches the target time of consumer work.",
-    effect: { noEffectYet: DEBLOAT_VIA },
+    effect: "modelled",
   },
   {
     key: "taskmanager.network.memory.buffer-debloat.period",
@@ -560,7 +568,7 @@ const OPTION_LIST = [
     default: 200 * NS_PER_MS,
     min: NS_PER_MS,
     description: "How often each input gate recomputes its buffer size.",
-    effect: { noEffectYet: DEBLOAT_VIA },
+    effect: "modelled",
   },
   {
     key: "taskmanager.network.memory.buffer-debloat.target",
@@ -568,7 +576,7 @@ const OPTION_LIST = [
     default: NS_PER_S,
     min: NS_PER_MS,
     description: "Time the in-flight data of a gate should take to consume.",
-    effect: { noEffectYet: DEBLOAT_VIA },
+    effect: "modelled",
   },
   {
     key: "taskmanager.network.memory.buffer-debloat.samples",
@@ -576,7 +584,7 @@ const OPTION_LIST = [
     default: 20,
     min: 1,
     description: "Throughput samples averaged into the new buffer size.",
-    effect: { noEffectYet: DEBLOAT_VIA },
+    effect: "modelled",
   },
   {
     key: "taskmanager.network.memory.buffer-debloat.threshold-percentages",
@@ -585,7 +593,7 @@ const OPTION_LIST = [
     min: 0,
     max: 100,
     description: "Size changes smaller than this percentage are not announced.",
-    effect: { noEffectYet: DEBLOAT_VIA },
+    effect: "modelled",
   },
 ] as const satisfies readonly OptionDefinition[];
 

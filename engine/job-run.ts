@@ -24,7 +24,7 @@ import { buildExecutionGraph } from "./graph/execution-graph";
 import { compileJobGraph } from "./graph/job-graph";
 import { computeRegions } from "./graph/regions";
 import { JobManager } from "./cluster/job-manager";
-import { checkpointSettings } from "./checkpoint/coordinator";
+import { checkpointSettings, type CompletedAck } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
 import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
@@ -129,6 +129,8 @@ export interface CheckpointSummary {
   skipped: number;
   /** Trigger-to-completion durations of the completed checkpoints, ns, in completion order. */
   durationsNs: number[];
+  /** Each subtask's phases in every completed checkpoint. */
+  subtasks: readonly CompletedAck[];
 }
 
 export const JOB_MANAGER_HOST = "jm";
@@ -220,6 +222,16 @@ export function runJob(options: JobRunOptions): JobRunResult {
         sourceBatchRecords: 512,
         latencyIntervalNs: config.get("metrics.latency.interval"),
         checkpointing: checkpoints === undefined ? undefined : { mode: checkpoints.mode },
+        debloat: config.get("taskmanager.network.memory.buffer-debloat.enabled")
+          ? {
+              periodNs: config.get("taskmanager.network.memory.buffer-debloat.period"),
+              targetNs: config.get("taskmanager.network.memory.buffer-debloat.target"),
+              samples: config.get("taskmanager.network.memory.buffer-debloat.samples"),
+              thresholdPercent: config.get("taskmanager.network.memory.buffer-debloat.threshold-percentages"),
+              minBufferBytes: Math.min(config.get("taskmanager.memory.min-segment-size"), config.get("taskmanager.memory.segment-size")),
+              maxBufferBytes: config.get("taskmanager.memory.segment-size"),
+            }
+          : undefined,
         stateBackend: config.get("state.backend.type"),
       },
       costs,
@@ -315,7 +327,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     checkpoints:
       jm.checkpoints === undefined
         ? undefined
-        : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs() },
+        : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs(), subtasks: jm.checkpoints.completedSubtaskStats() },
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,

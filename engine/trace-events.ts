@@ -90,6 +90,8 @@ export interface EngineEvents {
   CheckpointAborted: { checkpoint: number; reason: string; durationNs: number };
   /** Restarted subtasks restore checkpoint n (their state handles). */
   CheckpointRestored: { checkpoint: number; subtasks: string[] };
+  /** Buffer debloating: a subtask announced a new buffer size to the producers of one input gate. */
+  BufferDebloated: { vertex: string; subtask: number; gate: number; bufferBytes: number; throughputBytesPerS: number };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -118,5 +120,6 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   CheckpointCompleted: "summary",
   CheckpointAborted: "summary",
   CheckpointRestored: "summary",
+  BufferDebloated: "summary",
   SinkCommitted: "summary",
 };

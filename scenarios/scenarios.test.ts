@@ -5,6 +5,7 @@ import quickstart from "./quickstart.scenario";
 import regionFailover from "./region-failover.scenario";
 import exactlyOnceSink from "./exactly-once-sink.scenario";
 import zombieFencing from "./zombie-fencing.scenario";
+import bufferDebloat from "./buffer-debloat.scenario";
 import { defineScenario } from "./define";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -58,6 +59,15 @@ describe("scenarios", () => {
     expect(o.result.store.stats.fencedTransactions + o.result.store.stats.rejectedCommits).toBeGreaterThan(0);
     const twin = runScenarioOnce(zombieFencing, 1, {}, true);
     expect(twin.failures.find((f) => /exactly once/.test(f.expectation))?.problem).toMatch(/duplicate: [1-9]/);
+  });
+
+  it("buffer debloating: announced sizes bound the barrier's wait to ~the target; its twin (off) waits behind full buffers", () => {
+    const o = runScenarioOnce(bufferDebloat, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(bufferDebloat, 1, {}, true);
+    expect(twin.failures.map((f) => f.expectation)).toEqual([bufferDebloat.expect[1]!.name, bufferDebloat.expect[2]!.name]);
+    const p50 = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    expect(p50(o.result.checkpoints!.durationsNs) * 2).toBeLessThan(p50(twin.result.checkpoints!.durationsNs));
   });
 
   it("backpressure: buffered data stays flat when the input grows 10x", () => {

@@ -311,6 +311,7 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         checkpointInterval: fc.constantFrom(...CHECKPOINT_INTERVALS),
         // Flink's 10 min default, or short enough that outages and slow hosts time checkpoints out.
         checkpointTimeout: fc.option(fc.constantFrom("1s", "3s"), { nil: undefined, freq: 2 }),
+        debloat: fc.boolean(),
         shuffle: fc.option(fc.constantFrom(...BATCH_SHUFFLE_MODES), { nil: undefined, freq: 2 }),
         failover: fc.constantFrom("region", "full"),
         initialBackoff: fc.constantFrom("100ms", "1s"),
@@ -354,6 +355,7 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         config["execution.checkpointing.interval"] = x.checkpointInterval;
         config["execution.checkpointing.mode"] = checkpointing;
         if (x.checkpointTimeout !== undefined) config["execution.checkpointing.timeout"] = x.checkpointTimeout;
+        if (x.debloat) config["taskmanager.network.memory.buffer-debloat.enabled"] = true;
       }
       // See test/library-cases.ts: 4 slots of sort-merge partitions need more network memory.
       if (x.mode === "BATCH" && x.slotsPerTaskManager >= 4) config["taskmanager.memory.network.min"] = "256mb";

@@ -14,6 +14,7 @@ import { GeneratorSource } from "../engine/api/sources";
 import { getJob } from "../scenarios/jobs/index";
 import { programOf } from "../scenarios/define";
 import backpressure from "../scenarios/backpressure.scenario";
+import bufferDebloat from "../scenarios/buffer-debloat.scenario";
 
 type Probe = { scenario: keyof typeof SCENARIOS; value: unknown; base?: Record<string, unknown> };
 
@@ -95,6 +96,12 @@ const SCENARIOS = {
     job: (env) => failingJob(env, 2),
     timeLimitNs: 600e9,
   }),
+  // The buffer-debloat scenario (backpressure, aligned checkpoints), 10 s.
+  debloat: () => ({
+    cluster: bufferDebloat.cluster,
+    job: programOf(bufferDebloat, {}),
+    timeLimitNs: 10e9,
+  }),
   backpressure: () => ({
     cluster: backpressure.cluster,
     job: programOf(backpressure, { recordBytes: 20_000 }),
@@ -142,6 +149,7 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
   "cp-blob-fail": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
   "default-parallelism": { "taskmanager.numberOfTaskSlots": 4 },
   backpressure: { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
+  debloat: { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2, "execution.checkpointing.interval": "2s" },
 };
 
 const PROBES: Partial<Record<OptionKey, Probe>> = {
@@ -187,6 +195,17 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "taskmanager.network.memory.max-overdraft-buffers-per-gate": { scenario: "backpressure", value: 0 },
   // One slot per TaskManager spreads the two subtasks over both hosts (remote channels).
   "taskmanager.numberOfTaskSlots": { scenario: "stream-wc", value: 1 },
+  "taskmanager.network.memory.buffer-debloat.enabled": { scenario: "debloat", value: true },
+  "taskmanager.network.memory.buffer-debloat.period": { scenario: "debloat", value: "1s", base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },
+  "taskmanager.network.memory.buffer-debloat.target": { scenario: "debloat", value: "100ms", base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },
+  "taskmanager.network.memory.buffer-debloat.samples": { scenario: "debloat", value: 1, base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },
+  "taskmanager.network.memory.buffer-debloat.threshold-percentages": { scenario: "debloat", value: 90, base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },
+  // A tiny target asks for buffers below the minimum: the minimum decides their size.
+  "taskmanager.memory.min-segment-size": {
+    scenario: "debloat",
+    value: "4kb",
+    base: { "taskmanager.network.memory.buffer-debloat.enabled": true, "taskmanager.network.memory.buffer-debloat.target": "1ms" },
+  },
   "jobmanager.execution.failover-strategy": { scenario: "failing-twice-batch", value: "full", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 5 } },
   "restart-strategy.type": { scenario: "failing-twice", value: "fixed-delay" },
   "restart-strategy.fixed-delay.attempts": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "fixed-delay" } },

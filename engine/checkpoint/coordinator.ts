@@ -83,6 +83,11 @@ export interface CoordinatorContext {
   deleteBlob(key: string): void;
 }
 
+export interface CompletedAck extends SubtaskCheckpointStats {
+  checkpoint: CheckpointId;
+  subtask: ExecutionVertexId;
+}
+
 export interface CompletedCheckpoint {
   id: CheckpointId;
   triggerNs: number;
@@ -95,7 +100,7 @@ interface PendingCheckpoint {
   triggerNs: number;
   /** Subtask → the attempt that must acknowledge. */
   waiting: Map<ExecutionVertexId, string>;
-  acked: Map<ExecutionVertexId, { attemptId: string; handle: StateHandle }>;
+  acked: Map<ExecutionVertexId, { attemptId: string; handle: StateHandle; stats: SubtaskCheckpointStats }>;
   timeout: TimerHandle;
 }
 
@@ -111,6 +116,8 @@ export class CheckpointCoordinator {
   private waitingForSlot = false;
   private stopped = false;
   private readonly durationsNs: number[] = [];
+  /** Every acknowledgement of a checkpoint that completed, in completion order (for summaries). */
+  private readonly completedAcks: CompletedAck[] = [];
   /** Counters for summaries. */
   readonly stats = { triggered: 0, completed: 0, aborted: 0, skipped: 0 };
 
@@ -142,6 +149,11 @@ export class CheckpointCoordinator {
 
   get completedCheckpoints(): readonly CompletedCheckpoint[] {
     return this.completed;
+  }
+
+  /** Per-subtask statistics of every completed checkpoint. */
+  completedSubtaskStats(): readonly CompletedAck[] {
+    return this.completedAcks;
   }
 
   /** Durations of every checkpoint completed so far (also those no longer retained), ns. */
@@ -210,7 +222,7 @@ export class CheckpointCoordinator {
     const p = this.pending.get(checkpointId);
     if (p === undefined || p.waiting.get(vertex) !== attemptId) return; // aborted, or not expected from this attempt
     p.waiting.delete(vertex);
-    p.acked.set(vertex, { attemptId, handle });
+    p.acked.set(vertex, { attemptId, handle, stats });
     this.ctx.trace.emit("CheckpointAcknowledged", {
       checkpoint: checkpointId,
       subtask: vertex,
@@ -263,6 +275,7 @@ export class CheckpointCoordinator {
     this.consecutiveFailures = 0;
     this.stats.completed++;
     this.durationsNs.push(now - p.triggerNs);
+    for (const [vertex, a] of p.acked) this.completedAcks.push({ checkpoint: p.id, subtask: vertex, ...a.stats });
     let stateBytes = 0;
     for (const h of handles.values()) if (h.checkpointId === p.id) stateBytes += h.stateBytes;
     this.ctx.trace.emit("CheckpointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, subtasks: p.acked.size });

@@ -20,10 +20,11 @@ import type { LatencyTracker } from "../runtime/latency-tracker";
 import { InsufficientNetworkBuffersError } from "../runtime/network/buffer-pool";
 import { Task } from "../runtime/task";
 import type { TaskSettings } from "../runtime/task-io";
-import type { ExecutionState } from "../trace-events";
+import type { EngineEvents, ExecutionState } from "../trace-events";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
 import { ShuffleAdapter } from "./shuffle-adapter";
+import type { Trace } from "../../sim/trace/recorder";
 
 export interface TaskManagerContext {
   world: World;
@@ -236,6 +237,8 @@ export class TaskManager {
         acknowledgeCheckpoint: (checkpointId, handle, stats) => this.send({ type: "AcknowledgeCheckpoint", attemptId, checkpointId, handle, stats }),
         declineCheckpoint: (checkpointId, reason, counts) => this.send({ type: "DeclineCheckpoint", attemptId, checkpointId, reason, counts }),
         mark: (name) => this.ctx.world.trace.emit("Mark", { name, host: this.name }),
+        bufferSizeAnnounced: (gate, bufferBytes, throughputBytesPerS) =>
+          (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("BufferDebloated", { vertex: d.vertexId, subtask: d.subtaskIndex, gate, bufferBytes, throughputBytesPerS }),
         latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
       },
     });

@@ -6,6 +6,7 @@
 import type { KeySelector, PartitionerKind, RuntimeMode, SourceSplit } from "../api/types";
 import type { CheckpointingMode } from "../checkpoint/barrier-aligner";
 import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "../checkpoint/snapshot";
+import type { DebloatParams } from "./network/buffer-debloater";
 import type { InputGate } from "./network/input-gate";
 import type { ResultPartitionWriter } from "./network/result-partition";
 
@@ -32,7 +33,7 @@ export type PartitionWriter = Pick<
 /** The consumer side: one input gate per input job edge (runtime/network). */
 export type InputGateReader = Pick<
   InputGate,
-  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll"
+  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll" | "announceBufferSize" | "buffersInUse" | "consumedBytes"
 >;
 
 /** How the records of one output reach the consumer's subtasks. */
@@ -64,6 +65,8 @@ export interface TaskCallbacks {
   declineCheckpoint(checkpointId: CheckpointId, reason: string, counts: boolean): void;
   /** A coverage mark in the trace. */
   mark(name: string): void;
+  /** Buffer debloating announced a new buffer size on input gate `gate`. */
+  bufferSizeAnnounced?(gate: number, bufferBytes: number, throughputBytesPerS: number): void;
   /** A latency marker emitted by a source at `originNs` reached sink `sinkName`. */
   latencyMarker?(sinkName: string, subtaskIndex: number, originNs: number): void;
 }
@@ -82,6 +85,8 @@ export interface TaskSettings {
   latencyIntervalNs: number;
   /** Checkpointing (STREAMING with an interval set), or undefined when off. */
   checkpointing: { mode: CheckpointingMode } | undefined;
+  /** Buffer debloating (taskmanager.network.memory.buffer-debloat.*), or undefined when off. */
+  debloat: (DebloatParams & { periodNs: number }) | undefined;
 }
 
 export type SplitAssignment = { splits: SourceSplit[]; noMoreSplits: boolean };

@@ -27,6 +27,7 @@ import type { CheckpointableReader } from "../api/sources";
 import { BarrierAligner } from "../checkpoint/barrier-aligner";
 import { cloneState, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
 import { deserializationNs, serializationNs, sortNs, type CostModel } from "../costs";
+import { BufferDebloater, throughputBytesPerS } from "./network/buffer-debloater";
 import type { StreamNode } from "../graph/stream-graph";
 import { CHECKPOINT_BARRIER_BYTES, END_OF_DATA, END_OF_DATA_BYTES, LATENCY_MARKER, WATERMARK, type NetworkBuffer, type StreamEvent } from "./buffer";
 import { ChainedOperator, RecordWriterOutput, type Route } from "./chained-operator";
@@ -110,6 +111,11 @@ export class Task {
   private finalCheckpointId: CheckpointId | undefined;
   /** Source restore: offsets to seek to once the splits arrive. */
   private pendingSeek: SubtaskSnapshot["sourceOffsets"];
+  // Buffer debloating: one debloater per input gate, and what was measured at the last period.
+  private readonly debloaters: BufferDebloater[];
+  private debloatTimer: TimerHandle = -1;
+  private readonly consumedAtLastDebloat: number[];
+  private idleAtLastDebloat = 0;
   /** Run when the current work item's CPU time has elapsed (a checkpoint's async phase). */
   private readonly afterWorkItem: (() => void)[] = [];
   // BATCH sorted keyed input: records gathered until the end of input.
@@ -154,6 +160,9 @@ export class Task {
     this.sourceNode = this.head.node.kind === "source" ? this.head.node : undefined;
     this.channelWatermarks = setup.inputs.map((g) => new Float64Array(g.numChannels).fill(MIN_WATERMARK));
     this.channelEnded = setup.inputs.map((g) => new Uint8Array(g.numChannels));
+    const debloat = setup.settings.runtimeMode === "STREAMING" ? setup.settings.debloat : undefined;
+    this.debloaters = debloat === undefined ? [] : setup.inputs.map(() => new BufferDebloater(debloat));
+    this.consumedAtLastDebloat = setup.inputs.map(() => 0);
     this.totalChannels = setup.inputs.reduce((n, g) => n + g.numChannels, 0);
     const checkpointing = setup.settings.checkpointing;
     this.aligner =
@@ -264,6 +273,7 @@ export class Task {
           this.scheduleLatencyMarker(1 + this.setup.operatorRng("latency-markers").int(0, this.settings.latencyIntervalNs));
         }
       }
+      if (this.debloaters.length > 0) this.scheduleDebloat();
       for (const gate of this.setup.inputs) {
         gate.onError((error) => this.fail(describeGateError(error), partitionOfGateError(gate, error)));
         gate.requestPartitions();
@@ -775,7 +785,32 @@ export class Task {
     });
   }
 
+  /** Every debloat period: size each gate's buffers to `target` of its measured throughput. */
+  private scheduleDebloat(): void {
+    const periodNs = this.settings.debloat!.periodNs;
+    this.debloatTimer = this.kernel.after(periodNs, () => {
+      this.debloatTimer = -1;
+      if (this.state !== "running" || this.endOfInputDone) return;
+      const idleNs = this.timeSnapshot().idle;
+      const idleDeltaNs = idleNs - this.idleAtLastDebloat;
+      this.idleAtLastDebloat = idleNs;
+      this.setup.inputs.forEach((gate, g) => {
+        const consumed = gate.consumedBytes;
+        const throughput = throughputBytesPerS(consumed - this.consumedAtLastDebloat[g]!, periodNs, idleDeltaNs);
+        this.consumedAtLastDebloat[g] = consumed;
+        if (throughput === undefined) return;
+        const size = this.debloaters[g]!.recalculate(throughput, gate.buffersInUse());
+        if (size === undefined) return;
+        gate.announceBufferSize(size);
+        this.setup.callbacks.bufferSizeAnnounced?.(g, size, Math.round(throughput));
+      });
+      this.scheduleDebloat();
+    });
+  }
+
   private clearTimers(): void {
+    if (this.debloatTimer >= 0) this.kernel.cancel(this.debloatTimer);
+    this.debloatTimer = -1;
     if (this.latencyTimer >= 0) this.kernel.cancel(this.latencyTimer);
     this.latencyTimer = -1;
     if (this.watermarkTimer >= 0) this.kernel.cancel(this.watermarkTimer);

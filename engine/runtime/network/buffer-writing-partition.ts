@@ -46,6 +46,8 @@ import { Segment, ShuffleBuffer } from "./shuffle-buffer";
 
 interface Builder {
   segment: Segment;
+  /** Bytes this buffer takes before it is finished: the segment size, or less when debloated. */
+  capacity: number;
   usedBytes: number;
   /** The slice being filled: written bytes since the last flush of this builder. */
   slice: ShuffleBuffer;
@@ -85,6 +87,8 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   protected holdDepth = 0;
   protected readonly bufferSizeBytes: number;
   private readonly builders: (Builder | undefined)[];
+  /** Buffer size per subpartition as its consumer announced it (debloating), bytes. */
+  private readonly subpartitionBufferBytes: number[];
   private broadcastBuilder: Builder | undefined = undefined;
   private readonly blocked = new Fifo<BlockedElement>();
   private readonly bufferTimeoutNs: number;
@@ -113,6 +117,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.bufferTimeoutNs = ctx.params.bufferTimeoutNs;
     this.gridOriginNs = ctx.kernel.now;
     this.builders = new Array<Builder | undefined>(spec.numSubpartitions).fill(undefined);
+    this.subpartitionBufferBytes = new Array<number>(spec.numSubpartitions).fill(this.bufferSizeBytes);
     this.pool = ctx.bufferPool.createPool(poolSpec);
   }
 
@@ -187,6 +192,21 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     // Behind blocked output, in order: a barrier never overtakes records (aligned checkpoints).
     if (this.blocked.length > 0) this.pushBlocked(EVENT_TARGET, event, NaN, sizeBytes);
     else this.writeEvent(event, sizeBytes);
+  }
+
+  /**
+   * Buffer debloating: the consumer of `subpartition` wants buffers of this many bytes.
+   * Buffers started from now on are finished at that size (Flink trims new BufferBuilders);
+   * broadcast buffers take the smallest size of all subpartitions.
+   */
+  setSubpartitionBufferSize(subpartition: number, bytes: number): void {
+    if (subpartition < 0 || subpartition >= this.numSubpartitions) throw new InvariantError(`partition ${this.partitionId}: no subpartition ${subpartition}`);
+    this.subpartitionBufferBytes[subpartition] = Math.max(1, Math.min(this.bufferSizeBytes, Math.floor(bytes)));
+  }
+
+  /** The buffer size now in force for a subpartition (for tests and metrics). */
+  subpartitionBufferSize(subpartition: number): number {
+    return this.subpartitionBufferBytes[subpartition]!;
   }
 
   isAvailable(): boolean {
@@ -322,7 +342,6 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   private write(target: number, value: unknown, timestampMs: number, remainingBytes: number): number {
     this.ensureMode(target);
     if (target >= 0 && !this.subpartitionAccepts(target)) return 0;
-    const bufferSize = this.bufferSizeBytes;
     let remaining = remainingBytes;
     for (;;) {
       let b = target >= 0 ? this.builders[target] : this.broadcastBuilder;
@@ -330,7 +349,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
         b = this.newBuilder(target);
         if (b === undefined) return remaining;
       }
-      const take = Math.min(bufferSize - b.usedBytes, remaining);
+      const take = Math.min(b.capacity - b.usedBytes, remaining);
       b.usedBytes += take;
       b.slice.sizeBytes += take;
       remaining -= take;
@@ -338,7 +357,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
         b.slice.values.push(value);
         b.slice.timestamps.push(timestampMs);
       }
-      if (b.usedBytes === bufferSize) this.finishBuilder(target);
+      if (b.usedBytes === b.capacity) this.finishBuilder(target);
       if (remaining === 0) return 0;
     }
   }
@@ -361,7 +380,8 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
       this.ctx.mark("network.overdraftUsed");
     }
     const segment = new Segment(this.pool, acct);
-    const b: Builder = { segment, usedBytes: 0, slice: newSlice(segment) };
+    const capacity = target >= 0 ? this.subpartitionBufferBytes[target]! : Math.min(...this.subpartitionBufferBytes);
+    const b: Builder = { segment, capacity, usedBytes: 0, slice: newSlice(segment) };
     if (target >= 0) this.builders[target] = b;
     else this.broadcastBuilder = b;
     return b;

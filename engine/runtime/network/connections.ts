@@ -115,6 +115,9 @@ export class ServerConnection implements EndpointHandler {
         r.view.release();
         return;
       }
+      case "NewBufferSize":
+        this.readers.get(msg.receiverId)?.view.notifyNewBufferSize?.(msg.bufferSize);
+        return;
       default:
         throw new InvariantError(`shuffle server on ${this.ctx.host}: unexpected ${msg.kind} from ${this.peer}`);
     }

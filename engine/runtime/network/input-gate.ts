@@ -105,6 +105,10 @@ abstract class InputChannel {
   abstract endOfPartitionPolled(): void;
   abstract release(): void;
   abstract stats(): ChannelStats;
+  /** Buffer debloating: tell the producer's subpartition the new buffer size. */
+  abstract announceBufferSize(bytes: number): void;
+  /** Buffers received and not yet recycled by the task (Flink's buffers in use). */
+  abstract buffersInUse(): number;
 
   /** Flink's InputChannel.increaseBackoff: 0 → initial → ×2 … → max, then give up. */
   protected retryLater(): boolean {
@@ -179,6 +183,14 @@ class LocalInputChannel extends InputChannel implements ViewListener {
     if (!this.finished) this.view?.release();
   }
 
+  announceBufferSize(bytes: number): void {
+    if (!this.released && !this.finished) this.view?.notifyNewBufferSize?.(bytes);
+  }
+
+  buffersInUse(): number {
+    return this.released ? 0 : (this.view?.queued() ?? 0);
+  }
+
   stats(): ChannelStats {
     return { local: true, queued: this.released ? 0 : (this.view?.queued() ?? 0), inUse: 0, maxInUseObserved: 0, exclusive: 0, floating: 0, finished: this.finished };
   }
@@ -212,6 +224,14 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
 
   get free(): number {
     return this.exclusive + this.floatingHeld - this.inUse;
+  }
+
+  announceBufferSize(bytes: number): void {
+    if (this.state === "requested") this.client?.send({ kind: "NewBufferSize", receiverId: this.receiverId, bufferSize: bytes });
+  }
+
+  buffersInUse(): number {
+    return this.inUse;
   }
 
   request(): void {
@@ -470,6 +490,24 @@ export class InputGate {
       if (ch.hasMore()) this.queue(ch);
     }
     if (this.withData.length > 0 && this.listeners.length > 0) this.scheduleDispatch();
+  }
+
+  /** Buffer debloating: announce a new buffer size on every channel. */
+  announceBufferSize(bytes: number): void {
+    if (this.state !== "requested" || !this.ctx.alive()) return;
+    for (const ch of this.channels) ch.announceBufferSize(bytes);
+  }
+
+  /** Buffers received and not yet processed, over all channels. */
+  buffersInUse(): number {
+    let n = 0;
+    for (const ch of this.channels) n += ch.buffersInUse();
+    return n;
+  }
+
+  /** Data bytes the task took from this gate so far. */
+  get consumedBytes(): number {
+    return this.bytesReceived;
   }
 
   /** `cb` runs once, in a kernel event, when a buffer can be polled (now or later). */

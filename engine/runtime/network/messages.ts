@@ -27,6 +27,8 @@ export type ShuffleMessage =
   | { kind: "AddCredit"; receiverId: number; credit: number }
   | { kind: "BacklogAnnouncement"; receiverId: number; backlog: number }
   | { kind: "CancelPartitionRequest"; receiverId: number }
+  /** Buffer debloating: the consumer's new buffer size for this channel (Flink's NewBufferSize). */
+  | { kind: "NewBufferSize"; receiverId: number; bufferSize: number }
   | { kind: "ErrorResponse"; receiverId: number; error: ShuffleErrorKind; partitionId: string; reason: string };
 
 export function messageBytes(msg: ShuffleMessage): number {
@@ -41,6 +43,8 @@ export function messageBytes(msg: ShuffleMessage): number {
       return FRAME_HEADER_BYTES + 4 + RECEIVER_ID_BYTES;
     case "CancelPartitionRequest":
       return FRAME_HEADER_BYTES + RECEIVER_ID_BYTES;
+    case "NewBufferSize":
+      return FRAME_HEADER_BYTES + 4 + RECEIVER_ID_BYTES;
     case "ErrorResponse":
       return FRAME_HEADER_BYTES + RECEIVER_ID_BYTES + ERROR_BODY_BYTES;
   }

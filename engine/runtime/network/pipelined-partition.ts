@@ -223,6 +223,10 @@ class PipelinedSubpartitionView implements SubpartitionView {
     return this.done ? 0 : this.sp.visible;
   }
 
+  notifyNewBufferSize(bytes: number): void {
+    if (!this.done) this.partition.setSubpartitionBufferSize(this.sp.index, bytes);
+  }
+
   /** @internal */
   dataAvailable(): void {
     if (!this.done) this.listener?.onDataAvailable();

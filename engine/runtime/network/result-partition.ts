@@ -111,6 +111,8 @@ export interface SubpartitionView {
   release(): void;
   /** Buffers queued and readable now. */
   queued(): number;
+  /** Buffer debloating: the consumer wants buffers of this many bytes (pipelined partitions). */
+  notifyNewBufferSize?(bytes: number): void;
 }
 
 export type ViewOrError = SubpartitionView | { error: ShuffleErrorKind; reason: string };
