@@ -77,7 +77,6 @@ export const MAX_REDUNDANT_TASK_MANAGERS = 1000;
 /** MemoryManager.MIN_PAGE_SIZE: the smallest allowed memory segment. */
 const MIN_PAGE_SIZE_BYTES = 4 * KIB;
 
-const UNALIGNED_VIA = "unaligned checkpoints (barriers overtaking in-flight buffers, channel state) are not built yet; checkpoints are aligned";
 
 /**
  * The registry. Order here is for reading (grouped by subsystem); the API iterates in key
@@ -423,7 +422,7 @@ const OPTION_LIST = [
     default: false,
     aliases: ["execution.checkpointing.unaligned"],
     description: "Barriers overtake in-flight buffers, which are stored as channel state (EXACTLY_ONCE only).",
-    effect: { noEffectYet: UNALIGNED_VIA },
+    effect: "modelled",
   },
   {
     key: "execution.checkpointing.aligned-checkpoint-timeout",
@@ -432,7 +431,7 @@ const OPTION_LIST = [
     min: 0,
     aliases: ["execution.checkpointing.alignment-timeout"],
     description: "With unaligned checkpoints on: start aligned and switch to unaligned after this long (0 = unaligned from the start).",
-    effect: { noEffectYet: UNALIGNED_VIA },
+    effect: "modelled",
   },
   // ---- failover (§1) ---------------------------------------------------------------------
   {

@@ -221,7 +221,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
         autoWatermarkIntervalNs: config.get("pipeline.auto-watermark-interval"),
         sourceBatchRecords: 512,
         latencyIntervalNs: config.get("metrics.latency.interval"),
-        checkpointing: checkpoints === undefined ? undefined : { mode: checkpoints.mode },
+        checkpointing: checkpoints === undefined ? undefined : { mode: checkpoints.mode, unaligned: checkpoints.unaligned, alignedTimeoutNs: checkpoints.alignedTimeoutNs },
         debloat: config.get("taskmanager.network.memory.buffer-debloat.enabled")
           ? {
               periodNs: config.get("taskmanager.network.memory.buffer-debloat.period"),

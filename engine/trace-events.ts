@@ -85,6 +85,8 @@ export interface EngineEvents {
     asyncNs: number;
     stateBytes: number;
     afterEndOfInput: boolean;
+    unaligned: boolean;
+    persistedBytes: number;
   };
   CheckpointCompleted: { checkpoint: number; durationNs: number; stateBytes: number; subtasks: number };
   CheckpointAborted: { checkpoint: number; reason: string; durationNs: number };

@@ -65,7 +65,7 @@ describe("scenarios", () => {
     const o = runScenarioOnce(bufferDebloat, 1, {}, false);
     expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
     const twin = runScenarioOnce(bufferDebloat, 1, {}, true);
-    expect(twin.failures.map((f) => f.expectation)).toEqual([bufferDebloat.expect[1]!.name, bufferDebloat.expect[2]!.name]);
+    expect(twin.failures.map((f) => f.expectation)).toEqual([bufferDebloat.expect![1]!.name, bufferDebloat.expect![2]!.name]);
     const p50 = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     expect(p50(o.result.checkpoints!.durationsNs) * 2).toBeLessThan(p50(twin.result.checkpoints!.durationsNs));
   });

@@ -39,6 +39,12 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Puts an item before the head (priority events jumping a queue). */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
   clear(): void {
     this.items.length = 0;
     this.head = 0;

@@ -312,6 +312,8 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         // Flink's 10 min default, or short enough that outages and slow hosts time checkpoints out.
         checkpointTimeout: fc.option(fc.constantFrom("1s", "3s"), { nil: undefined, freq: 2 }),
         debloat: fc.boolean(),
+        // Aligned, unaligned from the start, or aligned switching to unaligned after a timeout.
+        alignment: fc.constantFrom("aligned", "unaligned", "timeout-50ms", "timeout-500ms"),
         shuffle: fc.option(fc.constantFrom(...BATCH_SHUFFLE_MODES), { nil: undefined, freq: 2 }),
         failover: fc.constantFrom("region", "full"),
         initialBackoff: fc.constantFrom("100ms", "1s"),
@@ -356,6 +358,10 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         config["execution.checkpointing.mode"] = checkpointing;
         if (x.checkpointTimeout !== undefined) config["execution.checkpointing.timeout"] = x.checkpointTimeout;
         if (x.debloat) config["taskmanager.network.memory.buffer-debloat.enabled"] = true;
+        if (checkpointing === "EXACTLY_ONCE" && x.alignment !== "aligned") {
+          config["execution.checkpointing.unaligned.enabled"] = true;
+          if (x.alignment !== "unaligned") config["execution.checkpointing.aligned-checkpoint-timeout"] = x.alignment.slice("timeout-".length);
+        }
       }
       // See test/library-cases.ts: 4 slots of sort-merge partitions need more network memory.
       if (x.mode === "BATCH" && x.slotsPerTaskManager >= 4) config["taskmanager.memory.network.min"] = "256mb";

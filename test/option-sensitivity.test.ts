@@ -196,6 +196,9 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   // One slot per TaskManager spreads the two subtasks over both hosts (remote channels).
   "taskmanager.numberOfTaskSlots": { scenario: "stream-wc", value: 1 },
   "taskmanager.network.memory.buffer-debloat.enabled": { scenario: "debloat", value: true },
+  // Under backpressure: barriers overtake the queued buffers instead of waiting behind them.
+  "execution.checkpointing.unaligned.enabled": { scenario: "debloat", value: true },
+  "execution.checkpointing.aligned-checkpoint-timeout": { scenario: "debloat", value: "300ms", base: { "execution.checkpointing.unaligned.enabled": true } },
   "taskmanager.network.memory.buffer-debloat.period": { scenario: "debloat", value: "1s", base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },
   "taskmanager.network.memory.buffer-debloat.target": { scenario: "debloat", value: "100ms", base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },
   "taskmanager.network.memory.buffer-debloat.samples": { scenario: "debloat", value: 1, base: { "taskmanager.network.memory.buffer-debloat.enabled": true } },

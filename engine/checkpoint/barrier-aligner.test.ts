@@ -47,7 +47,7 @@ describe("BarrierAligner", () => {
     const { aligner, blocked } = setup("EXACTLY_ONCE", [3]);
     aligner.onBarrier(0, 0, 1, 0, 1);
     expect(aligner.onChannelEnded(0, 2, 2)).toBeUndefined();
-    expect(aligner.onChannelEnded(0, 1, 3)).toMatchObject({ checkpointId: 1, lastBarrierNs: 3 });
+    expect(aligner.onChannelEnded(0, 1, 3)).toMatchObject({ kind: "aligned", result: { checkpointId: 1, lastBarrierNs: 3 } });
     expect(blocked.size).toBe(0);
     // From now on one live channel: its barrier alone completes the next checkpoint.
     expect(aligner.onBarrier(0, 0, 2, 0, 10).kind).toBe("aligned");

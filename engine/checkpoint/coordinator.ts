@@ -22,7 +22,7 @@
  * aborts exactly once; a completed checkpoint has a handle for every subtask; pending
  * checkpoints ≤ max-concurrent.
  */
-import { assert } from "../../sim/errors";
+import { InputError, assert } from "../../sim/errors";
 import type { Kernel, TimerHandle } from "../../sim/kernel";
 import type { Rng } from "../../sim/rng";
 import type { Trace } from "../../sim/trace/recorder";
@@ -42,6 +42,10 @@ export interface CheckpointSettings {
   maxConcurrent: number;
   tolerableFailures: number;
   retained: number;
+  /** execution.checkpointing.unaligned.enabled. */
+  unaligned: boolean;
+  /** execution.checkpointing.aligned-checkpoint-timeout (0: unaligned from the first barrier). */
+  alignedTimeoutNs: number;
 }
 
 /** Checkpoint settings from the config, or undefined when checkpointing is off (or the job is BATCH). */
@@ -49,14 +53,22 @@ export function checkpointSettings(config: EngineConfig, runtimeMode: RuntimeMod
   const intervalNs = config.get("execution.checkpointing.interval");
   if (intervalNs === undefined || intervalNs === null) return undefined;
   if (runtimeMode === "BATCH") return undefined; // BATCH jobs do not checkpoint (§8)
+  const mode = config.get("execution.checkpointing.mode") as CheckpointingMode;
+  const unaligned = config.get("execution.checkpointing.unaligned.enabled") as boolean;
+  if (unaligned && mode !== "EXACTLY_ONCE") {
+    // Flink: "Unaligned checkpoints are supported only for exactly-once checkpointing mode."
+    throw new InputError("execution.checkpointing.unaligned.enabled", "unaligned checkpoints need execution.checkpointing.mode EXACTLY_ONCE, not AT_LEAST_ONCE");
+  }
   return {
     intervalNs: intervalNs as number,
-    mode: config.get("execution.checkpointing.mode") as CheckpointingMode,
+    mode,
     timeoutNs: config.get("execution.checkpointing.timeout") as number,
     minPauseNs: config.get("execution.checkpointing.min-pause") as number,
     maxConcurrent: config.get("execution.checkpointing.max-concurrent-checkpoints") as number,
     tolerableFailures: config.get("execution.checkpointing.tolerable-failed-checkpoints") as number,
     retained: config.get("state.checkpoints.num-retained") as number,
+    unaligned,
+    alignedTimeoutNs: config.get("execution.checkpointing.aligned-checkpoint-timeout") as number,
   };
 }
 
@@ -233,6 +245,8 @@ export class CheckpointCoordinator {
       asyncNs: stats.asyncNs,
       stateBytes: stats.stateBytes,
       afterEndOfInput: stats.afterEndOfInput,
+      unaligned: stats.unaligned,
+      persistedBytes: stats.persistedBytes,
     });
     this.completeIfDone(p);
   }
@@ -267,8 +281,8 @@ export class CheckpointCoordinator {
       handles.set(vertex, a.handle);
       this.lastHandle.set(vertex, a.handle);
     }
-    // Finished subtasks keep the state they finished with.
-    for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, handle);
+    // Finished subtasks are recorded as finished (their last handle keeps its blob alive).
+    for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, { ...handle, finished: true });
     const cp: CompletedCheckpoint = { id: p.id, triggerNs: p.triggerNs, completedNs: now, handles };
     this.completed.push(cp);
     this.lastCompletionNs = now;

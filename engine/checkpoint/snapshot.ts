@@ -13,6 +13,7 @@
 import { InvariantError } from "../../sim/errors";
 import type { Key } from "../api/types";
 import type { SplitOffset } from "../api/sources";
+import type { InputChannelState, OutputChannelState } from "./channel-state";
 
 export type CheckpointId = number;
 
@@ -37,6 +38,9 @@ export interface SubtaskSnapshot {
   operators: OperatorSnapshot[];
   /** The source reader's next offset per split (sources only). */
   sourceOffsets: SplitOffset[] | undefined;
+  /** Unaligned checkpoints: in-flight data the barriers overtook (engine/checkpoint/channel-state.ts). */
+  inputChannelState?: InputChannelState[];
+  outputChannelState?: OutputChannelState[];
 }
 
 /** Where a subtask's snapshot lives: what the JobManager's checkpoint metadata keeps. */
@@ -44,6 +48,13 @@ export interface StateHandle {
   checkpointId: CheckpointId;
   blobKey: string;
   stateBytes: number;
+  /**
+   * The subtask had finished before this checkpoint (FLIP-147): a restore deploys it
+   * "finished on restore" — it restores nothing and ends its input at once, as Flink does.
+   * Its last snapshot is not used: it belongs to an older checkpoint, and replaying its
+   * timers or channel state would repeat what later checkpoints already account for.
+   */
+  finished?: boolean;
 }
 
 /** Phases of one subtask's part of a checkpoint, as Flink's checkpoint statistics report them. */
@@ -59,6 +70,10 @@ export interface SubtaskCheckpointStats {
   stateBytes: number;
   /** The subtask's input had ended (FLIP-147): this checkpoint lets it finish. */
   afterEndOfInput: boolean;
+  /** Taken unaligned (from the start, or after the aligned-checkpoint timeout). */
+  unaligned: boolean;
+  /** In-flight data persisted as channel state, bytes (0 when aligned). */
+  persistedBytes: number;
 }
 
 /** Deep copy of snapshot data; state must be plain data (no functions, symbols, class instances with behaviour). */
@@ -113,6 +128,8 @@ export function serializedBytes(value: unknown, depth = 0): number {
 /** The serialized size of a subtask snapshot. */
 export function snapshotBytes(s: SubtaskSnapshot): number {
   let n = 16 + (s.sourceOffsets?.length ?? 0) * 16;
+  for (const c of s.inputChannelState ?? []) n += c.bytes;
+  for (const c of s.outputChannelState ?? []) n += c.bytes;
   for (const op of s.operators) {
     for (const [key, values] of op.keyed) n += ENTRY_OVERHEAD_BYTES + serializedBytes(key) + serializedBytes(values);
     n += (op.eventTimers.length + op.processingTimers.length) * 24;

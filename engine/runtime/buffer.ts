@@ -34,12 +34,19 @@ export const DEFAULT_BUFFER_SIZE_BYTES = 32 * 1024;
  * - EndOfData (FLIP-147): the producer's input ended, but it stays alive until the final
  *   checkpoint completes, so barriers still follow; EndOfPartition comes after that.
  * - CheckpointBarrier: separates the records before checkpoint `checkpointId` from those
- *   after it; `timestampNs` is when the coordinator triggered it.
+ *   after it; `timestampNs` is when the coordinator triggered it. An unaligned one jumps
+ *   the queues (output subpartitions, input channels); what it overtook is channel state.
  */
 export type StreamEvent =
   | { readonly type: "EndOfPartition" }
   | { readonly type: "EndOfData" }
-  | { readonly type: "CheckpointBarrier"; readonly checkpointId: number; readonly timestampNs: number };
+  | {
+      readonly type: "CheckpointBarrier";
+      readonly checkpointId: number;
+      readonly timestampNs: number;
+      /** An unaligned checkpoint's barrier: a priority event that overtakes queued buffers. */
+      readonly unaligned?: boolean;
+    };
 
 export const END_OF_DATA: StreamEvent = { type: "EndOfData" };
 

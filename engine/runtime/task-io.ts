@@ -18,6 +18,7 @@ export type PartitionWriter = Pick<
   | "broadcastRecord"
   | "broadcastWatermark"
   | "broadcastEvent"
+  | "broadcastPriorityEvent"
   | "isAvailable"
   | "onAvailable"
   | "hold"
@@ -33,7 +34,7 @@ export type PartitionWriter = Pick<
 /** The consumer side: one input gate per input job edge (runtime/network). */
 export type InputGateReader = Pick<
   InputGate,
-  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll" | "announceBufferSize" | "buffersInUse" | "consumedBytes"
+  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll" | "announceBufferSize" | "buffersInUse" | "consumedBytes" | "overtakenData"
 >;
 
 /** How the records of one output reach the consumer's subtasks. */
@@ -84,7 +85,7 @@ export interface TaskSettings {
   /** metrics.latency.interval: sources emit a latency marker this often (0 = off). */
   latencyIntervalNs: number;
   /** Checkpointing (STREAMING with an interval set), or undefined when off. */
-  checkpointing: { mode: CheckpointingMode } | undefined;
+  checkpointing: { mode: CheckpointingMode; unaligned: boolean; alignedTimeoutNs: number } | undefined;
   /** Buffer debloating (taskmanager.network.memory.buffer-debloat.*), or undefined when off. */
   debloat: (DebloatParams & { periodNs: number }) | undefined;
 }

@@ -21,10 +21,11 @@ import type { Host } from "../../sim/host";
 import type { Kernel, TimerHandle } from "../../sim/kernel";
 import type { Rng } from "../../sim/rng";
 import { compareKeys } from "../api/key-groups";
-import { MAX_WATERMARK, MIN_WATERMARK, type ExternalStoreApi, type Key, type SourceReader, type SourceSplit } from "../api/types";
+import { MAX_WATERMARK, MIN_WATERMARK, POINTWISE_PARTITIONERS, type ExternalStoreApi, type Key, type SourceReader, type SourceSplit } from "../api/types";
 import type { BlobStore } from "../../sim/blob-store";
 import type { CheckpointableReader } from "../api/sources";
 import { BarrierAligner } from "../checkpoint/barrier-aligner";
+import { ChannelStateRecorder, ChannelStateReplay } from "../checkpoint/channel-state";
 import { cloneState, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
 import { deserializationNs, serializationNs, sortNs, type CostModel } from "../costs";
 import { BufferDebloater, throughputBytesPerS } from "./network/buffer-debloater";
@@ -67,6 +68,22 @@ export interface TaskSetup {
 }
 
 type TimeState = "busy" | "backpressured" | "idle";
+
+/** A subtask's part of a checkpoint between its snapshot and its upload. */
+interface PendingSnapshot {
+  checkpointId: CheckpointId;
+  snapshot: SubtaskSnapshot;
+  triggerNs: number;
+  firstBarrierNs: number;
+  lastBarrierNs: number;
+  /** Set when the sync phase's work item completed. */
+  syncNs: number | undefined;
+  afterEndOfInput: boolean;
+  /** Unaligned: the channel state being recorded. */
+  channelState: ChannelStateRecorder | undefined;
+  /** Every input barrier arrived (always true when aligned). */
+  barriersIn: boolean;
+}
 
 /** BATCH sorted keyed input, gathered until the end of input: each key's records in arrival order. */
 interface SortedInput {
@@ -116,6 +133,13 @@ export class Task {
   private debloatTimer: TimerHandle = -1;
   private readonly consumedAtLastDebloat: number[];
   private idleAtLastDebloat = 0;
+  /** Restored from a checkpoint taken after this subtask had finished: it only ends (FLIP-147). */
+  private finishedOnRestore = false;
+  /** The unaligned checkpoint whose input channel state is being recorded, if any. */
+  private unalignedInProgress: PendingSnapshot | undefined;
+  private alignmentTimer: TimerHandle = -1;
+  /** Restore: channel state to replay before anything new (unaligned checkpoints). */
+  private replay: ChannelStateReplay | undefined;
   /** Run when the current work item's CPU time has elapsed (a checkpoint's async phase). */
   private readonly afterWorkItem: (() => void)[] = [];
   // BATCH sorted keyed input: records gathered until the end of input.
@@ -167,7 +191,7 @@ export class Task {
     const checkpointing = setup.settings.checkpointing;
     this.aligner =
       checkpointing !== undefined && setup.inputs.length > 0
-        ? new BarrierAligner(checkpointing.mode, {
+        ? new BarrierAligner(checkpointing, {
             channelsPerGate: setup.inputs.map((g) => g.numChannels),
             block: (gate, channel) => setup.inputs[gate]!.blockChannel(channel),
             unblockAll: () => {
@@ -232,8 +256,9 @@ export class Task {
     assert(this.state === "created", `task ${this.name} started twice`);
     this.state = "initializing";
     const handle = this.setup.restore;
-    if (handle === undefined) {
-      this.run(undefined, 0);
+    if (handle === undefined || handle.finished === true) {
+      this.finishedOnRestore = handle?.finished === true;
+      this.run(undefined, handle?.checkpointId ?? 0);
       return;
     }
     this.setup.blobStore.get(this.host, handle.blobKey, (err, obj) => {
@@ -260,9 +285,15 @@ export class Task {
           if (s !== undefined) op.initializeState(cloneState(s, `restore of ${op.node.name}`), checkpointId);
         }
         this.pendingSeek = restored.sourceOffsets;
+        if ((restored.inputChannelState?.length ?? 0) + (restored.outputChannelState?.length ?? 0) > 0) {
+          this.replay = new ChannelStateReplay(
+            cloneState(restored.outputChannelState ?? [], "output channel state"),
+            cloneState(restored.inputChannelState ?? [], "input channel state"),
+          );
+        }
       }
       for (const op of this.chain) op.open();
-      if (this.sourceNode !== undefined) {
+      if (this.sourceNode !== undefined && !this.finishedOnRestore) {
         this.reader = this.sourceNode.source!.createReader(this.id.subtaskIndex, this.setup.readerRng);
         this.setup.callbacks.registerReader();
         // An interval of 0 turns periodic watermark emission off (as in Flink).
@@ -353,6 +384,14 @@ export class Task {
       this.waitForOutput();
       return;
     }
+    if (this.replay !== undefined) {
+      this.runWorkItem(() => this.replayChannelState());
+      return;
+    }
+    if (this.finishedOnRestore && !this.endOfInputDone) {
+      this.runWorkItem(() => this.endOfInput());
+      return;
+    }
     if (this.isSource) this.stepSource();
     else this.stepInput();
   }
@@ -414,6 +453,10 @@ export class Task {
       if (next !== undefined) {
         this.nextGate = (g + 1) % gates.length;
         this.current = { buffer: next.buffer, channel: next.channel, gate: g, index: 0 };
+        // Unaligned: data before this channel's barrier, processed after the snapshot.
+        if (this.unalignedInProgress !== undefined && !next.buffer.isEvent && this.aligner!.isRecording(g, next.channel)) {
+          this.unalignedInProgress.channelState!.recordInput(g, next.channel, next.buffer);
+        }
         this.cpuNs += this.costs.bufferReceiveNsPerBuffer;
         if (!next.buffer.isEvent) this.cpuNs += deserializationNs(next.buffer.sizeBytes, next.buffer.count, this.costs);
         return true;
@@ -466,16 +509,9 @@ export class Task {
 
   private processEvent(gate: number, channel: number, event: StreamEvent): void {
     switch (event.type) {
-      case "CheckpointBarrier": {
-        const outcome = this.aligner?.onBarrier(gate, channel, event.checkpointId, event.timestampNs, this.kernel.now);
-        if (outcome === undefined || outcome.kind === "ignored") return;
-        if (outcome.subsumed !== undefined) this.setup.callbacks.declineCheckpoint(outcome.subsumed, `checkpoint ${outcome.subsumed} subsumed by barrier ${event.checkpointId}`, false);
-        if (outcome.kind === "aligned") {
-          const r = outcome.result;
-          this.performCheckpoint(r.checkpointId, r.triggerNs, r.firstBarrierNs, r.lastBarrierNs);
-        }
+      case "CheckpointBarrier":
+        this.onBarrier(gate, channel, event);
         return;
-      }
       case "EndOfData":
         this.channelEnd(gate, channel);
         // The input ended (FLIP-147): end it now, before a barrier behind it is processed,
@@ -485,11 +521,78 @@ export class Task {
       case "EndOfPartition": {
         // The channel is done (its gate tracks it); a pending alignment stops waiting for it.
         this.channelEnd(gate, channel);
-        const r = this.aligner?.onChannelEnded(gate, channel, this.kernel.now);
-        if (r !== undefined) this.performCheckpoint(r.checkpointId, r.triggerNs, r.firstBarrierNs, r.lastBarrierNs);
+        const outcome = this.aligner?.onChannelEnded(gate, channel, this.kernel.now);
+        if (outcome?.kind === "aligned") {
+          const r = outcome.result;
+          this.performCheckpoint(r.checkpointId, r.triggerNs, r.firstBarrierNs, r.lastBarrierNs);
+        } else if (outcome?.kind === "unalignedDone") {
+          this.barriersComplete(outcome.result.checkpointId, outcome.result.lastBarrierNs);
+        }
         return;
       }
     }
+  }
+
+  private onBarrier(gate: number, channel: number, barrier: Extract<StreamEvent, { type: "CheckpointBarrier" }>): void {
+    const outcome = this.aligner!.onBarrier(gate, channel, barrier.checkpointId, barrier.timestampNs, this.kernel.now);
+    if (outcome.kind === "ignored") return;
+    if (outcome.kind !== "unalignedDone" && outcome.subsumed !== undefined) {
+      if (this.unalignedInProgress?.checkpointId === outcome.subsumed) this.unalignedInProgress = undefined;
+      this.setup.callbacks.declineCheckpoint(outcome.subsumed, `checkpoint ${outcome.subsumed} subsumed by barrier ${barrier.checkpointId}`, false);
+    }
+    const r = outcome.kind === "waiting" ? undefined : outcome.result;
+    if (outcome.kind === "aligned") this.performCheckpoint(r!.checkpointId, r!.triggerNs, r!.firstBarrierNs, r!.lastBarrierNs);
+    if (outcome.kind === "unalignedStart") {
+      if (outcome.switched) this.mark("uc.timeoutSwitch");
+      this.performCheckpoint(r!.checkpointId, r!.triggerNs, r!.firstBarrierNs, r!.lastBarrierNs, true);
+    }
+    // A priority barrier jumped this channel's queue: what it overtook there is channel state.
+    if (barrier.unaligned === true && this.unalignedInProgress?.checkpointId === barrier.checkpointId) {
+      for (const b of this.setup.inputs[gate]!.overtakenData(channel)) this.unalignedInProgress.channelState!.recordInput(gate, channel, b);
+    }
+    if (outcome.kind === "unalignedDone" || (outcome.kind === "unalignedStart" && outcome.done)) this.barriersComplete(r!.checkpointId, r!.lastBarrierNs);
+    this.armAlignmentTimeout();
+  }
+
+  /** Aligned-checkpoint timeout: switch the alignment in progress to unaligned when it is due. */
+  private armAlignmentTimeout(): void {
+    const atNs = this.aligner?.switchAtNs;
+    if (atNs === undefined || this.alignmentTimer >= 0) return;
+    this.alignmentTimer = this.kernel.schedule(Math.max(this.kernel.now, atNs), () => {
+      this.alignmentTimer = -1;
+      if (this.state !== "running") return;
+      this.enqueueMail(() => {
+        const r = this.aligner?.switchToUnaligned(this.kernel.now);
+        if (r === undefined) return;
+        this.mark("uc.timeoutSwitch");
+        this.performCheckpoint(r.checkpointId, r.triggerNs, r.firstBarrierNs, r.lastBarrierNs, true);
+      });
+    });
+  }
+
+  /**
+   * Restore of an unaligned checkpoint: the output channel state is written again before
+   * any new output, then the input channel state is processed before any new input, in
+   * slices that stop when no output buffer is free.
+   */
+  private replayChannelState(): void {
+    const r = this.replay!;
+    const outputs = this.setup.outputs;
+    const free = () => this.outputAvailable();
+    const outputDone = r.replayOutput(free, (o, subpartition, value, ts) => {
+      const spec = outputs[o]!;
+      this.cpuNs += serializationNs(spec.recordBytes, 1, this.costs);
+      this.recordsOut++;
+      spec.writer.emitRecord(subpartition, value, ts, spec.recordBytes);
+    });
+    if (!outputDone) return;
+    const head = this.head;
+    const inputDone = r.replayInput(free, (value, ts) => {
+      this.cpuNs += this.costs.deserializeNsPerRecord;
+      this.recordsIn++;
+      head.processElement(value, ts);
+    });
+    if (inputDone) this.replay = undefined;
   }
 
   private channelEnd(gate: number, channel: number): void {
@@ -552,18 +655,23 @@ export class Task {
     }
     this.enqueueMail(() => {
       const now = this.kernel.now;
-      this.performCheckpoint(checkpointId, triggerNs, now, now);
+      // Sources are unaligned only from the start (the timeout switch happens downstream).
+      const cp = this.settings.checkpointing;
+      const unaligned = cp !== undefined && cp.unaligned && cp.alignedTimeoutNs === 0;
+      if (this.performCheckpoint(checkpointId, triggerNs, now, now, unaligned) && unaligned) this.barriersComplete(checkpointId, now);
     });
   }
 
   /**
    * Takes this subtask's part of checkpoint n, inside a work item: operators emit what
    * belongs before the barrier, state is copied (the sync phase, charged as CPU), the
-   * barrier goes out on every output behind the records before it; when the work item's
-   * time has elapsed the async phase serializes and uploads, then acknowledges.
+   * barrier goes out on every output — behind the records before it, or (unaligned) ahead
+   * of them, which become output channel state. When the work item's time has elapsed,
+   * and (unaligned) every input barrier is in, the async phase serializes and uploads.
+   * Returns false for a stale checkpoint.
    */
-  private performCheckpoint(checkpointId: CheckpointId, triggerNs: number, firstBarrierNs: number, lastBarrierNs: number): void {
-    if (checkpointId <= this.lastCheckpointId) return; // a stale trigger
+  private performCheckpoint(checkpointId: CheckpointId, triggerNs: number, firstBarrierNs: number, lastBarrierNs: number, unaligned = false): boolean {
+    if (checkpointId <= this.lastCheckpointId) return false; // a stale trigger
     this.lastCheckpointId = checkpointId;
     const startNs = this.kernel.now;
     for (const op of this.chain) op.prepareSnapshotPreBarrier(checkpointId);
@@ -573,13 +681,60 @@ export class Task {
       sourceOffsets: reader?.currentOffsets?.(),
     };
     this.cpuNs += this.costs.snapshotSyncNsPerCheckpoint + snapshotEntries(snapshot) * this.costs.snapshotNsPerEntry;
+    const pending: PendingSnapshot = {
+      checkpointId,
+      snapshot,
+      triggerNs,
+      firstBarrierNs,
+      lastBarrierNs,
+      syncNs: undefined,
+      afterEndOfInput: this.endOfInputDone,
+      channelState: unaligned ? new ChannelStateRecorder() : undefined,
+      barriersIn: !unaligned,
+    };
     const barrier: StreamEvent = { type: "CheckpointBarrier", checkpointId, timestampNs: triggerNs };
-    for (const o of this.setup.outputs) o.writer.broadcastEvent(barrier, CHECKPOINT_BARRIER_BYTES);
-    const afterEndOfInput = this.endOfInputDone;
-    if (afterEndOfInput && this.finalCheckpointId === undefined) this.finalCheckpointId = checkpointId;
+    const priorityBarrier: StreamEvent = { ...barrier, unaligned: true };
+    this.setup.outputs.forEach((o, i) => {
+      // Pointwise and broadcast exchanges stay aligned, as in Flink.
+      if (pending.channelState === undefined || POINTWISE_PARTITIONERS.has(o.partitioner) || o.partitioner === "broadcast") {
+        o.writer.broadcastEvent(barrier, CHECKPOINT_BARRIER_BYTES);
+      } else {
+        pending.channelState.recordOutput(i, o.writer.broadcastPriorityEvent(priorityBarrier, CHECKPOINT_BARRIER_BYTES));
+      }
+    });
+    if (pending.afterEndOfInput && this.finalCheckpointId === undefined) this.finalCheckpointId = checkpointId;
+    if (unaligned) this.unalignedInProgress = pending;
     this.afterWorkItem.push(() => {
-      const syncNs = this.kernel.now - startNs;
-      this.uploadSnapshot(checkpointId, snapshot, { startDelayNs: Math.max(0, firstBarrierNs - triggerNs), alignmentNs: lastBarrierNs - firstBarrierNs, syncNs, afterEndOfInput });
+      pending.syncNs = this.kernel.now - startNs;
+      this.uploadWhenReady(pending);
+    });
+    return true;
+  }
+
+  /** Unaligned: the last input barrier of checkpoint n arrived; its channel state is complete. */
+  private barriersComplete(checkpointId: CheckpointId, lastBarrierNs: number): void {
+    const pending = this.unalignedInProgress;
+    if (pending === undefined || pending.checkpointId !== checkpointId) return;
+    this.unalignedInProgress = undefined;
+    pending.barriersIn = true;
+    pending.lastBarrierNs = lastBarrierNs;
+    this.uploadWhenReady(pending);
+  }
+
+  private uploadWhenReady(p: PendingSnapshot): void {
+    if (p.syncNs === undefined || !p.barriersIn) return;
+    const channelState = p.channelState;
+    if (channelState !== undefined) {
+      p.snapshot.inputChannelState = cloneState(channelState.input, "input channel state");
+      p.snapshot.outputChannelState = cloneState(channelState.output, "output channel state");
+    }
+    this.uploadSnapshot(p.checkpointId, p.snapshot, {
+      startDelayNs: Math.max(0, p.firstBarrierNs - p.triggerNs),
+      alignmentNs: p.lastBarrierNs - p.firstBarrierNs,
+      syncNs: p.syncNs,
+      afterEndOfInput: p.afterEndOfInput,
+      unaligned: channelState !== undefined,
+      persistedBytes: channelState?.bytes ?? 0,
     });
   }
 
@@ -615,11 +770,12 @@ export class Task {
     });
   }
 
-  /** Checkpoint n was aborted: stop aligning it. */
+  /** Checkpoint n was aborted: stop aligning (or recording channel state for) it. */
   notifyCheckpointAborted(checkpointId: CheckpointId): void {
     if (this.state !== "running") return;
     this.enqueueMail(() => {
       this.aligner?.abort(checkpointId);
+      if (this.unalignedInProgress?.checkpointId === checkpointId) this.unalignedInProgress = undefined;
       if (this.finalCheckpointId === checkpointId) this.finalCheckpointId = undefined;
     });
   }
@@ -811,6 +967,8 @@ export class Task {
   private clearTimers(): void {
     if (this.debloatTimer >= 0) this.kernel.cancel(this.debloatTimer);
     this.debloatTimer = -1;
+    if (this.alignmentTimer >= 0) this.kernel.cancel(this.alignmentTimer);
+    this.alignmentTimer = -1;
     if (this.latencyTimer >= 0) this.kernel.cancel(this.latencyTimer);
     this.latencyTimer = -1;
     if (this.watermarkTimer >= 0) this.kernel.cancel(this.watermarkTimer);

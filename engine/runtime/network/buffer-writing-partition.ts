@@ -28,13 +28,14 @@
  */
 import { InvariantError, assert } from "../../../sim/errors";
 import type { TimerHandle } from "../../../sim/kernel";
-import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
+import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
 import { Grant, type LocalBufferPool, type LocalPoolSpec } from "./buffer-pool";
 import { Fifo } from "../../../sim/fifo";
 import { PartitionOutcome } from "./partition-outcome";
 import { MAX_BLOCKED_ELEMENTS } from "./params";
 import type {
   ManagedPartition,
+  OvertakenData,
   PartitionType,
   ResultPartitionSpec,
   ResultPartitionWriter,
@@ -127,6 +128,12 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   protected abstract addSlice(target: number, slice: ShuffleBuffer): void;
   /** The hold ended: make everything queued visible. */
   protected abstract publishAll(): void;
+  /**
+   * Puts a priority event at the head of every subpartition and appends the data buffers
+   * it overtook (queued, not yet sent) to `out[subpartition]`. Partitions that cannot
+   * reorder (blocking, hybrid) throw.
+   */
+  protected abstract prependEvent(buffer: ShuffleBuffer, out: ShuffleBuffer[][]): void;
   /** Queue END_OF_PARTITION in every subpartition. */
   protected abstract addEndOfPartition(): void;
   /** False once the subpartition's reader went away: its output is discarded. */
@@ -207,6 +214,32 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   /** The buffer size now in force for a subpartition (for tests and metrics). */
   subpartitionBufferSize(subpartition: number): number {
     return this.subpartitionBufferBytes[subpartition]!;
+  }
+
+  broadcastPriorityEvent(event: StreamEvent, sizeBytes: number): OvertakenData[] {
+    if (!this.accepting("broadcastPriorityEvent")) return [];
+    if (this.broadcast) throw new InvariantError(`partition ${this.partitionId}: broadcast exchanges stay aligned (no priority barriers)`);
+    // Everything written so far goes into the queues first: partly filled buffers are finished.
+    this.ensureMode(-1);
+    this.finishBuilder(-1);
+    const overtaken: ShuffleBuffer[][] = Array.from({ length: this.numSubpartitions }, () => []);
+    const b = new ShuffleBuffer();
+    b.event = event;
+    b.sizeBytes = sizeBytes;
+    this.prependEvent(b, overtaken);
+    const out: OvertakenData[] = overtaken.map((buffers, subpartition) => {
+      const d: OvertakenData = { subpartition, values: [], timestamps: [], bytes: 0 };
+      for (const buf of buffers) appendRecords(d, buf.values, buf.timestamps, buf.sizeBytes);
+      return d;
+    });
+    // Records still waiting for a buffer come after the queued data, and before the barrier.
+    for (let i = 0; i < this.blocked.length; i++) {
+      const el = this.blocked.at(i)!;
+      if (el.target === EVENT_TARGET) continue;
+      const targets = el.target >= 0 ? [el.target] : out.map((_, s) => s);
+      for (const t of targets) appendRecords(out[t]!, [el.value], [el.timestampMs], el.remainingBytes);
+    }
+    return out.filter((d) => d.values.length > 0);
   }
 
   isAvailable(): boolean {
@@ -500,6 +533,19 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.pool.destroy();
     this.ctx.unregisterPartition(this);
   }
+}
+
+/** Records (not watermarks or latency markers: those are not channel state) into `d`. */
+function appendRecords(d: OvertakenData, values: readonly unknown[], timestamps: readonly number[], bytes: number): void {
+  let records = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === WATERMARK || v === LATENCY_MARKER) continue;
+    d.values.push(v);
+    d.timestamps.push(timestamps[i]!);
+    records++;
+  }
+  if (records > 0) d.bytes += bytes;
 }
 
 function newSlice(segment: Segment): ShuffleBuffer {

@@ -33,7 +33,7 @@
  * chunk's entries belong to one subpartition in log order; buffers are handed to a
  * reader in log order, each once per reader.
  */
-import { assert } from "../../../sim/errors";
+import { InvariantError, assert } from "../../../sim/errors";
 import type { Chunk, DiskError } from "../../../sim/disk";
 import { BufferWritingPartition } from "./buffer-writing-partition";
 import { Fifo } from "../../../sim/fifo";
@@ -165,6 +165,11 @@ export class HybridResultPartition extends BufferWritingPartition {
 
   protected publishAll(): void {
     for (const sp of this.subs) this.publish(sp);
+  }
+
+  protected prependEvent(buffer: ShuffleBuffer, _out: ShuffleBuffer[][]): void {
+    // Hybrid partitions belong to BATCH jobs, which do not checkpoint.
+    throw new InvariantError(`partition ${this.partitionId}: ${buffer.event?.type} as a priority event on a hybrid partition`);
   }
 
   protected addEndOfPartition(): void {

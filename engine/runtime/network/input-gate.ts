@@ -107,6 +107,12 @@ abstract class InputChannel {
   abstract stats(): ChannelStats;
   /** Buffer debloating: tell the producer's subpartition the new buffer size. */
   abstract announceBufferSize(bytes: number): void;
+  /**
+   * The data buffers queued here behind a priority barrier that was just polled: the data
+   * it overtook on this side (remote channels; a local channel reads the producer's
+   * queue, whose overtaken data the producer keeps as its own channel state).
+   */
+  abstract overtakenData(): ShuffleBuffer[];
   /** Buffers received and not yet recycled by the task (Flink's buffers in use). */
   abstract buffersInUse(): number;
 
@@ -153,6 +159,14 @@ class LocalInputChannel extends InputChannel implements ViewListener {
 
   onDataAvailable(): void {
     if (!this.released) this.gate.localDataAvailable(this);
+  }
+
+  onPriorityEvent(): void {
+    if (!this.released) this.gate.priorityArrived(this);
+  }
+
+  overtakenData(): ShuffleBuffer[] {
+    return [];
   }
 
   onViewFailed(error: ShuffleErrorKind, reason: string): void {
@@ -214,6 +228,8 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
   private unannounced = 0;
   private expectedSeq = 0;
   private readonly received = new Fifo<ShuffleBuffer>();
+  /** The data queued here when the last priority barrier arrived (what it overtook). */
+  private overtaken: ShuffleBuffer[] = [];
   private client: ClientConnection | undefined = undefined;
 
   constructor(gate: InputGate, ctx: GateContext, index: number, spec: InputChannelSpec) {
@@ -224,6 +240,12 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
 
   get free(): number {
     return this.exclusive + this.floatingHeld - this.inUse;
+  }
+
+  overtakenData(): ShuffleBuffer[] {
+    const out = this.overtaken;
+    this.overtaken = [];
+    return out;
   }
 
   announceBufferSize(bytes: number): void {
@@ -256,6 +278,18 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
       }
       this.inUse++;
       if (this.inUse > this.maxInUseObserved) this.maxInUseObserved = this.inUse;
+    }
+    if (b.event !== undefined && b.event.type === "CheckpointBarrier" && b.event.unaligned === true) {
+      // An unaligned barrier jumps the queue: the task reads it before the data it overtook
+      // — the data queued now; what arrives after it is after it.
+      this.overtaken = [];
+      for (let i = 0; i < this.received.length; i++) {
+        const q = this.received.at(i)!;
+        if (!q.isEvent) this.overtaken.push(q);
+      }
+      this.received.unshift(b);
+      this.gate.priorityArrived(this);
+      return;
     }
     this.received.push(b);
     this.gate.remoteDataArrived(this);
@@ -386,6 +420,8 @@ export class InputGate {
   private readonly channels: InputChannel[] = [];
   private readonly remote: RemoteInputChannel[] = [];
   private readonly withData = new Fifo<InputChannel>();
+  /** Channels with a priority event (an unaligned barrier) at their head, read first. */
+  private readonly priority = new Fifo<InputChannel>();
   private readonly pendingLocal = new Fifo<LocalInputChannel>();
   private dispatchScheduled = false;
   private listeners: (() => void)[] = [];
@@ -454,6 +490,12 @@ export class InputGate {
   /** The next buffer, round-robin over channels in the order data arrived. */
   poll(): { buffer: NetworkBuffer; channel: number } | undefined {
     if (this.state !== "requested" || !this.ctx.alive()) return undefined;
+    for (let ch = this.priority.shift(); ch !== undefined; ch = this.priority.shift()) {
+      const buffer = ch.pollNext();
+      if (buffer === undefined) continue;
+      if (ch.hasMore() && !ch.queuedInGate) this.queue(ch);
+      return { buffer, channel: ch.index };
+    }
     for (let ch = this.withData.shift(); ch !== undefined; ch = this.withData.shift()) {
       ch.queuedInGate = false;
       if (ch.blocked) continue; // queued again when the alignment releases it
@@ -514,7 +556,7 @@ export class InputGate {
   onAvailable(cb: () => void): void {
     if (!this.ctx.alive()) return;
     this.listeners.push(cb);
-    if (this.withData.length > 0 || this.pendingLocal.length > 0) this.scheduleDispatch();
+    if (this.withData.length > 0 || this.priority.length > 0 || this.pendingLocal.length > 0) this.scheduleDispatch();
   }
 
   /** The task is done with a polled buffer: its memory becomes credit again. */
@@ -547,6 +589,7 @@ export class InputGate {
     this.state = "released";
     for (const ch of this.channels) ch.release();
     this.withData.clear();
+    this.priority.clear();
     this.listeners = [];
     this.errorListeners = [];
     this.floatingPool.destroy();
@@ -599,6 +642,19 @@ export class InputGate {
     const cbs = this.errorListeners;
     this.errorListeners = [];
     if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb(err)));
+  }
+
+  /** @internal a priority event is at the head of a channel. */
+  priorityArrived(ch: InputChannel): void {
+    this.priority.push(ch);
+    if (this.listeners.length > 0) this.scheduleDispatch();
+  }
+
+  /** The data a priority barrier just polled from `channel` overtook there (see InputChannel.overtakenData). */
+  overtakenData(channel: number): ShuffleBuffer[] {
+    const ch = this.channels[channel];
+    if (ch === undefined) throw new InvariantError(`input gate ${this.gateId}: no channel ${channel}`);
+    return ch.overtakenData();
   }
 
   /** @internal a remote buffer arrived (inside a network event). */
@@ -674,7 +730,7 @@ export class InputGate {
       ch.notifyPending = false;
       if (ch.hasMore()) this.queue(ch);
     }
-    if (this.withData.length === 0 || this.listeners.length === 0) return;
+    if ((this.withData.length === 0 && this.priority.length === 0) || this.listeners.length === 0) return;
     const cbs = this.listeners;
     this.listeners = [];
     for (const cb of cbs) cb();

@@ -94,6 +94,20 @@ export class PipelinedResultPartition extends BufferWritingPartition {
     for (const sp of this.subs) this.publish(sp);
   }
 
+  protected prependEvent(buffer: ShuffleBuffer, out: ShuffleBuffer[][]): void {
+    for (const sp of this.subs) {
+      if (sp.released) continue;
+      for (let i = 0; i < sp.queue.length; i++) {
+        const b = sp.queue.at(i)!;
+        if (!b.isEvent) out[sp.index]!.push(b);
+      }
+      // The event is visible at once (it has no data to wait for) and read before the rest.
+      sp.queue.unshift(buffer);
+      sp.visible++;
+      sp.view?.priorityAvailable();
+    }
+  }
+
   protected addEndOfPartition(): void {
     for (const sp of this.subs) this.enqueue(sp, this.eop);
   }
@@ -230,6 +244,13 @@ class PipelinedSubpartitionView implements SubpartitionView {
   /** @internal */
   dataAvailable(): void {
     if (!this.done) this.listener?.onDataAvailable();
+  }
+
+  /** @internal a priority event is now at the head. */
+  priorityAvailable(): void {
+    if (this.done || this.listener === undefined) return;
+    if (this.listener.onPriorityEvent !== undefined) this.listener.onPriorityEvent();
+    else this.listener.onDataAvailable();
   }
 
   /** @internal */

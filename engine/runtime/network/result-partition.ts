@@ -50,6 +50,12 @@ export interface ResultPartitionWriter {
    * every subpartition: open buffers are finished first, as Flink's broadcastEvent does.
    */
   broadcastEvent(event: StreamEvent, sizeBytes: number): void;
+  /**
+   * Unaligned checkpoints: puts the event at the head of every subpartition, ahead of all
+   * data not yet sent (open buffers are finished first; records waiting for a buffer count
+   * too), and returns that overtaken data per subpartition (pipelined partitions only).
+   */
+  broadcastPriorityEvent(event: StreamEvent, sizeBytes: number): OvertakenData[];
 
   /** The task may start another record: a non-overdraft buffer is free (blocking: no spill in progress). */
   isAvailable(): boolean;
@@ -94,6 +100,16 @@ export interface ViewListener {
   onDataAvailable(): void;
   /** The partition was released or failed under the reader. */
   onViewFailed(error: ShuffleErrorKind, reason: string): void;
+  /** A priority event (an unaligned barrier) was put at the head of the view's queue. */
+  onPriorityEvent?(): void;
+}
+
+/** Data an unaligned barrier overtook in one subpartition (output channel state). */
+export interface OvertakenData {
+  subpartition: number;
+  values: unknown[];
+  timestamps: number[];
+  bytes: number;
 }
 
 /** A reader of one subpartition (Flink's ResultSubpartitionView). */

@@ -44,6 +44,7 @@ import type { ShuffleErrorKind } from "./messages";
 import { FILE_BUFFER_HEADER_BYTES, INDEX_ENTRY_BYTES, READ_AHEAD_BUFFERS, compressedSize } from "./params";
 import type {
   ManagedPartition,
+  OvertakenData,
   ResultPartitionSpec,
   ResultPartitionWriter,
   ShuffleContext,
@@ -205,6 +206,10 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
 
   broadcastEvent(event: StreamEvent, _sizeBytes: number): void {
     // Barriers and EndOfData belong to STREAMING jobs, whose partitions are pipelined.
+    throw new InvariantError(`partition ${this.partitionId}: ${event.type} on a blocking partition (BATCH jobs do not checkpoint)`);
+  }
+
+  broadcastPriorityEvent(event: StreamEvent, _sizeBytes: number): OvertakenData[] {
     throw new InvariantError(`partition ${this.partitionId}: ${event.type} on a blocking partition (BATCH jobs do not checkpoint)`);
   }
 
