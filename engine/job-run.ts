@@ -109,6 +109,8 @@ export interface JobRunResult {
   /** Failovers that restarted tasks, and task attempts restarted in total. */
   restarts: number;
   restartedTasks: number;
+  /** Coverage marks hit (Mark events), by name. */
+  marks: Record<string, number>;
   /** Checkpoint statistics (undefined when checkpointing is off). */
   checkpoints: CheckpointSummary | undefined;
   kernelEvents: number;
@@ -324,6 +326,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     samples,
     restarts: jm.restarts,
     restartedTasks: jm.restartedTasks,
+    marks: Object.fromEntries(world.trace.marks),
     checkpoints:
       jm.checkpoints === undefined
         ? undefined

@@ -38,7 +38,7 @@ export class ChannelStateRecorder {
   private readonly inputByChannel = new Map<string, InputChannelState>();
 
   /** A data buffer of (gate, channel) that is before that channel's barrier. */
-  recordInput(gate: number, channel: number, buffer: NetworkBuffer): void {
+  recordInput(gate: number, channel: number, buffer: Pick<NetworkBuffer, "values" | "timestamps" | "sizeBytes">): void {
     const key = `${gate}/${channel}`;
     let entry = this.inputByChannel.get(key);
     if (entry === undefined) {
@@ -55,6 +55,15 @@ export class ChannelStateRecorder {
       records++;
     }
     if (records > 0) entry.bytes += buffer.sizeBytes;
+  }
+
+  /** The unprocessed rest of a buffer the task was in the middle of when it snapshotted. */
+  recordInputRest(gate: number, channel: number, buffer: NetworkBuffer, from: number): void {
+    const values = buffer.values.slice(from);
+    const timestamps = buffer.timestamps.slice(from);
+    // Its bytes: the buffer's, in proportion to the records left.
+    const sizeBytes = Math.ceil((buffer.sizeBytes * values.length) / Math.max(1, buffer.values.length));
+    this.recordInput(gate, channel, { values, timestamps, sizeBytes });
   }
 
   /** What a priority barrier overtook in one output's subpartitions. */

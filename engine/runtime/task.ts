@@ -94,6 +94,14 @@ interface SortedInput {
 /** Records a source emits at most per work item, whatever the buffer size allows. */
 const MAX_SOURCE_BATCH = 4096;
 
+/**
+ * CPU a slice of input may take before the rest becomes a later work item: Flink's mailbox
+ * checks for mails (timers, priority barriers) between records, so a slow operator does
+ * not hold a barrier for a whole buffer. Fast operators never reach it (a full buffer of
+ * small records is ~0.1 ms).
+ */
+const MAX_SLICE_CPU_NS = 1_000_000;
+
 export class Task {
   readonly id: TaskIdentity;
   private readonly chain: ChainedOperator[] = [];
@@ -429,6 +437,11 @@ export class Task {
   }
 
   private stepInput(): void {
+    // A priority event (an unaligned barrier) is handled between records, even mid-buffer.
+    if (this.current !== undefined && this.setup.inputs.some((g) => g.hasPriority())) {
+      this.runWorkItem(() => this.processPriorityEvent());
+      return;
+    }
     if (this.current === undefined && !this.pollInput()) {
       if (!this.endOfInputDone && this.endedChannels === this.totalChannels) {
         this.runWorkItem(() => this.endOfInput());
@@ -499,12 +512,23 @@ export class Task {
         this.recordsIn++;
         continue;
       }
-      if (!this.outputAvailable()) break; // the rest is a later work item
+      if (!this.outputAvailable() || this.cpuNs >= MAX_SLICE_CPU_NS) break; // the rest is a later work item
       this.recordsIn++;
       head.processElement(value, timestamps[i]!);
     }
     cur.index = i;
     if (i >= values.length) this.finishCurrentBuffer();
+  }
+
+  private processPriorityEvent(): void {
+    const gates = this.setup.inputs;
+    for (let g = 0; g < gates.length; g++) {
+      const next = gates[g]!.pollPriority();
+      if (next === undefined) continue;
+      this.cpuNs += this.costs.bufferReceiveNsPerBuffer;
+      this.processEvent(g, next.channel, next.buffer.event!);
+      return;
+    }
   }
 
   private processEvent(gate: number, channel: number, event: StreamEvent): void {
@@ -703,7 +727,12 @@ export class Task {
       }
     });
     if (pending.afterEndOfInput && this.finalCheckpointId === undefined) this.finalCheckpointId = checkpointId;
-    if (unaligned) this.unalignedInProgress = pending;
+    if (unaligned) {
+      this.unalignedInProgress = pending;
+      // The rest of a buffer the task is in the middle of is before every barrier to come.
+      const cur = this.current;
+      if (cur !== undefined && !cur.buffer.isEvent) pending.channelState!.recordInputRest(cur.gate, cur.channel, cur.buffer, cur.index);
+    }
     this.afterWorkItem.push(() => {
       pending.syncNs = this.kernel.now - startNs;
       this.uploadWhenReady(pending);

@@ -95,9 +95,17 @@ export class Trace<E extends object = KernelEvents> {
     this.write("RunStarted", info);
   }
 
+  /** How often each coverage mark (Mark event) was hit, by name. */
+  readonly marks = new Map<string, number>();
+
   /** Records an event at the kernel's current time (if its level is on and the cap allows). */
   emit<K extends keyof E & string>(kind: K, fields: FieldsOf<E, K>): void {
     if (!this.started) throw new InvariantError(`trace event ${kind} before RunStarted`);
+    if (kind === "Mark") {
+      // Coverage marks are counted even when the trace is capped.
+      const name = (fields as { name: string }).name;
+      this.marks.set(name, (this.marks.get(name) ?? 0) + 1);
+    }
     if (this.finished !== undefined) throw new InvariantError(`trace event ${kind} after RunEnded`);
     const level = this.levels.get(kind);
     if (level === undefined) throw new InvariantError(`unknown trace kind ${kind}`);

@@ -644,6 +644,23 @@ export class InputGate {
     if (cbs.length > 0) this.ctx.kernel.after(0, () => cbs.forEach((cb) => cb(err)));
   }
 
+  /** A priority event (an unaligned barrier) waits to be read. */
+  hasPriority(): boolean {
+    return this.priority.length > 0 && this.state === "requested";
+  }
+
+  /** Reads only a priority event, if one waits (the task may be in the middle of a buffer). */
+  pollPriority(): { buffer: NetworkBuffer; channel: number } | undefined {
+    if (this.state !== "requested" || !this.ctx.alive()) return undefined;
+    for (let ch = this.priority.shift(); ch !== undefined; ch = this.priority.shift()) {
+      const buffer = ch.pollNext();
+      if (buffer === undefined) continue;
+      if (ch.hasMore() && !ch.queuedInGate) this.queue(ch);
+      return { buffer, channel: ch.index };
+    }
+    return undefined;
+  }
+
   /** @internal a priority event is at the head of a channel. */
   priorityArrived(ch: InputChannel): void {
     this.priority.push(ch);
