@@ -101,7 +101,11 @@ export class BarrierAligner {
     return this.triggerNs + this.options.alignedTimeoutNs;
   }
 
-  onBarrier(gate: number, channel: number, checkpointId: CheckpointId, triggerNs: number, nowNs: number): BarrierOutcome {
+  /**
+   * Barrier n on (gate, channel). `priority`: it is an unaligned (priority) barrier — one a
+   * producer switched at the timeout — so an alignment in progress switches at once.
+   */
+  onBarrier(gate: number, channel: number, checkpointId: CheckpointId, triggerNs: number, nowNs: number, priority = false): BarrierOutcome {
     if (checkpointId < this.current || (checkpointId === this.current && this.phase === "idle")) return { kind: "ignored" };
     let subsumed: CheckpointId | undefined;
     const fresh = checkpointId > this.current;
@@ -117,7 +121,7 @@ export class BarrierAligner {
     seen[channel] = 1;
     this.seenCount++;
     if (fresh) {
-      const unalignedNow = this.options.unaligned && nowNs - triggerNs >= this.options.alignedTimeoutNs;
+      const unalignedNow = this.options.unaligned && (priority || nowNs - triggerNs >= this.options.alignedTimeoutNs);
       if (unalignedNow) {
         this.phase = "recording";
         const done = this.allSeen();
@@ -126,6 +130,15 @@ export class BarrierAligner {
         return { kind: "unalignedStart", result, subsumed, switched: this.options.alignedTimeoutNs > 0, done };
       }
       this.phase = "aligning";
+    }
+    if (this.phase === "aligning" && priority && this.options.unaligned) {
+      // The producer switched at the timeout: so does this alignment, now.
+      this.gates.unblockAll();
+      this.phase = "recording";
+      const done = this.allSeen();
+      const result = this.result(nowNs);
+      if (done) this.reset();
+      return { kind: "unalignedStart", result, subsumed, switched: true, done };
     }
     if (this.phase === "aligning") {
       if (this.options.mode === "EXACTLY_ONCE") this.gates.block(gate, channel);

@@ -19,6 +19,7 @@ export type PartitionWriter = Pick<
   | "broadcastWatermark"
   | "broadcastEvent"
   | "broadcastPriorityEvent"
+  | "prioritizeEvent"
   | "isAvailable"
   | "onAvailable"
   | "hold"

@@ -83,6 +83,9 @@ interface PendingSnapshot {
   channelState: ChannelStateRecorder | undefined;
   /** Every input barrier arrived (always true when aligned). */
   barriersIn: boolean;
+  /** Timeoutable output barriers not yet sent or prioritized (the upload waits for them). */
+  outputsOutstanding: number;
+  uploaded?: boolean;
 }
 
 /** BATCH sorted keyed input, gathered until the end of input: each key's records in arrival order. */
@@ -558,7 +561,7 @@ export class Task {
   }
 
   private onBarrier(gate: number, channel: number, barrier: Extract<StreamEvent, { type: "CheckpointBarrier" }>): void {
-    const outcome = this.aligner!.onBarrier(gate, channel, barrier.checkpointId, barrier.timestampNs, this.kernel.now);
+    const outcome = this.aligner!.onBarrier(gate, channel, barrier.checkpointId, barrier.timestampNs, this.kernel.now, barrier.unaligned === true);
     if (outcome.kind === "ignored") return;
     if (outcome.kind !== "unalignedDone" && outcome.subsumed !== undefined) {
       if (this.unalignedInProgress?.checkpointId === outcome.subsumed) this.unalignedInProgress = undefined;
@@ -715,17 +718,38 @@ export class Task {
       afterEndOfInput: this.endOfInputDone,
       channelState: unaligned ? new ChannelStateRecorder() : undefined,
       barriersIn: !unaligned,
+      outputsOutstanding: 0,
     };
     const barrier: StreamEvent = { type: "CheckpointBarrier", checkpointId, timestampNs: triggerNs };
     const priorityBarrier: StreamEvent = { ...barrier, unaligned: true };
+    const cp = this.settings.checkpointing!;
+    // Aligned barriers of a checkpoint that may still switch are timeoutable (Flink ≥ 1.16):
+    // those still queued at the timeout jump ahead, and the data they overtake is persisted.
+    const timeoutable: number[] = [];
     this.setup.outputs.forEach((o, i) => {
       // Pointwise and broadcast exchanges stay aligned, as in Flink.
-      if (pending.channelState === undefined || POINTWISE_PARTITIONERS.has(o.partitioner) || o.partitioner === "broadcast") {
-        o.writer.broadcastEvent(barrier, CHECKPOINT_BARRIER_BYTES);
-      } else {
+      const alignedOnly = POINTWISE_PARTITIONERS.has(o.partitioner) || o.partitioner === "broadcast";
+      if (pending.channelState !== undefined && !alignedOnly) {
         pending.channelState.recordOutput(i, o.writer.broadcastPriorityEvent(priorityBarrier, CHECKPOINT_BARRIER_BYTES));
+      } else if (cp.unaligned && cp.alignedTimeoutNs > 0 && !alignedOnly) {
+        pending.outputsOutstanding++;
+        timeoutable.push(i);
+        o.writer.broadcastEvent(barrier, CHECKPOINT_BARRIER_BYTES, () => {
+          pending.outputsOutstanding--;
+          this.uploadWhenReady(pending);
+        });
+      } else {
+        o.writer.broadcastEvent(barrier, CHECKPOINT_BARRIER_BYTES);
       }
     });
+    if (timeoutable.length > 0) {
+      this.kernel.schedule(Math.max(this.kernel.now, triggerNs + cp.alignedTimeoutNs), () => {
+        if (pending.outputsOutstanding === 0 || this.state === "failed" || this.state === "canceled") return;
+        pending.channelState ??= new ChannelStateRecorder();
+        for (const i of timeoutable) pending.channelState.recordOutput(i, this.setup.outputs[i]!.writer.prioritizeEvent(barrier, priorityBarrier, CHECKPOINT_BARRIER_BYTES));
+        this.mark("uc.timeoutSwitch");
+      });
+    }
     if (pending.afterEndOfInput && this.finalCheckpointId === undefined) this.finalCheckpointId = checkpointId;
     if (unaligned) {
       this.unalignedInProgress = pending;
@@ -751,7 +775,8 @@ export class Task {
   }
 
   private uploadWhenReady(p: PendingSnapshot): void {
-    if (p.syncNs === undefined || !p.barriersIn) return;
+    if (p.syncNs === undefined || !p.barriersIn || p.outputsOutstanding > 0 || p.uploaded) return;
+    p.uploaded = true;
     const channelState = p.channelState;
     if (channelState !== undefined) {
       p.snapshot.inputChannelState = cloneState(channelState.input, "input channel state");

@@ -98,6 +98,8 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   private availabilityListeners: (() => void)[] = [];
   private armed = false;
   private readonly outcome: PartitionOutcome;
+  /** Events whose sending someone waits for (timeoutable barriers), by event. */
+  private readonly tracked = new Map<StreamEvent, { buffer: ShuffleBuffer | undefined; remaining: number; onSent: () => void }>();
   private overdraftMarked = false;
   private blockedMarked = false;
   private readonly onFlusherDue = () => this.flusherDue();
@@ -134,6 +136,13 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
    * reorder (blocking, hybrid) throw.
    */
   protected abstract prependEvent(buffer: ShuffleBuffer, out: ShuffleBuffer[][]): void;
+  /**
+   * Replaces `old` wherever it still waits in a subpartition by `priority` at the head,
+   * appending the data buffers queued ahead of it to `out[subpartition]`.
+   */
+  protected abstract replaceWithPriority(old: ShuffleBuffer, priority: ShuffleBuffer, out: ShuffleBuffer[][]): void;
+  /** Subpartitions whose reader has not gone away. */
+  protected abstract liveSubpartitions(): number;
   /** Queue END_OF_PARTITION in every subpartition. */
   protected abstract addEndOfPartition(): void;
   /** False once the subpartition's reader went away: its output is discarded. */
@@ -194,8 +203,9 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.emit(-1, WATERMARK, watermarkMs, WATERMARK_BYTES);
   }
 
-  broadcastEvent(event: StreamEvent, sizeBytes: number): void {
+  broadcastEvent(event: StreamEvent, sizeBytes: number, onSent?: () => void): void {
     if (!this.accepting("broadcastEvent")) return;
+    if (onSent !== undefined) this.tracked.set(event, { buffer: undefined, remaining: 0, onSent });
     // Behind blocked output, in order: a barrier never overtakes records (aligned checkpoints).
     if (this.blocked.length > 0) this.pushBlocked(EVENT_TARGET, event, NaN, sizeBytes);
     else this.writeEvent(event, sizeBytes);
@@ -368,7 +378,68 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     const b = new ShuffleBuffer();
     b.event = event;
     b.sizeBytes = sizeBytes;
+    const t = this.tracked.get(event);
+    if (t !== undefined) {
+      t.buffer = b;
+      t.remaining = this.liveSubpartitions();
+    }
     this.addSlice(-1, b);
+    if (t !== undefined && t.remaining === 0) this.eventSent(event);
+  }
+
+  /** @internal a reader took an event buffer from a subpartition. */
+  eventTaken(buffer: ShuffleBuffer): void {
+    const event = buffer.event!;
+    const t = this.tracked.get(event);
+    if (t === undefined || t.buffer !== buffer) return;
+    if (--t.remaining === 0) this.eventSent(event);
+  }
+
+  private eventSent(event: StreamEvent): void {
+    const t = this.tracked.get(event);
+    if (t === undefined) return;
+    this.tracked.delete(event);
+    t.onSent();
+  }
+
+  prioritizeEvent(event: StreamEvent, priorityEvent: StreamEvent, sizeBytes: number): OvertakenData[] {
+    const t = this.tracked.get(event);
+    if (t === undefined || !this.ctx.alive() || (this.state !== "producing" && this.state !== "finishing")) return [];
+    const overtaken: ShuffleBuffer[][] = Array.from({ length: this.numSubpartitions }, () => []);
+    const priority = new ShuffleBuffer();
+    priority.event = priorityEvent;
+    priority.sizeBytes = sizeBytes;
+    const out = (): OvertakenData[] =>
+      overtaken.map((buffers, subpartition) => {
+        const d: OvertakenData = { subpartition, values: [], timestamps: [], bytes: 0 };
+        for (const buf of buffers) appendRecords(d, buf.values, buf.timestamps, buf.sizeBytes);
+        return d;
+      });
+    let result: OvertakenData[];
+    if (t.buffer === undefined) {
+      // Not written yet (behind records waiting for buffers): those records and everything
+      // queued are before it; it goes to the head now instead.
+      let at = -1;
+      for (let i = 0; i < this.blocked.length; i++) if (this.blocked.at(i)!.target === EVENT_TARGET && this.blocked.at(i)!.value === event) at = i;
+      this.ensureMode(-1);
+      this.finishBuilder(-1);
+      this.prependEvent(priority, overtaken);
+      result = out();
+      const rest: BlockedElement[] = [];
+      for (let el = this.blocked.shift(); el !== undefined; el = this.blocked.shift()) rest.push(el);
+      rest.forEach((el, i) => {
+        if (i < at && el.target !== EVENT_TARGET) {
+          const targets = el.target >= 0 ? [el.target] : result.map((_, s) => s);
+          for (const s of targets) appendRecords(result[s]!, [el.value], [el.timestampMs], el.remainingBytes);
+        }
+        if (i !== at) this.blocked.push(el);
+      });
+    } else {
+      this.replaceWithPriority(t.buffer, priority, overtaken);
+      result = out();
+    }
+    this.eventSent(event);
+    return result.filter((d) => d.values.length > 0);
   }
 
   /** Writes what fits; returns the bytes still to write (0: the element is complete). */

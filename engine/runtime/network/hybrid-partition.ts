@@ -167,6 +167,14 @@ export class HybridResultPartition extends BufferWritingPartition {
     for (const sp of this.subs) this.publish(sp);
   }
 
+  protected replaceWithPriority(old: ShuffleBuffer, _priority: ShuffleBuffer, _out: ShuffleBuffer[][]): void {
+    throw new InvariantError(`partition ${this.partitionId}: ${old.event?.type} as a priority event on a hybrid partition`);
+  }
+
+  protected liveSubpartitions(): number {
+    return this.numSubpartitions;
+  }
+
   protected prependEvent(buffer: ShuffleBuffer, _out: ShuffleBuffer[][]): void {
     // Hybrid partitions belong to BATCH jobs, which do not checkpoint.
     throw new InvariantError(`partition ${this.partitionId}: ${buffer.event?.type} as a priority event on a hybrid partition`);

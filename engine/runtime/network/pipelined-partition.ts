@@ -108,6 +108,33 @@ export class PipelinedResultPartition extends BufferWritingPartition {
     }
   }
 
+  protected replaceWithPriority(old: ShuffleBuffer, priority: ShuffleBuffer, out: ShuffleBuffer[][]): void {
+    for (const sp of this.subs) {
+      if (sp.released) continue;
+      const items: ShuffleBuffer[] = [];
+      for (let b = sp.queue.shift(); b !== undefined; b = sp.queue.shift()) items.push(b);
+      const at = items.indexOf(old);
+      if (at < 0) {
+        for (const b of items) sp.queue.push(b); // already sent from this subpartition
+        continue;
+      }
+      for (let i = 0; i < at; i++) if (!items[i]!.isEvent) out[sp.index]!.push(items[i]!);
+      sp.queue.push(priority);
+      items.forEach((b, i) => {
+        if (i !== at) sp.queue.push(b);
+      });
+      // The old event's place (visible or not) is the priority event's, which is visible.
+      if (at >= sp.visible) sp.visible++;
+      sp.view?.priorityAvailable();
+    }
+  }
+
+  protected liveSubpartitions(): number {
+    let n = 0;
+    for (const sp of this.subs) if (!sp.released) n++;
+    return n;
+  }
+
   protected addEndOfPartition(): void {
     for (const sp of this.subs) this.enqueue(sp, this.eop);
   }
@@ -207,6 +234,8 @@ class PipelinedSubpartitionView implements SubpartitionView {
     } else if (isEndOfPartition(b)) {
       this.done = true;
       this.partition.subpartitionDone(sp, false);
+    } else {
+      this.partition.eventTaken(b);
     }
     return b;
   }

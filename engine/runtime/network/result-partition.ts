@@ -49,7 +49,14 @@ export interface ResultPartitionWriter {
    * Queues an event (a checkpoint barrier, EndOfData) after everything written so far, in
    * every subpartition: open buffers are finished first, as Flink's broadcastEvent does.
    */
-  broadcastEvent(event: StreamEvent, sizeBytes: number): void;
+  broadcastEvent(event: StreamEvent, sizeBytes: number, onSent?: () => void): void;
+  /**
+   * The aligned-checkpoint timeout on the producer side (Flink ≥ 1.16's timeoutable
+   * barriers): wherever `event` (given earlier to broadcastEvent with onSent) still waits
+   * in a subpartition — or has not been written yet — it is replaced by `priorityEvent` at
+   * the head; returns the data it overtook. Its onSent then runs (nothing is left waiting).
+   */
+  prioritizeEvent(event: StreamEvent, priorityEvent: StreamEvent, sizeBytes: number): OvertakenData[];
   /**
    * Unaligned checkpoints: puts the event at the head of every subpartition, ahead of all
    * data not yet sent (open buffers are finished first; records waiting for a buffer count

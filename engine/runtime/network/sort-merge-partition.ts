@@ -209,6 +209,10 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     throw new InvariantError(`partition ${this.partitionId}: ${event.type} on a blocking partition (BATCH jobs do not checkpoint)`);
   }
 
+  prioritizeEvent(event: StreamEvent, _priorityEvent: StreamEvent, _sizeBytes: number): OvertakenData[] {
+    throw new InvariantError(`partition ${this.partitionId}: ${event.type} on a blocking partition (BATCH jobs do not checkpoint)`);
+  }
+
   broadcastPriorityEvent(event: StreamEvent, _sizeBytes: number): OvertakenData[] {
     throw new InvariantError(`partition ${this.partitionId}: ${event.type} on a blocking partition (BATCH jobs do not checkpoint)`);
   }
