@@ -1,43 +1,60 @@
 /**
- * RocksDB's block cache as an LRU set of block ids (`state.backend.rocksdb.block.cache-size`
- * / `state.backend.rocksdb.block.blocksize` blocks). The LSM model asks it whether a
- * data block is in memory; a miss means a read from the local disk.
+ * RocksDB's block cache (`state.backend.rocksdb.block.cache-size`): an LRU of data blocks
+ * charged by their bytes, as RocksDB's LRUCache charges a block. The LSM model asks it
+ * whether a block is in memory; a miss means a read from the local disk.
  *
- * Invariants: at most `capacityBlocks` ids are held; recency order is insertion order of
- * the Map (a hit moves the id to the end), so eviction is deterministic.
+ * Invariants: Σ bytes of held blocks ≤ capacityBytes (a block larger than the whole cache
+ * is never held); recency order is the Map's insertion order (a hit moves the block to
+ * the end), so eviction is deterministic.
  */
 import { InvariantError } from "../../sim/errors";
 
 export class BlockCache {
-  private readonly blocks = new Map<string, true>();
+  private readonly blocks = new Map<string, number>();
+  private usedBytes = 0;
   hits = 0;
   misses = 0;
 
-  constructor(readonly capacityBlocks: number) {
-    if (!Number.isSafeInteger(capacityBlocks) || capacityBlocks < 0) throw new InvariantError(`block cache capacity must be a whole number ≥ 0, got ${capacityBlocks}`);
+  constructor(readonly capacityBytes: number) {
+    if (!Number.isSafeInteger(capacityBytes) || capacityBytes < 0) throw new InvariantError(`block cache capacity must be a whole number of bytes ≥ 0, got ${capacityBytes}`);
   }
 
   /** Looks the block up; a miss loads it (evicting the least recently used). True on a hit. */
-  access(block: string): boolean {
-    if (this.blocks.delete(block)) {
-      this.blocks.set(block, true);
+  access(block: string, bytes: number): boolean {
+    const held = this.blocks.get(block);
+    if (held !== undefined) {
+      this.blocks.delete(block);
+      this.blocks.set(block, held);
       this.hits++;
       return true;
     }
     this.misses++;
-    if (this.capacityBlocks === 0) return false;
-    if (this.blocks.size >= this.capacityBlocks) this.blocks.delete(this.blocks.keys().next().value!);
-    this.blocks.set(block, true);
+    if (bytes > this.capacityBytes) return false;
+    while (this.usedBytes + bytes > this.capacityBytes) {
+      const [oldest, size] = this.blocks.entries().next().value!;
+      this.blocks.delete(oldest);
+      this.usedBytes -= size;
+    }
+    this.blocks.set(block, bytes);
+    this.usedBytes += bytes;
     return false;
   }
 
   /** Drops every block of a file (deleted by a compaction): they can never be hit again. */
   evictFile(prefix: string): void {
-    for (const id of [...this.blocks.keys()]) if (id.startsWith(prefix)) this.blocks.delete(id);
+    for (const [id, size] of [...this.blocks]) {
+      if (!id.startsWith(prefix)) continue;
+      this.blocks.delete(id);
+      this.usedBytes -= size;
+    }
   }
 
   get size(): number {
     return this.blocks.size;
+  }
+
+  get bytes(): number {
+    return this.usedBytes;
   }
 
   get hitRate(): number {

@@ -172,15 +172,19 @@ describe("LSM model: leveled compaction", () => {
 });
 
 describe("block cache", () => {
-  it("is an LRU of block-cache-size / blocksize blocks", () => {
-    const c = new BlockCache(2);
-    expect(c.access("a")).toBe(false);
-    expect(c.access("b")).toBe(false);
-    expect(c.access("a")).toBe(true);
-    expect(c.access("c")).toBe(false); // evicts b, the least recently used
-    expect(c.access("b")).toBe(false);
-    expect(c.access("a")).toBe(false);
-    expect(new BlockCache(0).access("a")).toBe(false);
+  it("is an LRU of blocks charged by their bytes, within block.cache-size", () => {
+    const c = new BlockCache(8 * KIB);
+    expect(c.access("a", 4 * KIB)).toBe(false);
+    expect(c.access("b", 4 * KIB)).toBe(false);
+    expect(c.access("a", 4 * KIB)).toBe(true);
+    expect(c.access("c", 4 * KIB)).toBe(false); // evicts b, the least recently used
+    expect(c.access("b", 4 * KIB)).toBe(false);
+    expect(c.access("a", 4 * KIB)).toBe(false);
+    expect(c.access("big", 8 * KIB)).toBe(false); // takes the whole cache
+    expect(c.bytes).toBe(8 * KIB);
+    expect(c.access("huge", 9 * KIB)).toBe(false); // larger than the cache: never held
+    expect(c.access("huge", 9 * KIB)).toBe(false);
+    expect(new BlockCache(0).access("a", 1)).toBe(false);
   });
 
   it("a bigger cache serves more reads from memory: the hit rate grows with block.cache-size", () => {

@@ -21,7 +21,8 @@
  *   stands for: a position in [0, 1). Files cover a position range; a file's blocks
  *   (`block.blocksize`) split its range evenly.
  * - A get looks in the memtables, then in every L0 file (newest first), then in the one
- *   file per level whose range covers the key, each a block lookup in the cache; without
+ *   file per level whose range covers the key, each a block lookup in the cache (a block
+ *   is `blocksize`, or one entry when that is larger); without
  *   bloom filters (Flink's default) a file that does not hold the key still costs its
  *   block lookup. It stops at the newest version found.
  *
@@ -104,8 +105,8 @@ export interface GetResult {
   inMemtable: boolean;
   blockHits: number;
   blockMisses: number;
-  /** The blocks that missed the cache: [file name, block index] (undefined when none). */
-  missed: [string, number][] | undefined;
+  /** The blocks that missed the cache: [file name, block index, block bytes] (undefined when none). */
+  missed: [string, number, number][] | undefined;
 }
 
 /** The position of an entry id in key order: FNV-1a of the id, in [0, 1). */
@@ -141,7 +142,7 @@ export class LsmTree {
     /** Names new files (the backend makes them unique per attempt). */
     private readonly nameFile: (seq: number) => string,
   ) {
-    this.cache = new BlockCache(Math.floor(params.blockCacheBytes / params.blockBytes));
+    this.cache = new BlockCache(params.blockCacheBytes);
   }
 
   // ---- writes ----
@@ -219,13 +220,15 @@ export class LsmTree {
 
   private probe(file: SstFile, id: string, pos: number, result: GetResult): boolean {
     const index = blockIndex(file, pos, this.params.blockBytes);
-    if (this.cache.access(blockId(file, index))) {
+    const e = file.entries.get(id);
+    // A block holds at least one entry: an entry larger than blocksize makes its block larger.
+    const bytes = e === undefined ? this.params.blockBytes : Math.max(this.params.blockBytes, e.bytes);
+    if (this.cache.access(blockId(file, index), bytes)) {
       result.blockHits++;
     } else {
       result.blockMisses++;
-      (result.missed ??= []).push([file.name, index]);
+      (result.missed ??= []).push([file.name, index, bytes]);
     }
-    const e = file.entries.get(id);
     if (e === undefined) return false;
     result.found = e;
     return true;

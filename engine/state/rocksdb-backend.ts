@@ -111,8 +111,10 @@ export class RocksDbStateBackend extends HashMapStateBackend {
     let ns = 0;
     if (r.found !== undefined && !r.found.tombstone) ns += r.found.bytes * env.costs.deserializeNsPerByte;
     if (r.missed !== undefined) {
-      ns += r.missed.length * (this.blockReadNs() + env.settings.blockBytes * env.costs.rocksdbDecompressNsPerByte);
-      for (const [file, index] of r.missed) this.readBlock(file, index);
+      for (const [file, index, bytes] of r.missed) {
+        ns += this.blockReadNs(bytes) + bytes * env.costs.rocksdbDecompressNsPerByte;
+        this.readBlock(file, index, bytes);
+      }
     }
     env.charge(ns);
     const stats = env.stats;
@@ -242,16 +244,15 @@ export class RocksDbStateBackend extends HashMapStateBackend {
     }
   }
 
-  private readBlock(file: string, index: number): void {
+  private readBlock(file: string, index: number, bytes: number): void {
     if (!this.alive || !this.localFiles.has(file)) return;
-    const blockBytes = this.env.settings.blockBytes;
-    this.env.disk.read(this.pathOf(file), index * blockBytes, blockBytes, () => {});
+    this.env.disk.read(this.pathOf(file), index * this.env.settings.blockBytes, bytes, () => {});
   }
 
   /** What the task waits for one block read: the disk's op latency, a seek, the transfer. */
-  private blockReadNs(): number {
+  private blockReadNs(bytes: number): number {
     const p = this.env.disk.params;
-    return (p.opLatencyNs + p.seekNs + (this.env.settings.blockBytes * 1e9) / p.readBandwidthBytesPerS) * this.env.disk.slow;
+    return (p.opLatencyNs + p.seekNs + (bytes * 1e9) / p.readBandwidthBytesPerS) * this.env.disk.slow;
   }
 
   /** What a writer waits for a flush of `bytes`: compression, the write, the fsync. */
