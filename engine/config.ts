@@ -356,7 +356,61 @@ const OPTION_LIST = [
     type: "boolean",
     default: false,
     description: "RocksDB checkpoints upload only SST files that are new since the last confirmed checkpoint.",
-    effect: { noEffectYet: "incremental snapshots need the checkpoint coordinator and the rocksdb snapshot strategy, not built yet" },
+    effect: "modelled",
+  },
+  // RocksDBConfigurableOptions. Flink 1.19 gives these RocksDB's own defaults; flowsim applies
+  // them per keyed operator instance, as with state.backend.rocksdb.memory.managed: false
+  // (with managed memory, Flink sizes the cache and write buffers from the slot's share).
+  {
+    key: "state.backend.rocksdb.writebuffer.size",
+    type: "memory",
+    default: 64 * MIB,
+    min: 64 * KIB,
+    description: "Size of a memtable: when full it is flushed to a new L0 SST file on the local disk.",
+    effect: "modelled",
+  },
+  {
+    // RocksDB raises a max_write_buffer_number below 2 to 2.
+    key: "state.backend.rocksdb.writebuffer.count",
+    type: "int",
+    default: 2,
+    min: 2,
+    max: 64,
+    description: "Memtables (active and being flushed) before writes stall until a flush completes.",
+    effect: "modelled",
+  },
+  {
+    key: "state.backend.rocksdb.compaction.level.max-size-level-base",
+    type: "memory",
+    default: 256 * MIB,
+    min: 64 * KIB,
+    description: "Target size of L1; each further level's target is 10 times the previous one.",
+    effect: "modelled",
+  },
+  {
+    key: "state.backend.rocksdb.compaction.level.target-file-size-base",
+    type: "memory",
+    default: 64 * MIB,
+    min: 64 * KIB,
+    description: "Size at which compaction cuts its output into SST files.",
+    effect: "modelled",
+  },
+  {
+    key: "state.backend.rocksdb.block.cache-size",
+    type: "memory",
+    default: 8 * MIB,
+    min: 0,
+    description: "Block cache per RocksDB instance: a read of a block not in it reads the local disk.",
+    effect: "modelled",
+  },
+  {
+    key: "state.backend.rocksdb.block.blocksize",
+    type: "memory",
+    default: 4 * KIB,
+    min: 256,
+    max: 4 * MIB,
+    description: "Bytes of data per SST block: the unit of cache entries and disk reads.",
+    effect: "modelled",
   },
   {
     key: "state.checkpoints.num-retained",

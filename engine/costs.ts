@@ -88,10 +88,26 @@ export interface CostModel {
   /**
    * One keyed state access on the rocksdb backend (key and value serialized, JNI, memtable
    * or block cache). flink-benchmarks ListStateBenchmark.listAppend ROCKSDB ≈315 ops/ms
-   * (≈3.2 µs) vs HEAP ≈3,024 ops/ms, in flink-benchmarks PR #48 (2019). 3 µs; the LSM
-   * model (flushes, compaction, cache misses) will add to it later.
+   * (≈3.2 µs) vs HEAP ≈3,024 ops/ms, in flink-benchmarks PR #48 (2019). 3 µs: the fixed
+   * part of an access (JNI call, small key and value serialization, memtable skip list or
+   * cached block). The LSM model (engine/state/rocksdb-backend.ts) adds, per access, the
+   * (de)serialization of the entry's bytes at serializeNsPerByte / deserializeNsPerByte,
+   * and per block-cache miss the local disk's read time and the block's decompression.
    */
   readonly rocksdbStateNsPerAccess: number;
+  /**
+   * RocksDB block compression, per uncompressed byte (flushes, compaction output, and the
+   * task thread when a checkpoint flushes the memtable). RocksDB compresses with Snappy by
+   * default and Flink's default options keep it; Snappy's README: "compresses at about
+   * 250 MB/sec or more" on one Core i7 core. 4 ns/byte.
+   */
+  readonly rocksdbCompressNsPerByte: number;
+  /**
+   * RocksDB block decompression, per uncompressed byte (compaction input, and a block read
+   * from disk on a cache miss). Snappy's README: "decompresses at about 500 MB/sec or
+   * more". 2 ns/byte.
+   */
+  readonly rocksdbDecompressNsPerByte: number;
   /**
    * One state access on BATCH mode's single-key backend: a field of the current key, no
    * hashing or map lookup. Estimate ~10 ns.
@@ -165,6 +181,8 @@ export const DEFAULT_COSTS: CostModel = Object.freeze({
   bufferReceiveNsPerBuffer: 2_000,
   heapStateNsPerAccess: 250,
   rocksdbStateNsPerAccess: 3_000,
+  rocksdbCompressNsPerByte: 4,
+  rocksdbDecompressNsPerByte: 2,
   batchStateNsPerAccess: 10,
   timerRegisterNsPerTimer: 100,
   timerFireNsPerTimer: 100,

@@ -28,6 +28,7 @@ import { checkpointSettings, type CompletedAck } from "./checkpoint/coordinator"
 import { TaskManager } from "./cluster/task-manager";
 import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
+import { emptyRocksDbStats, type RocksDbStats } from "./state/rocksdb-backend";
 import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
 import type { KernelEvents } from "../sim/trace/events";
 
@@ -77,6 +78,8 @@ export interface VertexStats {
   parallelism: number;
   recordsIn: number;
   recordsOut: number;
+  /** Busy time summed over the vertex's subtasks (all attempts), ns. */
+  busyNs: number;
   busyRatio: number;
   backpressuredRatio: number;
   idleRatio: number;
@@ -113,6 +116,8 @@ export interface JobRunResult {
   marks: Record<string, number>;
   /** Checkpoint statistics (undefined when checkpointing is off). */
   checkpoints: CheckpointSummary | undefined;
+  /** What the rocksdb backends did (undefined unless state.backend.type is rocksdb). */
+  rocksdb: RocksDbStats | undefined;
   kernelEvents: number;
   /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
   processingLatencyNs: readonly number[];
@@ -209,6 +214,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const jobRng = jobRngOf(world.rng);
 
   const checkpoints = checkpointSettings(config, runtimeMode);
+  const rocksDbStats = config.get("state.backend.type") === "rocksdb" ? emptyRocksDbStats() : undefined;
   const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
   const shuffles = new Map<string, ShuffleAdapter>();
   const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
@@ -235,6 +241,15 @@ export function runJob(options: JobRunOptions): JobRunResult {
             }
           : undefined,
         stateBackend: config.get("state.backend.type"),
+        rocksdb: {
+          incremental: config.get("state.backend.incremental"),
+          writeBufferBytes: config.get("state.backend.rocksdb.writebuffer.size"),
+          writeBufferCount: config.get("state.backend.rocksdb.writebuffer.count"),
+          levelBaseBytes: config.get("state.backend.rocksdb.compaction.level.max-size-level-base"),
+          targetFileBytes: config.get("state.backend.rocksdb.compaction.level.target-file-size-base"),
+          blockCacheBytes: config.get("state.backend.rocksdb.block.cache-size"),
+          blockBytes: config.get("state.backend.rocksdb.block.blocksize"),
+        },
       },
       costs,
       jobRng,
@@ -261,6 +276,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
       heartbeatTimeoutNs: config.get("heartbeat.timeout"),
       latency,
       onRegistered: (host) => resourceManager.taskManagerRegistered(host),
+      ...(rocksDbStats !== undefined ? { rocksDbStats } : {}),
     });
   const resourceManager = new ResourceManager(world, trace, {
     taskManagers: shape.taskManagers,
@@ -318,6 +334,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
         parallelism: v.parallelism,
         recordsIn: t.recordsIn,
         recordsOut: t.recordsOut,
+        busyNs: t.busy,
         busyRatio: t.busy / total,
         backpressuredRatio: t.bp / total,
         idleRatio: t.idle / total,
@@ -331,6 +348,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
       jm.checkpoints === undefined
         ? undefined
         : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs(), subtasks: jm.checkpoints.completedSubtaskStats() },
+    rocksdb: rocksDbStats,
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,

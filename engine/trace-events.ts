@@ -84,16 +84,22 @@ export interface EngineEvents {
     syncNs: number;
     asyncNs: number;
     stateBytes: number;
+    /** Bytes uploaded for it: less than stateBytes when an incremental snapshot referenced shared files. */
+    uploadedBytes: number;
     afterEndOfInput: boolean;
     unaligned: boolean;
     persistedBytes: number;
   };
-  CheckpointCompleted: { checkpoint: number; durationNs: number; stateBytes: number; subtasks: number };
+  CheckpointCompleted: { checkpoint: number; durationNs: number; stateBytes: number; uploadedBytes: number; subtasks: number };
   CheckpointAborted: { checkpoint: number; reason: string; durationNs: number };
   /** Restarted subtasks restore checkpoint n (their state handles). */
   CheckpointRestored: { checkpoint: number; subtasks: string[] };
   /** Buffer debloating: a subtask announced a new buffer size to the producers of one input gate. */
   BufferDebloated: { vertex: string; subtask: number; gate: number; bufferBytes: number; throughputBytesPerS: number };
+  /** A RocksDB memtable of a keyed operator was flushed to a new L0 SST file on the local disk. */
+  RocksDbFlush: { vertex: string; subtask: number; operator: string; bytes: number; files: number; l0Files: number; sync: boolean };
+  /** A RocksDB compaction merged `filesIn` files of `level` and `level`+1 into `filesOut` files of `level`+1. */
+  RocksDbCompaction: { vertex: string; subtask: number; operator: string; level: number; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -123,5 +129,7 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   CheckpointAborted: "summary",
   CheckpointRestored: "summary",
   BufferDebloated: "summary",
+  RocksDbFlush: "summary",
+  RocksDbCompaction: "summary",
   SinkCommitted: "summary",
 };

@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { runScenarioOnce } from "../cli/run";
+import type { FileSink } from "../cli/files";
+import { MemorySink } from "../sim/trace/recorder";
 import backpressure from "./backpressure.scenario";
 import quickstart from "./quickstart.scenario";
 import regionFailover from "./region-failover.scenario";
 import exactlyOnceSink from "./exactly-once-sink.scenario";
 import zombieFencing from "./zombie-fencing.scenario";
 import bufferDebloat from "./buffer-debloat.scenario";
+import stateBackends, { keyedBusyNsPerRecord } from "./state-backends.scenario";
+import incrementalCheckpoint, { uploadsPerCheckpoint } from "./incremental-checkpoint.scenario";
 import { defineScenario } from "./define";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -68,6 +72,45 @@ describe("scenarios", () => {
     expect(twin.failures.map((f) => f.expectation)).toEqual([bufferDebloat.expect![1]!.name, bufferDebloat.expect![2]!.name]);
     const p50 = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     expect(p50(o.result.checkpoints!.durationsNs) * 2).toBeLessThan(p50(twin.result.checkpoints!.durationsNs));
+  });
+
+  it("state backends: rocksdb costs more CPU per record than hashmap and flushes and compacts; its hashmap twin fails both", () => {
+    const trace = new MemorySink();
+    const o = runScenarioOnce(stateBackends, 1, {}, false, { sink: trace as unknown as FileSink, level: "summary" });
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const events = trace.lines.map((l) => JSON.parse(l) as { kind: string; bytes?: number; bytesIn?: number; bytesOut?: number });
+    const flushes = events.filter((e) => e.kind === "RocksDbFlush");
+    const compactions = events.filter((e) => e.kind === "RocksDbCompaction");
+    expect(flushes.length).toBe(o.result.rocksdb!.flushes);
+    expect(compactions.length).toBe(o.result.rocksdb!.compactions);
+    expect(compactions.every((c) => c.bytesOut! < c.bytesIn!)).toBe(true); // overwritten versions dropped
+    const twin = runScenarioOnce(stateBackends, 1, {}, true);
+    expect(twin.failures.map((f) => f.expectation)).toEqual([stateBackends.expect![1]!.name, stateBackends.expect![2]!.name]);
+    const rocks = keyedBusyNsPerRecord(o.result);
+    const heap = keyedBusyNsPerRecord(twin.result);
+    console.log(`state-backends: keyed busy per record rocksdb ${(rocks / 1000).toFixed(2)} µs, hashmap ${(heap / 1000).toFixed(2)} µs; ${JSON.stringify(o.result.rocksdb)}`);
+    expect(rocks).toBeGreaterThan(10 * heap);
+    // The compaction rewrote bytes on the TaskManagers' disks: more was written than flushed.
+    const s = o.result.rocksdb!;
+    const written = o.result.world.disk("tm-1").writtenBytes + o.result.world.disk("tm-2").writtenBytes;
+    expect(written).toBe(s.flushedBytes + s.compactionBytesOut);
+    expect(s.cacheMisses).toBeGreaterThan(0);
+  });
+
+  it("incremental checkpoints upload a fraction of the state, with compaction bursts; the full-snapshot twin uploads everything each time", () => {
+    const o = runScenarioOnce(incrementalCheckpoint, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(incrementalCheckpoint, 1, {}, true);
+    expect(twin.failures.map((f) => f.expectation)).toEqual([incrementalCheckpoint.expect![1]!.name]);
+    const inc = uploadsPerCheckpoint(o.result);
+    const full = uploadsPerCheckpoint(twin.result);
+    const mb = (xs: { uploadedBytes: number }[]) => xs.map((u) => (u.uploadedBytes / 1e6).toFixed(2)).join(" ");
+    console.log(`incremental-checkpoint: uploads MB incremental [${mb(inc)}], full [${mb(full)}]`);
+    // Bursty: a compaction's output is uploaded whole — some later upload is close to a full one.
+    expect(Math.max(...inc.slice(1).map((u) => u.uploadedBytes))).toBeGreaterThan(0.8 * inc[0]!.uploadedBytes);
+    // Nothing a retained checkpoint references is missing from the blob store.
+    const latest = o.result.jobManager.checkpoints!.latest!;
+    for (const h of latest.handles.values()) for (const f of h.shared ?? []) expect(o.result.world.blobStore.has(f.blobKey), f.blobKey).toBe(true);
   });
 
   it("backpressure: buffered data stays flat when the input grows 10x", () => {

@@ -1,6 +1,6 @@
 /**
  * Determinism of whole engine runs (DESIGN, "Determinism rules"): every library job, in
- * both runtime modes, run in two separate processes gives the same fingerprint (and the
+ * both runtime modes and on rocksdb with incremental checkpoints, run in two separate processes gives the same fingerprint (and the
  * same as in this process); another seed changes the kernel hash — the seed really changes
  * what happens, not just the RunStarted line. The processes run test/fixtures/
  * run-library-job.ts with `node --import tsx`.
@@ -17,10 +17,19 @@ const ROOT = resolve(__dirname, "..");
 const FIXTURE = resolve(__dirname, "fixtures", "run-library-job.ts");
 const run = promisify(execFile);
 
-/** Small but not trivial: paced sources (periodic watermarks, timers), 3 × 2 slots. */
+/**
+ * Small but not trivial: paced sources (periodic watermarks, timers), 3 × 2 slots; and per
+ * job a STREAMING run on rocksdb with incremental checkpoints and a tiny write buffer
+ * (background flushes and compactions on the disk, shared-state uploads).
+ */
 function casesFor(seed: number): LibraryCase[] {
   return jobNames().flatMap((job) =>
-    (["STREAMING", "BATCH"] as const).map((mode): LibraryCase => {
+    (["STREAMING", "BATCH", "ROCKSDB"] as const).map((variant): LibraryCase => {
+      const mode = variant === "BATCH" ? "BATCH" : "STREAMING";
+      const rocksdb =
+        variant === "ROCKSDB"
+          ? { "state.backend.type": "rocksdb", "state.backend.incremental": true, "state.backend.rocksdb.writebuffer.size": "64kb", "execution.checkpointing.interval": "100ms" }
+          : {};
       const params: Record<string, unknown> =
         job === "rebalance-rescale"
           ? { records: 400, sourceParallelism: 2, mapParallelism: 3, map2Parallelism: 4, sinkParallelism: 3 }
@@ -30,7 +39,7 @@ function casesFor(seed: number): LibraryCase[] {
         job,
         params,
         mode,
-        config: { "taskmanager.numberOfTaskSlots": 2, "pipeline.auto-watermark-interval": "50ms" },
+        config: { "taskmanager.numberOfTaskSlots": 2, "pipeline.auto-watermark-interval": "50ms", ...rocksdb },
         cluster: { taskManagers: 2, coresPerTaskManager: 2 },
         seed,
       };

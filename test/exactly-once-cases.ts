@@ -320,6 +320,10 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         maxBackoff: fc.constantFrom("2s", "10s"),
         chaining: fc.option(fc.boolean(), { nil: undefined }),
         stateBackend: fc.option(fc.constantFrom("hashmap", "rocksdb"), { nil: undefined }),
+        // rocksdb: incremental snapshots (shared SST files, ref counts, restore downloads them);
+        // a tiny write buffer makes flushes and compactions happen with small test states.
+        incremental: fc.option(fc.boolean(), { nil: undefined }),
+        writeBuffer: fc.option(fc.constant("64kb"), { nil: undefined, freq: 2 }),
         slotsPerTaskManager: fc.integer({ min: 1, max: 4 }),
         extraTaskManagers: fc.integer({ min: 0, max: 2 }),
         coresPerTaskManager: fc.integer({ min: 1, max: 4 }),
@@ -350,6 +354,8 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         "heartbeat.timeout": ms(HEARTBEAT_TIMEOUT_MS),
         "pipeline.operator-chaining.enabled": x.chaining,
         "state.backend.type": x.stateBackend,
+        "state.backend.incremental": x.incremental,
+        "state.backend.rocksdb.writebuffer.size": x.writeBuffer,
       });
       if (x.mode === "BATCH" && x.shuffle !== undefined) config["execution.batch-shuffle-mode"] = x.shuffle;
       const checkpointing = options.checkpointing ?? "EXACTLY_ONCE";

@@ -341,6 +341,53 @@ describe("checkpointing bugs the exactly-once property found (fixed; regressions
   });
 });
 
+describe("unaligned / finished-on-restore bugs the property found (fixed; regressions)", () => {
+  // A source with no data left was deployed "finished on restore" after a failover; its
+  // next checkpoint acknowledged an empty snapshot (no split offsets) as a normal handle,
+  // so the restore after the next failover read its split from the start: a round was
+  // counted twice. Fixed: a subtask deployed as finished stays finished in later checkpoints.
+  it("a subtask restored as finished stays finished across the next restore", () => {
+    expectExactlyOnce({
+      job: "keyed-timers",
+      params: { records: 41, keys: 1, skew: 0.5, parallelism: 4, intervalMs: 0, maxDisorderMs: 0, roundMs: 1, splits: 3, sink: "transactional", ratePerSecond: 3 },
+      mode: "STREAMING",
+      config: config({ "restart-strategy.exponential-delay.max-backoff": "10s", "execution.checkpointing.interval": "100ms" }),
+      cluster: { taskManagers: 4, coresPerTaskManager: 1 },
+      faults: [
+        { trigger: { from: "3273ms", to: "8371ms" }, fault: { type: "crash", silent: true }, target: "tm-4" },
+        { trigger: { from: "6408ms", to: "11519ms" }, fault: "crash", target: "tm-1" },
+        { trigger: { from: "15008ms", to: "20638ms" }, fault: { type: "clog", extraDelay: "300ms" }, target: ["tm-1", "tm-2"] },
+        { trigger: { from: "15527ms", to: "16700ms" }, fault: { type: "crash", silent: true }, target: "tm-1" },
+        { trigger: { at: "20938ms" }, fault: { type: "crash", restartAfter: "100ms", silent: true }, target: "tm-1" },
+      ],
+      seed: 2147483642,
+    });
+  });
+
+  // A source's timeoutable barrier was stuck behind two records for a partitioned
+  // TaskManager; at the aligned-checkpoint timeout it jumped them, but the snapshot was
+  // uploaded before the overtaken records were added to its output channel state: after the
+  // restore one record was never processed. Fixed: the task records what the barrier
+  // overtook, then uploads.
+  it("a barrier switched at the aligned-checkpoint timeout persists what it overtook before the upload", () => {
+    const c: FaultCase = {
+      job: "rebalance-rescale",
+      params: { records: 12, sourceParallelism: 1, mapParallelism: 3, map2Parallelism: 1, sinkParallelism: 4, splits: 1, sink: "collect", ratePerSecond: 12 },
+      mode: "STREAMING",
+      config: config({ "execution.checkpointing.interval": "2s", "execution.checkpointing.unaligned.enabled": true, "execution.checkpointing.aligned-checkpoint-timeout": "500ms" }),
+      cluster: { taskManagers: 4, coresPerTaskManager: 1 },
+      faults: [
+        { trigger: { from: "0ms", to: "972ms" }, fault: "partition", target: ["tm-1", "tm-2"] },
+        { trigger: { from: "972ms", to: "4972ms" }, fault: "crash", target: "tm-4" },
+      ],
+      seed: 2145386472,
+    };
+    const o = outcomeOf(c, "at-least-once");
+    expect(o.problem, `${o.problem}\n${reproduceFaultLine(c)}`).toBeUndefined();
+    expect(o.result!.marks["uc.timeoutSwitch"] ?? 0).toBeGreaterThan(0);
+  });
+});
+
 describe("engine bugs found by the fault properties (it.fails until fixed)", () => {
   // B1: tm-1 crashes silently at 2.05 s (after the 2 s heartbeat was answered) and restarts
   // at 2.3 s. Nothing was in flight to it, so its old RPC connection is still "open" on the

@@ -18,6 +18,12 @@
  * acknowledged state is carried into every later checkpoint, so a restore of the whole
  * job finds it.
  *
+ * Blobs are reference-counted per retained checkpoint (shared-state-registry.ts): an
+ * incremental snapshot's SST files are shared by every checkpoint that references them,
+ * and deleted when the last of those is discarded. A checkpoint whose snapshot references
+ * a shared file that is already gone (its task had not yet heard that a newer checkpoint
+ * completed, and the older one was discarded meanwhile) is aborted, not completed.
+ *
  * Invariants: checkpoint ids increase by one per trigger; a checkpoint completes or
  * aborts exactly once; a completed checkpoint has a handle for every subtask; pending
  * checkpoints ≤ max-concurrent.
@@ -32,6 +38,7 @@ import type { EngineConfig } from "../config";
 import type { ExecutionVertexId } from "../graph/execution-graph";
 import type { EngineEvents, ExecutionState } from "../trace-events";
 import type { CheckpointingMode } from "./barrier-aligner";
+import { SharedStateRegistry } from "./shared-state-registry";
 import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "./snapshot";
 
 export interface CheckpointSettings {
@@ -132,6 +139,8 @@ export class CheckpointCoordinator {
   private readonly completedAcks: CompletedAck[] = [];
   /** Counters for summaries. */
   readonly stats = { triggered: 0, completed: 0, aborted: 0, skipped: 0 };
+  /** References of retained checkpoints to their blobs. */
+  readonly registry = new SharedStateRegistry();
 
   constructor(
     readonly settings: CheckpointSettings,
@@ -244,6 +253,7 @@ export class CheckpointCoordinator {
       syncNs: stats.syncNs,
       asyncNs: stats.asyncNs,
       stateBytes: stats.stateBytes,
+      uploadedBytes: stats.uploadedBytes,
       afterEndOfInput: stats.afterEndOfInput,
       unaligned: stats.unaligned,
       persistedBytes: stats.persistedBytes,
@@ -273,6 +283,14 @@ export class CheckpointCoordinator {
 
   private completeIfDone(p: PendingCheckpoint): void {
     if (p.waiting.size > 0) return;
+    for (const a of p.acked.values()) {
+      const gone = (a.handle.shared ?? []).find((s) => s.checkpointId !== p.id && this.registry.count(s.blobKey) === 0);
+      if (gone !== undefined) {
+        this.ctx.trace.emit("Mark", { name: "checkpoint.sharedStateGone" });
+        this.abort(p, `references discarded shared state ${gone.blobKey}`, false);
+        return;
+      }
+    }
     this.ctx.kernel.cancel(p.timeout);
     this.pending.delete(p.id);
     const now = this.ctx.kernel.now;
@@ -284,6 +302,7 @@ export class CheckpointCoordinator {
     // Finished subtasks are recorded as finished (their last handle keeps its blob alive).
     for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, { ...handle, finished: true });
     const cp: CompletedCheckpoint = { id: p.id, triggerNs: p.triggerNs, completedNs: now, handles };
+    this.registry.register(handles.values());
     this.completed.push(cp);
     this.lastCompletionNs = now;
     this.consecutiveFailures = 0;
@@ -292,7 +311,9 @@ export class CheckpointCoordinator {
     for (const [vertex, a] of p.acked) this.completedAcks.push({ checkpoint: p.id, subtask: vertex, ...a.stats });
     let stateBytes = 0;
     for (const h of handles.values()) if (h.checkpointId === p.id) stateBytes += h.stateBytes;
-    this.ctx.trace.emit("CheckpointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, subtasks: p.acked.size });
+    let uploadedBytes = 0;
+    for (const a of p.acked.values()) uploadedBytes += a.stats.uploadedBytes;
+    this.ctx.trace.emit("CheckpointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, uploadedBytes, subtasks: p.acked.size });
     // Pending checkpoints older than this one are subsumed (Flink aborts them).
     for (const older of [...this.pending.values()]) if (older.id < p.id) this.abort(older, "subsumed", false);
     this.discardBeyondRetained();
@@ -309,8 +330,11 @@ export class CheckpointCoordinator {
     if (reason === "timeout") this.ctx.trace.emit("Mark", { name: "checkpoint.aborted.timeout" });
     for (const [vertex, attemptId] of p.waiting) this.ctx.notifyAborted(vertex, attemptId, p.id);
     for (const [vertex, a] of p.acked) this.ctx.notifyAborted(vertex, a.attemptId, p.id);
-    // Uploaded parts of an aborted checkpoint are garbage.
-    for (const a of p.acked.values()) this.ctx.deleteBlob(a.handle.blobKey);
+    // Uploaded parts of an aborted checkpoint are garbage; files it only referenced are not.
+    for (const a of p.acked.values()) {
+      this.ctx.deleteBlob(a.handle.blobKey);
+      for (const s of a.handle.shared ?? []) if (s.checkpointId === p.id) this.ctx.deleteBlob(s.blobKey);
+    }
     if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
       this.consecutiveFailures = 0;
       this.ctx.failJobOver(`FlinkRuntimeException: Exceeded checkpoint tolerable failure threshold (${this.settings.tolerableFailures}); last: checkpoint ${p.id} ${reason}`);
@@ -328,9 +352,7 @@ export class CheckpointCoordinator {
   private discardBeyondRetained(): void {
     while (this.completed.length > this.settings.retained) {
       const old = this.completed.shift()!;
-      const live = new Set<string>();
-      for (const cp of this.completed) for (const h of cp.handles.values()) live.add(h.blobKey);
-      for (const h of old.handles.values()) if (!live.has(h.blobKey)) this.ctx.deleteBlob(h.blobKey);
+      for (const key of this.registry.release(old.handles.values())) this.ctx.deleteBlob(key);
     }
     assert(this.completed.length <= this.settings.retained, "more completed checkpoints than retained");
   }

@@ -14,6 +14,7 @@ import { InvariantError } from "../../sim/errors";
 import type { Key } from "../api/types";
 import type { SplitOffset } from "../api/sources";
 import type { InputChannelState, OutputChannelState } from "./channel-state";
+import type { SstFileMeta } from "../state/lsm-model";
 
 export type CheckpointId = number;
 
@@ -32,6 +33,30 @@ export interface OperatorSnapshot {
   processingTimers: TimerSnapshot[];
   /** What the operator's snapshotState returned (non-keyed operator state). */
   operator: unknown;
+  /**
+   * An incremental rocksdb snapshot: the SST files of the operator's RocksDB instance
+   * (their contents are `keyed`, which stays exact in memory) and their shared handles.
+   * Absent for heap and full snapshots, whose keyed entries are serialized into the
+   * subtask's own blob.
+   */
+  rocksdb?: RocksDbOperatorSnapshot;
+}
+
+export interface RocksDbOperatorSnapshot {
+  files: SstFileMeta[];
+  /** One per file: uploaded by this checkpoint, or referenced from the last confirmed one. */
+  shared: SharedFileHandle[];
+}
+
+/** An SST file in the blob store's shared directory (Flink's shared state of incremental checkpoints). */
+export interface SharedFileHandle {
+  /** The SST file's name (unique in the job). */
+  name: string;
+  /** Where it was uploaded; unique per upload, so an aborted upload never clobbers a live one. */
+  blobKey: string;
+  bytes: number;
+  /** The checkpoint that uploaded it. */
+  checkpointId: CheckpointId;
 }
 
 export interface SubtaskSnapshot {
@@ -46,7 +71,9 @@ export interface SubtaskSnapshot {
 /** Where a subtask's snapshot lives: what the JobManager's checkpoint metadata keeps. */
 export interface StateHandle {
   checkpointId: CheckpointId;
+  /** The subtask's own (private) blob: operator state, timers, offsets, keyed state of full snapshots. */
   blobKey: string;
+  /** The whole state: the private blob plus every shared file referenced. */
   stateBytes: number;
   /**
    * The subtask had finished before this checkpoint (FLIP-147): a restore deploys it
@@ -55,6 +82,20 @@ export interface StateHandle {
    * timers or channel state would repeat what later checkpoints already account for.
    */
   finished?: boolean;
+  /** Incremental rocksdb snapshots: the SST files, uploaded now or referenced (shared). */
+  shared?: SharedFileHandle[];
+}
+
+/** Bytes of the handle's private blob. */
+export function privateBytesOf(h: StateHandle): number {
+  let n = h.stateBytes;
+  for (const s of h.shared ?? []) n -= s.bytes;
+  return n;
+}
+
+/** Every blob a handle consists of (private first). */
+export function blobKeysOf(h: StateHandle): string[] {
+  return [h.blobKey, ...(h.shared ?? []).map((s) => s.blobKey)];
 }
 
 /** Phases of one subtask's part of a checkpoint, as Flink's checkpoint statistics report them. */
@@ -68,6 +109,8 @@ export interface SubtaskCheckpointStats {
   /** Serialization and upload to the blob store. */
   asyncNs: number;
   stateBytes: number;
+  /** Bytes actually uploaded: the private blob plus new shared files (= stateBytes for full snapshots). */
+  uploadedBytes: number;
   /** The subtask's input had ended (FLIP-147): this checkpoint lets it finish. */
   afterEndOfInput: boolean;
   /** Taken unaligned (from the start, or after the aligned-checkpoint timeout). */
@@ -125,22 +168,34 @@ export function serializedBytes(value: unknown, depth = 0): number {
   }
 }
 
-/** The serialized size of a subtask snapshot. */
+/** Metadata bytes per shared file in the private blob (name, blob key, size, level). */
+const SHARED_HANDLE_BYTES = 96;
+
+/** The serialized size of a subtask snapshot's private blob (shared SST files not included). */
 export function snapshotBytes(s: SubtaskSnapshot): number {
   let n = 16 + (s.sourceOffsets?.length ?? 0) * 16;
   for (const c of s.inputChannelState ?? []) n += c.bytes;
   for (const c of s.outputChannelState ?? []) n += c.bytes;
   for (const op of s.operators) {
-    for (const [key, values] of op.keyed) n += ENTRY_OVERHEAD_BYTES + serializedBytes(key) + serializedBytes(values);
+    if (op.rocksdb !== undefined) n += op.rocksdb.shared.length * SHARED_HANDLE_BYTES;
+    else for (const [key, values] of op.keyed) n += ENTRY_OVERHEAD_BYTES + serializedBytes(key) + serializedBytes(values);
     n += (op.eventTimers.length + op.processingTimers.length) * 24;
     if (op.operator !== undefined) n += serializedBytes(op.operator);
   }
   return n;
 }
 
+/** Shared files of every operator of a subtask snapshot. */
+export function sharedFilesOf(s: SubtaskSnapshot): SharedFileHandle[] {
+  const out: SharedFileHandle[] = [];
+  for (const op of s.operators) if (op.rocksdb !== undefined) out.push(...op.rocksdb.shared);
+  return out;
+}
+
 /** Keyed-state entries and timers in a snapshot (the sync phase's work). */
 export function snapshotEntries(s: SubtaskSnapshot): number {
   let n = 0;
-  for (const op of s.operators) n += op.keyed.length + op.eventTimers.length + op.processingTimers.length;
+  // An incremental rocksdb snapshot links files (RocksDB's checkpoint): per file, not per entry.
+  for (const op of s.operators) n += (op.rocksdb !== undefined ? op.rocksdb.files.length : op.keyed.length) + op.eventTimers.length + op.processingTimers.length;
   return n;
 }

@@ -20,6 +20,7 @@ import type { LatencyTracker } from "../runtime/latency-tracker";
 import { InsufficientNetworkBuffersError } from "../runtime/network/buffer-pool";
 import { Task } from "../runtime/task";
 import type { TaskSettings } from "../runtime/task-io";
+import type { RocksDbStats } from "../state/rocksdb-backend";
 import type { EngineEvents, ExecutionState } from "../trace-events";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
@@ -42,6 +43,8 @@ export interface TaskManagerContext {
   heartbeatTimeoutNs: number;
   /** Told when the JobManager accepted a registration (the resource manager listens). */
   onRegistered?: (taskManager: string) => void;
+  /** Counters of the run's rocksdb backends. */
+  rocksDbStats?: RocksDbStats;
 }
 
 export class TaskManager {
@@ -223,6 +226,8 @@ export class TaskManager {
       external: this.ctx.external,
       blobStore: this.ctx.world.blobStore,
       ...(d.restore !== undefined ? { restore: d.restore } : {}),
+      localDisk: this.ctx.world.disk(this.name),
+      ...(this.ctx.rocksDbStats !== undefined ? { rocksDbStats: this.ctx.rocksDbStats } : {}),
       callbacks: {
         registerReader: () => this.send({ type: "ReaderRegistered", attemptId }),
         running: () => this.report(attemptId, "RUNNING"),
@@ -240,6 +245,8 @@ export class TaskManager {
         bufferSizeAnnounced: (gate, bufferBytes, throughputBytesPerS) =>
           (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("BufferDebloated", { vertex: d.vertexId, subtask: d.subtaskIndex, gate, bufferBytes, throughputBytesPerS }),
         latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
+        rocksDbFlushed: (operator, e) => (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("RocksDbFlush", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, ...e }),
+        rocksDbCompacted: (operator, e) => (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("RocksDbCompaction", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, ...e }),
       },
     });
     this.tasks.set(attemptId, task);

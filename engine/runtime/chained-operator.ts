@@ -23,6 +23,7 @@ import { recordCpuNs, serializationNs, stateAccessNs, type RecordKind } from "..
 import type { StreamNode } from "../graph/stream-graph";
 import { cloneState, type CheckpointId, type OperatorSnapshot } from "../checkpoint/snapshot";
 import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
+import { RocksDbStateBackend } from "../state/rocksdb-backend";
 import { LATENCY_MARKER, LATENCY_MARKER_BYTES } from "./buffer";
 import type { Task } from "./task";
 import type { OutputSpec } from "./task-io";
@@ -62,12 +63,40 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
     this.operator = node.operator(task.id.subtaskIndex);
     this.keySelector = node.keySelector;
     const batchSingleKey = task.settings.runtimeMode === "BATCH" && task.settings.batchStateBackend && node.keySelector !== undefined;
-    this.backend = batchSingleKey ? new SingleKeyStateBackend() : new HashMapStateBackend();
     const backendKind = batchSingleKey ? "batch" : task.settings.stateBackend;
+    this.backend = batchSingleKey
+      ? new SingleKeyStateBackend()
+      : backendKind === "rocksdb" && node.keySelector !== undefined
+        ? this.createRocksDb()
+        : new HashMapStateBackend();
     this.recordCostNs = recordCpuNs(node.cost, recordKindOf(node), task.costs, backendKind);
     // recordCpuNs already includes the declared state accesses; measured extra accesses cost this much.
     this.stateAccessCostNs = node.keySelector !== undefined ? stateAccessNs(backendKind, task.costs) : 0;
     this.rng = task.operatorRng(node.name);
+  }
+
+  /** An embedded RocksDB instance for this operator's keyed state, on the TaskManager's local disk. */
+  private createRocksDb(): RocksDbStateBackend {
+    const task = this.task;
+    const ctx = task.stateBackendContext;
+    if (ctx.disk === undefined) throw new InvariantError(`${this.node.name}: the rocksdb backend needs the TaskManager's local disk`);
+    const operator = this.node.name;
+    return new RocksDbStateBackend({
+      settings: task.settings.rocksdb,
+      costs: task.costs,
+      host: ctx.host,
+      disk: ctx.disk,
+      instanceName: `${task.id.vertexId}-${task.id.subtaskIndex}-a${task.id.attemptNumber}-n${this.node.id}`,
+      label: task.id.vertexName,
+      charge: (ns) => {
+        task.cpuNs += ns;
+      },
+      fail: (cause) => task.fail(cause),
+      mark: (name) => task.mark(name),
+      flushed: (e) => ctx.callbacks.rocksDbFlushed?.(operator, e),
+      compacted: (e) => ctx.callbacks.rocksDbCompacted?.(operator, e),
+      stats: ctx.stats,
+    });
   }
 
   // OperatorContext
@@ -117,7 +146,8 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   /** Restore (before open): keyed state, timers (processing-time ones rescheduled), operator state. */
   initializeState(snapshot: OperatorSnapshot, checkpointId: CheckpointId): void {
     if (!(this.backend instanceof HashMapStateBackend)) throw new InvariantError(`${this.node.name}: restore into the BATCH single-key backend`);
-    this.backend.restore(snapshot.keyed);
+    if (this.backend instanceof RocksDbStateBackend) this.backend.restoreState(snapshot.keyed, snapshot.rocksdb);
+    else this.backend.restore(snapshot.keyed);
     for (const t of snapshot.eventTimers) this.eventTimers.add(t.key, t.keyGroup, t.timestampMs);
     for (const t of snapshot.processingTimers) {
       this.key = t.key;
@@ -137,6 +167,7 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   /** The operator's part of a checkpoint, deep-copied (the task goes on mutating its state). */
   snapshotState(checkpointId: CheckpointId): OperatorSnapshot {
     const keyed = this.backend instanceof HashMapStateBackend ? this.backend.entries() : [];
+    const rocksdb = this.backend instanceof RocksDbStateBackend ? this.backend.snapshotFiles(checkpointId) : undefined;
     return cloneState(
       {
         node: this.node.name,
@@ -144,13 +175,20 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
         eventTimers: this.eventTimers.snapshot(),
         processingTimers: this.processingTimers.snapshot(),
         operator: this.operator.snapshotState?.(checkpointId),
+        ...(rocksdb !== undefined ? { rocksdb } : {}),
       },
       `operator ${this.node.name}`,
     );
   }
 
   notifyCheckpointComplete(checkpointId: CheckpointId): void {
+    if (this.backend instanceof RocksDbStateBackend) this.backend.notifyCheckpointComplete(checkpointId);
     this.operator.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  /** The task ends (closed, failed or cancelled): a RocksDB instance stops and deletes its files. */
+  disposeState(): void {
+    if (this.backend instanceof RocksDbStateBackend) this.backend.dispose();
   }
 
   stateAccesses(): number {
@@ -212,6 +250,7 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
 
   close(): void {
     this.operator.close();
+    this.disposeState();
   }
 
   private setKey(key: Key, keyGroup = -1): void {

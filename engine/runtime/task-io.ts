@@ -6,6 +6,7 @@
 import type { KeySelector, PartitionerKind, RuntimeMode, SourceSplit } from "../api/types";
 import type { CheckpointingMode } from "../checkpoint/barrier-aligner";
 import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "../checkpoint/snapshot";
+import type { RocksDbSettings } from "../state/rocksdb-backend";
 import type { DebloatParams } from "./network/buffer-debloater";
 import type { InputGate } from "./network/input-gate";
 import type { ResultPartitionWriter } from "./network/result-partition";
@@ -71,6 +72,10 @@ export interface TaskCallbacks {
   bufferSizeAnnounced?(gate: number, bufferBytes: number, throughputBytesPerS: number): void;
   /** A latency marker emitted by a source at `originNs` reached sink `sinkName`. */
   latencyMarker?(sinkName: string, subtaskIndex: number, originNs: number): void;
+  /** A keyed operator's RocksDB instance flushed a memtable. */
+  rocksDbFlushed?(operator: string, e: { bytes: number; files: number; l0Files: number; sync: boolean }): void;
+  /** A keyed operator's RocksDB instance finished a compaction. */
+  rocksDbCompacted?(operator: string, e: { level: number; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number }): void;
 }
 
 /** Settings a task takes from the engine config. */
@@ -81,8 +86,10 @@ export interface TaskSettings {
   autoWatermarkIntervalNs: number;
   /** Records a source emits per work item at most (one buffer's worth, bounded). */
   sourceBatchRecords: number;
-  /** state.backend.type: the cost of a keyed state access (the LSM model comes later). */
+  /** state.backend.type: heap objects, or the LSM cost model (engine/state/rocksdb-backend.ts). */
   stateBackend: "hashmap" | "rocksdb";
+  /** The RocksDB options and state.backend.incremental (read when stateBackend is rocksdb). */
+  rocksdb: RocksDbSettings;
   /** metrics.latency.interval: sources emit a latency marker this often (0 = off). */
   latencyIntervalNs: number;
   /** Checkpointing (STREAMING with an interval set), or undefined when off. */

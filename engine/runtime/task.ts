@@ -26,7 +26,10 @@ import type { BlobStore } from "../../sim/blob-store";
 import type { CheckpointableReader } from "../api/sources";
 import { BarrierAligner } from "../checkpoint/barrier-aligner";
 import { ChannelStateRecorder, ChannelStateReplay } from "../checkpoint/channel-state";
-import { cloneState, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
+import { cloneState, privateBytesOf, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
+import { downloadSubtaskSnapshot, uploadSubtaskSnapshot } from "../checkpoint/state-transfer";
+import type { Disk } from "../../sim/disk";
+import type { RocksDbStats } from "../state/rocksdb-backend";
 import { deserializationNs, serializationNs, sortNs, type CostModel } from "../costs";
 import { BufferDebloater, throughputBytesPerS } from "./network/buffer-debloater";
 import type { StreamNode } from "../graph/stream-graph";
@@ -65,6 +68,10 @@ export interface TaskSetup {
   blobStore: BlobStore;
   /** The checkpointed state this attempt restores, if any. */
   restore?: StateHandle;
+  /** The TaskManager's local disk (the rocksdb backend's SST files). */
+  localDisk?: Disk;
+  /** Counters the rocksdb backends of the run add to. */
+  rocksDbStats?: RocksDbStats;
 }
 
 type TimeState = "busy" | "backpressured" | "idle";
@@ -242,6 +249,11 @@ export class Task {
     return this.setup.external;
   }
 
+  /** What a rocksdb state backend needs from its task: host, local disk, callbacks, counters. */
+  get stateBackendContext(): { host: Host; disk: Disk | undefined; callbacks: TaskCallbacks; stats: RocksDbStats | undefined } {
+    return { host: this.host, disk: this.setup.localDisk, callbacks: this.setup.callbacks, stats: this.setup.rocksDbStats };
+  }
+
   operatorRng(nodeName: string): Rng {
     return this.setup.operatorRng(nodeName);
   }
@@ -272,14 +284,14 @@ export class Task {
       this.run(undefined, handle?.checkpointId ?? 0);
       return;
     }
-    this.setup.blobStore.get(this.host, handle.blobKey, (err, obj) => {
+    // Every blob of the handle: incremental snapshots' shared SST files too (not deserialized: RocksDB opens them).
+    downloadSubtaskSnapshot(this.setup.blobStore, this.host, handle, (err, snapshot) => {
       if (this.state !== "initializing") return;
-      if (err !== undefined || obj === undefined) {
-        this.fail(`IOException: could not read the state of checkpoint ${handle.checkpointId} (${handle.blobKey}): ${err?.code ?? "missing"}`);
+      if (err !== undefined || snapshot === undefined) {
+        this.fail(`IOException: could not read the state of checkpoint ${handle.checkpointId} (${err ?? handle.blobKey})`);
         return;
       }
-      const snapshot = obj.data as SubtaskSnapshot;
-      this.host.run(deserializationNs(handle.stateBytes, 0, this.costs), () => {
+      this.host.run(deserializationNs(privateBytesOf(handle), 0, this.costs), () => {
         if (this.state === "initializing") this.run(snapshot, handle.checkpointId);
       }, this.id.vertexName, `slot ${this.id.slot}`);
     });
@@ -359,6 +371,7 @@ export class Task {
 
   private releaseResources(): void {
     this.afterWorkItem.length = 0;
+    for (const op of this.chain) op.disposeState();
     this.clearTimers();
     for (const gate of this.setup.inputs) gate.release();
     for (const o of this.setup.outputs) o.writer.release();
@@ -746,8 +759,14 @@ export class Task {
       this.kernel.schedule(Math.max(this.kernel.now, triggerNs + cp.alignedTimeoutNs), () => {
         if (pending.outputsOutstanding === 0 || this.state === "failed" || this.state === "canceled") return;
         pending.channelState ??= new ChannelStateRecorder();
-        for (const i of timeoutable) pending.channelState.recordOutput(i, this.setup.outputs[i]!.writer.prioritizeEvent(barrier, priorityBarrier, CHECKPOINT_BARRIER_BYTES));
+        for (const i of timeoutable) {
+          const writer = this.setup.outputs[i]!.writer;
+          // Outputs whose barrier was sent meanwhile have nothing to give.
+          pending.channelState.recordOutput(i, writer.prioritizeEvent(barrier, priorityBarrier, CHECKPOINT_BARRIER_BYTES));
+        }
+        pending.outputsOutstanding = 0;
         this.mark("uc.timeoutSwitch");
+        this.uploadWhenReady(pending);
       });
     }
     if (pending.afterEndOfInput && this.finalCheckpointId === undefined) this.finalCheckpointId = checkpointId;
@@ -793,21 +812,24 @@ export class Task {
   }
 
   /** The async phase: serialize (CPU on the host, off the task thread) and upload; then ack or decline. */
-  private uploadSnapshot(checkpointId: CheckpointId, snapshot: SubtaskSnapshot, stats: Omit<SubtaskCheckpointStats, "asyncNs" | "stateBytes">): void {
+  private uploadSnapshot(checkpointId: CheckpointId, snapshot: SubtaskSnapshot, stats: Omit<SubtaskCheckpointStats, "asyncNs" | "stateBytes" | "uploadedBytes">): void {
     const asyncStartNs = this.kernel.now;
     const bytes = snapshotBytes(snapshot);
     const key = `checkpoints/chk-${checkpointId}/${this.id.vertexId}-${this.id.subtaskIndex}-${this.id.attemptNumber}`;
     const gone = () => this.state === "failed" || this.state === "canceled";
     this.host.run(serializationNs(bytes, 0, this.costs), () => {
       if (gone()) return;
-      this.setup.blobStore.put(this.host, key, bytes, snapshot, (err) => {
+      uploadSubtaskSnapshot(this.setup.blobStore, this.host, checkpointId, key, snapshot, bytes, (err, uploaded) => {
         if (gone()) return;
-        if (err !== undefined) {
-          this.setup.callbacks.declineCheckpoint(checkpointId, `IOException: upload of ${key} failed: ${err.code}`, true);
+        if (err !== undefined || uploaded === undefined) {
+          this.setup.callbacks.declineCheckpoint(checkpointId, `IOException: ${err}`, true);
           return;
         }
-        const handle: StateHandle = { checkpointId, blobKey: key, stateBytes: bytes };
-        this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: bytes });
+        // A subtask deployed as finished stays finished in every later checkpoint (Flink's
+        // isTaskDeployedAsFinished): restoring it must not replay its input again.
+        const handle = this.finishedOnRestore ? { ...uploaded.handle, finished: true } : uploaded.handle;
+        const uploadedBytes = uploaded.uploadedBytes;
+        this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: handle.stateBytes, uploadedBytes });
       });
     }, this.id.vertexName, `async ${this.id.slot}`);
   }

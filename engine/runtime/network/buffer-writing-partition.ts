@@ -438,7 +438,8 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
       this.replaceWithPriority(t.buffer, priority, overtaken);
       result = out();
     }
-    this.eventSent(event);
+    // Nothing of it waits any more; the caller takes over (its onSent will not run).
+    this.tracked.delete(event);
     return result.filter((d) => d.values.length > 0);
   }
 

@@ -54,7 +54,8 @@ export interface ResultPartitionWriter {
    * The aligned-checkpoint timeout on the producer side (Flink ≥ 1.16's timeoutable
    * barriers): wherever `event` (given earlier to broadcastEvent with onSent) still waits
    * in a subpartition — or has not been written yet — it is replaced by `priorityEvent` at
-   * the head; returns the data it overtook. Its onSent then runs (nothing is left waiting).
+   * the head; returns the data it overtook. Its onSent will not run: the caller, which gets
+   * the overtaken data, goes on from here.
    */
   prioritizeEvent(event: StreamEvent, priorityEvent: StreamEvent, sizeBytes: number): OvertakenData[];
   /**
