@@ -1,7 +1,10 @@
 /**
- * The Gantt's model: one lane per (host, slot), grouped by host in order of appearance
- * (HostAdded, then any host a task ran on), each lane holding the attempts that ran in
- * that slot; fault and restart markers as instants on the host or on the whole chart.
+ * The Gantt's model: lanes per (host, slot), grouped by host in order of appearance
+ * (HostAdded, then any host a task ran on), holding the attempts that ran in that slot;
+ * fault and restart markers as instants on the host or on the whole chart. With slot
+ * sharing several tasks (a pipeline's subtasks) run in one slot at once, so a slot gets
+ * as many tracks as it has concurrent attempts (first-fit interval partitioning), and no
+ * bar ever hides another.
  * `hitTest` maps a (time, lane) to the attempt drawn there — the canvas has no DOM per
  * bar, so this is how hovering and the e2e tests find a bar.
  */
@@ -13,6 +16,8 @@ import type { Attempt, TaskModel } from "./tasks";
 export interface Lane {
   host: string;
   slot: number;
+  /** 0 for the slot's first track; more when attempts share the slot at once. */
+  track: number;
   /** Sorted by start time. */
   attempts: Attempt[];
 }
@@ -60,23 +65,38 @@ export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel): Gant
       markers.push({ tNs: e.t, seq: e.seq, kind: "restart", host: undefined, label: `restarted ${strings(e, "vertices").join(" ")}` });
     }
   }
-  const laneByKey = new Map<string, Lane>();
+  const bySlot = new Map<string, Attempt[]>();
   for (const a of tasks.attempts) {
     addHost(a.host);
     const key = `${a.host}\u0000${a.slot}`;
-    let lane = laneByKey.get(key);
-    if (lane === undefined) laneByKey.set(key, (lane = { host: a.host, slot: a.slot, attempts: [] }));
-    lane.attempts.push(a);
+    const list = bySlot.get(key);
+    if (list === undefined) bySlot.set(key, [a]);
+    else list.push(a);
+  }
+  const lanes: Lane[] = [];
+  for (const list of bySlot.values()) {
+    list.sort((a, b) => a.phases[0]!.startNs - b.phases[0]!.startNs || compareStrings(a.subtask, b.subtask) || a.attempt - b.attempt);
+    const tracks: Lane[] = [];
+    for (const a of list) {
+      // First track whose last attempt has ended by this one's start (an attempt still running at the end never frees it).
+      let lane = tracks.find((l) => {
+        const last = l.attempts[l.attempts.length - 1]!;
+        return last.endNs !== undefined && last.endNs <= a.phases[0]!.startNs;
+      });
+      if (lane === undefined) tracks.push((lane = { host: a.host, slot: a.slot, track: tracks.length, attempts: [] }));
+      lane.attempts.push(a);
+    }
+    lanes.push(...tracks);
   }
   const hostOrder = new Map(hosts.map((h, i) => [h, i]));
-  const lanes = [...laneByKey.values()].sort((a, b) => hostOrder.get(a.host)! - hostOrder.get(b.host)! || a.slot - b.slot);
-  for (const lane of lanes) lane.attempts.sort((a, b) => a.phases[0]!.startNs - b.phases[0]!.startNs || compareStrings(a.subtask, b.subtask) || a.attempt - b.attempt);
+  lanes.sort((a, b) => hostOrder.get(a.host)! - hostOrder.get(b.host)! || a.slot - b.slot || a.track - b.track);
   return { hosts, lanes, markers };
 }
 
 /**
  * The attempt in `lane` at time t; `endNs` stands in for attempts still running at the
- * trace's end. Speculative twins overlap their original: the newest one wins, as drawn on top.
+ * trace's end. Attempts in a lane do not overlap (tracks), except that one may end at the
+ * instant the next starts: the newer one wins, as it is drawn on top.
  */
 export function attemptAt(lane: Lane, t: number, endNs: number): Attempt | undefined {
   let hit: Attempt | undefined;
