@@ -8,7 +8,7 @@
 import type { TraceEvent } from "../../../sim/trace/events";
 import { compareStrings } from "../../../sim/trace/reader";
 import { subtaskId, vertexOfSubtask } from "./event-fields";
-import { backpressureLevel, latestSample, type BackpressureLevel, type MetricsModel } from "./metrics";
+import { backpressureLevel, latestSample, sampleField, sampleWatermarkMs, type BackpressureLevel, type MetricsModel } from "./metrics";
 import { subtaskStateAt, type TaskModel } from "./tasks";
 
 export interface GraphVertex {
@@ -187,9 +187,10 @@ export function vertexViewsAt(
       const s = latestSample(metrics, id, t);
       // A sample from an attempt that has since ended says nothing about now.
       if (s !== undefined && state === "RUNNING") {
-        busyMax = Math.max(busyMax ?? 0, s.busy);
-        bpMax = Math.max(bpMax ?? 0, s.backpressured);
-        if (s.watermarkMs !== null) wm = wm === undefined ? s.watermarkMs : Math.min(wm, s.watermarkMs);
+        busyMax = Math.max(busyMax ?? 0, sampleField(s, "busy"));
+        bpMax = Math.max(bpMax ?? 0, sampleField(s, "backpressured"));
+        const w = sampleWatermarkMs(s);
+        if (w !== null) wm = wm === undefined ? w : Math.min(wm, w);
       }
     }
     return {

@@ -9,17 +9,11 @@ import type { TraceEvent } from "../../../sim/trace/events";
 import { num, str, subtaskId } from "./event-fields";
 import { upperBound } from "./trace-index";
 
-export interface MetricSample {
-  tNs: number;
-  busy: number;
-  backpressured: number;
-  idle: number;
-  recordsIn: number;
-  recordsOut: number;
-  inputQueueBuffers: number;
-  outputQueueBuffers: number;
-  watermarkMs: number | null;
-}
+/**
+ * A sample is the TaskMetrics event itself (fields read on demand with `sampleField`):
+ * copying a million samples into new objects doubled the load time of large traces.
+ */
+export type MetricSample = TraceEvent;
 
 export interface SubtaskSeries {
   subtask: string;
@@ -30,8 +24,20 @@ export interface SubtaskSeries {
 
 export interface MetricsModel {
   bySubtask: ReadonlyMap<string, SubtaskSeries>;
-  /** Distinct sample times, ascending. */
-  sampleTimes: Float64Array;
+  /** Every TaskMetrics event, in trace order (for the per-vertex series). */
+  all: readonly MetricSample[];
+}
+
+export type MetricField = "busy" | "backpressured" | "idle" | "recordsIn" | "recordsOut" | "inputQueueBuffers" | "outputQueueBuffers";
+
+/** A numeric field of a sample; a missing or bad value reads as 0. */
+export function sampleField(s: MetricSample, field: MetricField): number {
+  return num(s, field) ?? 0;
+}
+
+/** The sample's watermark in ms, or null when the subtask has none yet. */
+export function sampleWatermarkMs(s: MetricSample): number | null {
+  return num(s, "watermarkMs") ?? null;
 }
 
 export type BackpressureLevel = "OK" | "LOW" | "HIGH";
@@ -43,40 +49,29 @@ export function backpressureLevel(ratio: number): BackpressureLevel {
   return "HIGH";
 }
 
-function sampleOf(e: TraceEvent): MetricSample {
-  const wm = e.watermarkMs;
-  return {
-    tNs: e.t,
-    busy: num(e, "busy") ?? 0,
-    backpressured: num(e, "backpressured") ?? 0,
-    idle: num(e, "idle") ?? 0,
-    recordsIn: num(e, "recordsIn") ?? 0,
-    recordsOut: num(e, "recordsOut") ?? 0,
-    inputQueueBuffers: num(e, "inputQueueBuffers") ?? 0,
-    outputQueueBuffers: num(e, "outputQueueBuffers") ?? 0,
-    watermarkMs: typeof wm === "number" && Number.isFinite(wm) ? wm : null,
-  };
-}
-
 export function buildMetrics(events: Iterable<TraceEvent>): MetricsModel {
   const lists = new Map<string, { vertex: string; samples: MetricSample[] }>();
-  const times: number[] = [];
+  const all: MetricSample[] = [];
+  // Subtask ids are built per (vertex, index) once, not per event.
+  const ids = new Map<string, string[]>();
   for (const e of events) {
     if (e.kind !== "TaskMetrics") continue;
     const vertex = str(e, "vertex");
     const index = num(e, "subtask");
     if (vertex === undefined || index === undefined) continue;
-    const id = subtaskId(vertex, index);
+    let byIndex = ids.get(vertex);
+    if (byIndex === undefined) ids.set(vertex, (byIndex = []));
+    const id = (byIndex[index] ??= subtaskId(vertex, index));
     let entry = lists.get(id);
     if (entry === undefined) lists.set(id, (entry = { vertex, samples: [] }));
-    entry.samples.push(sampleOf(e));
-    if (times.length === 0 || times[times.length - 1] !== e.t) times.push(e.t);
+    entry.samples.push(e);
+    all.push(e);
   }
   const bySubtask = new Map<string, SubtaskSeries>();
   for (const [id, { vertex, samples }] of lists) {
-    bySubtask.set(id, { subtask: id, vertex, samples, times: Float64Array.from(samples, (s) => s.tNs) });
+    bySubtask.set(id, { subtask: id, vertex, samples, times: Float64Array.from(samples, (s) => s.t) });
   }
-  return { bySubtask, sampleTimes: Float64Array.from(times) };
+  return { bySubtask, all };
 }
 
 /** The newest sample of a subtask at or before t. */
@@ -101,47 +96,45 @@ export interface VertexPoint {
 }
 
 /**
- * Per-vertex series at each sample time. The throughput divides by the gap since the
- * vertex's previous sample (the first divides by the gap from time 0).
+ * Per-vertex series at each sample time, in one pass over the samples in trace order
+ * (a vertex's samples of one round share a time). The throughput divides by the gap
+ * since the vertex's previous sample time (the first by the gap from time 0).
  */
 export function vertexSeries(model: MetricsModel): Map<string, VertexPoint[]> {
-  const byVertexTime = new Map<string, Map<number, MetricSample[]>>();
-  for (const series of model.bySubtask.values()) {
-    let byTime = byVertexTime.get(series.vertex);
-    if (byTime === undefined) byVertexTime.set(series.vertex, (byTime = new Map()));
-    for (const s of series.samples) {
-      const list = byTime.get(s.tNs);
-      if (list === undefined) byTime.set(s.tNs, [s]);
-      else list.push(s);
-    }
+  interface Acc {
+    points: VertexPoint[];
+    prevT: number;
+    tNs: number;
+    out: number;
+    bp: number;
+    queue: number;
+    wm: number | null;
+    open: boolean;
+  }
+  const accs = new Map<string, Acc>();
+  const close = (a: Acc) => {
+    if (!a.open) return;
+    const dtSec = (a.tNs - a.prevT) / 1e9;
+    a.points.push({ tNs: a.tNs, recordsOutPerSec: dtSec > 0 ? a.out / dtSec : 0, backpressuredMax: a.bp, queueBuffers: a.queue, watermarkLagMs: a.wm === null ? null : a.tNs / 1e6 - a.wm });
+    a.prevT = a.tNs;
+    a.open = false;
+  };
+  for (const s of model.all) {
+    const vertex = str(s, "vertex")!;
+    let a = accs.get(vertex);
+    if (a === undefined) accs.set(vertex, (a = { points: [], prevT: 0, tNs: 0, out: 0, bp: 0, queue: 0, wm: null, open: false }));
+    if (a.open && a.tNs !== s.t) close(a);
+    if (!a.open) Object.assign(a, { tNs: s.t, out: 0, bp: 0, queue: 0, wm: null, open: true });
+    a.out += sampleField(s, "recordsOut");
+    a.bp = Math.max(a.bp, sampleField(s, "backpressured"));
+    a.queue += sampleField(s, "inputQueueBuffers") + sampleField(s, "outputQueueBuffers");
+    const wm = sampleWatermarkMs(s);
+    if (wm !== null) a.wm = a.wm === null ? wm : Math.min(a.wm, wm);
   }
   const out = new Map<string, VertexPoint[]>();
-  for (const [vertex, byTime] of byVertexTime) {
-    const points: VertexPoint[] = [];
-    let prevT = 0;
-    for (const tNs of [...byTime.keys()].sort((a, b) => a - b)) {
-      const samples = byTime.get(tNs)!;
-      const dtSec = (tNs - prevT) / 1e9;
-      let out_ = 0;
-      let bp = 0;
-      let queue = 0;
-      let wm: number | null = null;
-      for (const s of samples) {
-        out_ += s.recordsOut;
-        bp = Math.max(bp, s.backpressured);
-        queue += s.inputQueueBuffers + s.outputQueueBuffers;
-        if (s.watermarkMs !== null) wm = wm === null ? s.watermarkMs : Math.min(wm, s.watermarkMs);
-      }
-      points.push({
-        tNs,
-        recordsOutPerSec: dtSec > 0 ? out_ / dtSec : 0,
-        backpressuredMax: bp,
-        queueBuffers: queue,
-        watermarkLagMs: wm === null ? null : tNs / 1e6 - wm,
-      });
-      prevT = tNs;
-    }
-    out.set(vertex, points);
+  for (const [vertex, a] of accs) {
+    close(a);
+    out.set(vertex, a.points);
   }
   return out;
 }

@@ -14,6 +14,8 @@ import { sizeCanvas } from "./gantt-view";
 /** The strip shows the newest this many (FLINK-39566 shows 60). */
 export const STRIP_MAX = 60;
 const ROW_H = 16;
+/** Rows drawn: sorted slowest first, the stragglers are at the top; the rest are counted. */
+export const GANTT_ROWS_MAX = 40;
 const LABEL_W = 70;
 
 export class CheckpointsView {
@@ -115,13 +117,20 @@ export class CheckpointsView {
     this.drawGantt(cp, rows);
   }
 
-  private drawGantt(cp: Checkpoint, rows: ReturnType<typeof rowsByDuration>): void {
+  private drawGantt(cp: Checkpoint, allRows: ReturnType<typeof rowsByDuration>): void {
+    const rows = allRows.slice(0, GANTT_ROWS_MAX);
     const w = this.canvas.parentElement!.clientWidth - 4;
-    const h = 16 + Math.max(1, rows.length) * ROW_H;
-    sizeCanvas(this.canvas, w, h);
+    const h = 16 + Math.max(1, rows.length) * ROW_H + (allRows.length > rows.length ? ROW_H : 0);
+    // Resizing a canvas reallocates it; most scrubs keep the size, so only clear then.
+    if (this.canvas.width !== Math.round(w * devicePixelRatio) || this.canvas.height !== Math.round(h * devicePixelRatio)) sizeCanvas(this.canvas, w, h);
     const ctx = this.canvas.getContext("2d")!;
     ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
     ctx.font = "10px system-ui";
+    if (allRows.length > rows.length) {
+      ctx.fillStyle = "#78909c";
+      ctx.fillText(`… ${allRows.length - rows.length} faster subtasks not drawn`, 2, 16 + rows.length * ROW_H + 11);
+    }
     const span = Math.max(1, ...rows.map((a) => ackDurationNs(cp, a)));
     const sx = (ns: number) => LABEL_W + ((w - LABEL_W - 4) * ns) / span;
     let lx = LABEL_W;

@@ -3,7 +3,8 @@
  * into their phases, speculative attempts outlined dashed, fault / TaskManager-lost /
  * failover / restart markers as vertical lines, and the scrub time as a cursor with the
  * future greyed. The bars are drawn on a base canvas only when the trace or the zoom
- * changes; a scrub redraws only the overlay (cursor and greying), so it stays cheap.
+ * changes; a scrub only moves two DOM elements over it (cursor and greying of the
+ * future) by a compositor transform, so it costs no canvas repaint however tall the chart.
  *
  * Zoom is semantic (d3-zoom rescales the time axis) with a d3-brush overview below for
  * focus + context. Hovering hit-tests by time and lane (model/gantt `attemptAt`); the
@@ -37,7 +38,8 @@ export class GanttView {
 
   constructor(
     private readonly base: HTMLCanvasElement,
-    private readonly overlay: HTMLCanvasElement,
+    /** The cursor layer: a div whose left edge is the cursor, greying what lies right of it. */
+    private readonly overlay: HTMLElement,
     private readonly tip: HTMLElement,
     private readonly brushSvg: SVGSVGElement,
     private readonly callbacks: GanttCallbacks,
@@ -68,7 +70,7 @@ export class GanttView {
     const wrap = this.base.parentElement!;
     this.width = wrap.clientWidth - 2;
     this.height = TOP + Math.max(1, r.gantt.lanes.length) * LANE_H + 4;
-    for (const c of [this.base, this.overlay]) sizeCanvas(c, this.width, this.height);
+    sizeCanvas(this.base, this.width, this.height);
     const end = Math.max(r.index.endNs, r.index.startNs + 1);
     this.x0 = d3.scaleLinear().domain([r.index.startNs, end]).range([LABEL_W, this.width - 4]);
     this.zoom.translateExtent([[LABEL_W, 0], [this.width - 4, this.height]]).extent([[LABEL_W, 0], [this.width - 4, this.height]]);
@@ -195,18 +197,14 @@ export class GanttView {
     }
   }
 
-  /** Cursor at the scrub time; everything after it greyed. Cheap: only the overlay canvas. */
+  /** Cursor at the scrub time; everything after it greyed. Moves DOM layers only. */
   renderCursor(t: number): void {
     this.lastT = t;
-    const ctx = this.overlay.getContext("2d")!;
-    ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
-    ctx.clearRect(0, 0, this.width, this.height);
     if (this.replay === undefined) return;
     const px = Math.max(LABEL_W, Math.min(this.width, this.x(t)));
-    ctx.fillStyle = "rgba(250,250,250,0.55)";
-    ctx.fillRect(px, TOP, this.width - px, this.height - TOP);
-    ctx.fillStyle = "#d81b60";
-    ctx.fillRect(px - 0.5, 0, 1.5, this.height);
+    this.overlay.style.height = `${this.height}px`;
+    this.overlay.style.width = `${this.width}px`;
+    this.overlay.style.transform = `translateX(${px}px)`;
     this.overlay.dataset.cursorX = String(px);
   }
 

@@ -25,6 +25,8 @@ function pct(x: number | undefined): string {
 export class GraphView {
   private readonly svg: d3.Selection<SVGSVGElement, unknown, null, undefined>;
   private graph: JobGraph | undefined;
+  /** What each vertex showed last, so a scrub that changes nothing there touches no DOM. */
+  private shown = new Map<string, string>();
 
   constructor(el: SVGSVGElement) {
     this.svg = d3.select(el);
@@ -32,6 +34,7 @@ export class GraphView {
 
   load(replay: Replay): void {
     this.svg.selectAll("*").remove();
+    this.shown.clear();
     this.graph = replay.graph;
     const g = this.graph;
     if (g === undefined) {
@@ -130,7 +133,13 @@ export class GraphView {
     const g = this.graph;
     if (g === undefined) return;
     const views = new Map<string, VertexView>(vertexViewsAt(g, replay.tasks, replay.metrics, failoverSubtasks, t).map((v) => [v.id, v]));
-    const boxes = this.svg.selectAll<SVGGElement, { id: string }>("g.vertex");
+    const changed = new Set<string>();
+    for (const [id, v] of views) {
+      const key = JSON.stringify(v);
+      if (this.shown.get(id) !== key) changed.add(id);
+      this.shown.set(id, key);
+    }
+    const boxes = this.svg.selectAll<SVGGElement, { id: string }>("g.vertex").filter((v) => changed.has(v.id));
     boxes
       .classed("in-failover", (v) => views.get(v.id)!.inFailover)
       .attr("data-level", (v) => views.get(v.id)!.level ?? "NA")
@@ -158,6 +167,7 @@ export class GraphView {
         });
     });
     // An outline turns orange only when all its regions restart; a partial restart shows on the subtask cells.
+    if (changed.size === 0) return;
     const active = new Set([...failoverSubtasks].map((s) => g.regionOfSubtask.get(s)).filter((r): r is number => r !== undefined));
     this.svg.selectAll<SVGRectElement, { regions: number[] }>("rect.region").classed("failover", (o) => o.regions.every((r) => active.has(r)));
   }

@@ -14,7 +14,8 @@ interface Chart {
   value: (p: VertexPoint) => number | null;
   format: (v: number) => string;
   base: HTMLCanvasElement;
-  overlay: HTMLCanvasElement;
+  /** The scrub-time cursor: a DOM line moved by transform, no canvas repaint. */
+  overlay: HTMLElement;
   legend: HTMLElement;
 }
 
@@ -50,10 +51,9 @@ export class MetricsView {
     this.charts = defs.map((d) => {
       const div = document.createElement("div");
       div.className = "metric";
-      div.innerHTML = `<b>${d.title}</b><div style="position:relative"><canvas></canvas><canvas style="position:absolute;left:0;top:0;pointer-events:none"></canvas></div><div class="legend"></div>`;
+      div.innerHTML = `<b>${d.title}</b><div style="position:relative"><canvas></canvas><div class="cursor" style="height:${H}px"></div></div><div class="legend"></div>`;
       this.root.append(div);
-      const [base, overlay] = div.querySelectorAll("canvas");
-      return { ...d, base: base!, overlay: overlay!, legend: div.querySelector(".legend")! };
+      return { ...d, base: div.querySelector("canvas")!, overlay: div.querySelector<HTMLElement>(".cursor")!, legend: div.querySelector(".legend")! };
     });
     this.x = d3.scaleLinear().domain([replay.index.startNs, Math.max(replay.index.endNs, replay.index.startNs + 1)]);
     this.color.domain([...this.series.keys()]);
@@ -62,7 +62,7 @@ export class MetricsView {
 
   private drawChart(c: Chart): void {
     const w = c.base.parentElement!.clientWidth || 400;
-    for (const cv of [c.base, c.overlay]) sizeCanvas(cv, w, H);
+    sizeCanvas(c.base, w, H);
     this.x.range([30, w - 4]);
     let max = 0;
     for (const pts of this.series.values()) for (const p of pts) max = Math.max(max, c.value(p) ?? 0);
@@ -94,13 +94,7 @@ export class MetricsView {
   render(t: number): void {
     if (this.charts.length === 0) return;
     const px = this.x(t);
-    for (const c of this.charts) {
-      const ctx = c.overlay.getContext("2d")!;
-      ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
-      ctx.clearRect(0, 0, c.overlay.width, H);
-      ctx.fillStyle = "#d81b60";
-      ctx.fillRect(px, 0, 1, H);
-    }
+    for (const c of this.charts) c.overlay.style.transform = `translateX(${px}px)`;
     // Legends change only when the sample in effect changes.
     const at = [...this.times.values()].map((ts) => upperBound(ts, t)).join(",");
     if (at === this.lastIndex) return;
