@@ -47,7 +47,8 @@ try {
   });
   const scrub = await page.evaluate(async (n) => {
     const slider = document.querySelector<HTMLInputElement>("#time-slider")!;
-    const probe = (window as unknown as { __flowsimViz: { lastRenderMs: number; renders: number } }).__flowsimViz;
+    const probe = (window as unknown as { __flowsimViz: { lastRenderMs: number; renders: number; viewMs: Record<string, number> } }).__flowsimViz;
+    const viewMs: Record<string, number[]> = {};
     const max = Number(slider.max);
     let lcg = 7;
     const rand = () => ((lcg = (Math.imul(lcg, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -67,9 +68,12 @@ try {
       const start = await frameStart;
       const end = await task();
       frameMs.push(end - start);
-      if (probe.renders > before) renderMs.push(probe.lastRenderMs);
+      if (probe.renders > before) {
+        renderMs.push(probe.lastRenderMs);
+        for (const [view, ms] of Object.entries(probe.viewMs)) (viewMs[view] ??= []).push(ms);
+      }
     }
-    return { renderMs, frameMs };
+    return { renderMs, frameMs, viewMs };
   }, SCRUBS);
   console.log(
     JSON.stringify(
@@ -79,7 +83,13 @@ try {
         traceMB: Math.round(statSync(PATH).size / 1e5) / 10,
         loadWallMs,
         page: probe,
-        scrub: { scrubs: SCRUBS, renders: scrub.renderMs.length, renderMs: quantiles(scrub.renderMs), frameMs: quantiles(scrub.frameMs) },
+        scrub: {
+          scrubs: SCRUBS,
+          renders: scrub.renderMs.length,
+          renderMs: quantiles(scrub.renderMs),
+          frameMs: quantiles(scrub.frameMs),
+          viewMs: Object.fromEntries(Object.entries(scrub.viewMs).map(([v, xs]) => [v, quantiles(xs)])),
+        },
         goals: { loadAndFirstRenderMs: 3000, frameMs: 16 },
         browser: browser.version(),
       },

@@ -32,6 +32,8 @@ export interface VizProbe {
   firstRenderMs: number;
   renders: number;
   lastRenderMs: number;
+  /** The last render's cost per view, ms (for the benchmark). */
+  viewMs: Record<string, number>;
   timeNs: number;
   seek(tNs: number): void;
   focusGantt(fromNs: number, toNs: number): void;
@@ -72,6 +74,7 @@ export class App {
       firstRenderMs: 0,
       renders: 0,
       lastRenderMs: 0,
+      viewMs: {},
       timeNs: 0,
       seek: (t) => this.setTime(t),
       focusGantt: (a, b) => this.gantt.focus(a, b),
@@ -183,7 +186,8 @@ export class App {
   setTime(t: number): void {
     const r = this.replay;
     if (r === undefined) return;
-    this.timeNs = Math.min(Math.max(t, r.index.startNs), r.index.endNs);
+    // Virtual time is integer ns; playback computes fractions from real time.
+    this.timeNs = Math.round(Math.min(Math.max(t, r.index.startNs), r.index.endNs));
     this.scheduleRender();
   }
 
@@ -215,13 +219,24 @@ export class App {
     this.slider.value = String(t);
     $("#clock").textContent = `t = ${formatClock(t)}`;
     $<HTMLElement>("#clock").dataset.t = String(t);
+    const viewMs: Record<string, number> = {};
+    let lap = performance.now();
+    const timed = (name: string, f: () => void) => {
+      f();
+      const now = performance.now();
+      viewMs[name] = now - lap;
+      lap = now;
+    };
+    // Reads of layout (the log's scroll position) come before any DOM write, so a frame lays out once.
+    timed("measure", () => this.log.measure());
     const failoverSubtasks = failoverSubtasksAt(r.failovers, t);
-    this.graph.render(r, failoverSubtasks, t);
-    this.gantt.renderCursor(t);
-    this.checkpoints.render(t);
-    this.failures.render(t);
-    this.metrics.render(t);
-    this.log.render(t, this.selectedSeq);
+    timed("graph", () => this.graph.render(r, failoverSubtasks, t));
+    timed("gantt", () => this.gantt.renderCursor(t));
+    timed("checkpoints", () => this.checkpoints.render(t));
+    timed("failures", () => this.failures.render(t));
+    timed("metrics", () => this.metrics.render(t));
+    timed("log", () => this.log.render(t, this.selectedSeq));
+    this.probe.viewMs = viewMs;
     this.writeUrl();
     this.probe.timeNs = t;
     this.probe.renders++;
@@ -320,6 +335,7 @@ export class App {
         if (this.replay === undefined) return;
         this.gantt.resize();
         this.metrics.load(this.replay);
+        this.checkpoints.resize();
         this.renderNow();
       }, 200);
     });

@@ -27,6 +27,7 @@ export class CheckpointsView {
   private replay: Replay | undefined;
   private lastT = 0;
   private lastKey = "";
+  private widthPx = 600;
 
   constructor(root: HTMLElement, private readonly onSeek: (tNs: number, seq: number) => void) {
     root.innerHTML = `<div id="cp-strip"></div><div><button id="cp-follow" disabled>follow newest</button> <span id="cp-detail"></span></div><canvas id="cp-gantt"></canvas>`;
@@ -54,9 +55,15 @@ export class CheckpointsView {
 
   load(replay: Replay): void {
     this.replay = replay;
+    this.widthPx = this.canvas.parentElement!.clientWidth - 4;
     this.pinned = undefined;
     this.follow.disabled = true;
     this.lastKey = "";
+  }
+
+  resize(): void {
+    this.widthPx = this.canvas.parentElement!.clientWidth - 4;
+    this.render(this.lastT, true);
   }
 
   render(t: number, force = false): void {
@@ -119,7 +126,8 @@ export class CheckpointsView {
 
   private drawGantt(cp: Checkpoint, allRows: ReturnType<typeof rowsByDuration>): void {
     const rows = allRows.slice(0, GANTT_ROWS_MAX);
-    const w = this.canvas.parentElement!.clientWidth - 4;
+    // Width read at load and on resize only: reading layout here would force a layout per scrub.
+    const w = this.widthPx;
     const h = 16 + Math.max(1, rows.length) * ROW_H + (allRows.length > rows.length ? ROW_H : 0);
     // Resizing a canvas reallocates it; most scrubs keep the size, so only clear then.
     if (this.canvas.width !== Math.round(w * devicePixelRatio) || this.canvas.height !== Math.round(h * devicePixelRatio)) sizeCanvas(this.canvas, w, h);

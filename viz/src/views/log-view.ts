@@ -17,6 +17,9 @@ export class LogView {
   private selectedSeq: number | undefined;
   private readonly spacer: HTMLElement;
   private followScroll = true;
+  /** Layout read once per frame, before the views write to the DOM (see measure). */
+  private scrollTop = 0;
+  private viewHeight = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -25,7 +28,10 @@ export class LogView {
     private readonly onPick: (tNs: number, seq: number) => void,
   ) {
     this.spacer = root.querySelector("#log-spacer")!;
-    root.addEventListener("scroll", () => this.drawRows());
+    root.addEventListener("scroll", () => {
+      this.measure();
+      this.drawRows();
+    });
     root.addEventListener("click", (ev) => {
       const row = (ev.target as HTMLElement).closest(".row") as HTMLElement | null;
       if (row?.dataset.index === undefined || this.replay === undefined) return;
@@ -48,6 +54,12 @@ export class LogView {
     this.current = -2;
   }
 
+  /** Reads the scroll position and height; called before any view writes, so it forces no extra layout. */
+  measure(): void {
+    this.scrollTop = this.root.scrollTop;
+    this.viewHeight = this.root.clientHeight;
+  }
+
   render(t: number, selectedSeq: number | undefined): void {
     if (this.replay === undefined) return;
     const row = currentRow(this.filtered, this.replay.index.times, t);
@@ -61,8 +73,11 @@ export class LogView {
     this.current = row;
     if (this.followScroll) {
       const top = row * ROW_H;
-      const h = this.root.clientHeight;
-      if (top < this.root.scrollTop || top > this.root.scrollTop + h - ROW_H) this.root.scrollTop = Math.max(0, top - h / 2);
+      const h = this.viewHeight;
+      if (top < this.scrollTop || top > this.scrollTop + h - ROW_H) {
+        this.scrollTop = Math.max(0, top - h / 2);
+        this.root.scrollTop = this.scrollTop;
+      }
     }
     this.drawRows();
   }
@@ -70,8 +85,8 @@ export class LogView {
   private drawRows(): void {
     const r = this.replay;
     if (r === undefined) return;
-    const first = Math.max(0, Math.floor(this.root.scrollTop / ROW_H) - 2);
-    const last = Math.min(this.filtered.length, first + Math.ceil(this.root.clientHeight / ROW_H) + 4);
+    const first = Math.max(0, Math.floor(this.scrollTop / ROW_H) - 2);
+    const last = Math.min(this.filtered.length, first + Math.ceil(this.viewHeight / ROW_H) + 4);
     const rows: HTMLElement[] = [];
     for (let i = first; i < last; i++) {
       const idx = this.filtered[i]!;
