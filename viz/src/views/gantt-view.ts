@@ -127,10 +127,13 @@ export class GanttView {
     // Axis ticks along the top.
     ctx.fillStyle = "#607d8b";
     ctx.font = "10px system-ui";
-    for (const tick of this.x.ticks(8)) {
-      const px = this.x(tick);
+    // Ticks in seconds with as many digits as the zoom needs (d3 picks them from the tick step).
+    const secs = d3.scaleLinear().domain([d0 / 1e9, d1 / 1e9]);
+    const fmt = secs.tickFormat(8);
+    for (const tick of secs.ticks(8)) {
+      const px = this.x(tick * 1e9);
       ctx.fillRect(px, TOP - 3, 1, 3);
-      ctx.fillText(`${(tick / 1e9).toFixed(3)}s`, px + 2, TOP - 5);
+      ctx.fillText(`${fmt(tick)}s`, px + 2, TOP - 5);
     }
     r.gantt.lanes.forEach((lane, i) => {
       const y = TOP + i * LANE_H;
