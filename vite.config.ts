@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["sim/**/*.test.ts", "engine/**/*.test.ts", "scenarios/**/*.test.ts", "cli/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["sim/**/*.test.ts", "engine/**/*.test.ts", "scenarios/**/*.test.ts", "cli/**/*.test.ts", "viz/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["test/e2e/**", "node_modules/**"],
     // Property tests run many seeded simulations; DESIGN caps each at 3 minutes.
     testTimeout: 180_000,

@@ -24,6 +24,11 @@ function expectOneLineError(r: ReturnType<typeof flowsim>, pattern: RegExp) {
 describe("flowsim CLI", () => {
   const dir = mkdtempSync(join(tmpdir(), "flowsim-cli-"));
 
+  it("viz rejects a missing trace or a bad port with one line, before serving anything", () => {
+    expectOneLineError(flowsim("viz", join(dir, "missing.jsonl")), /^flowsim: trace: no such file: .*missing\.jsonl$/);
+    expectOneLineError(flowsim("viz", "--port", "http", join(dir, "missing.jsonl")), /^flowsim: --port: must be a port number, got "http"$/);
+  });
+
   it("rejects bad input with one line naming the field, and writes no trace", () => {
     const trace = join(dir, "bad.jsonl");
     expectOneLineError(flowsim("demo", "--seed", "abc", "--trace", trace), /^flowsim: --seed: must be an integer/);

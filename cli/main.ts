@@ -119,6 +119,21 @@ function program(): Command {
       renameSync(`${out}.partial`, out);
       console.log(`wrote ${out} (${chrome.traceEvents.length} events)`);
     });
+
+  cli
+    .command("viz")
+    .description("open traces in the browser visualizer (serves on 127.0.0.1 until interrupted)")
+    .argument("<trace...>")
+    .option("--port <n>", "port (the next free one if taken)", "5173")
+    .action(async (paths: string[], opts: { port: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError("--port", `must be a port number, got "${opts.port}"`);
+      // The content is not checked here: the page shows a bad line in its banner, with the valid prefix.
+      const { startVizServer } = await import("../viz/serve");
+      const viz = await startVizServer(paths, { port });
+      console.log(`flowsim viz: ${viz.pageUrl(0)}`);
+      viz.tracePaths.slice(1).forEach((_, i) => console.log(`             ${viz.pageUrl(i + 1)}`));
+    });
   return cli;
 }
 

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { InputError } from "../sim/errors";
 import { formatDuration } from "../sim/time";
 import type { TraceLevel } from "../sim/trace/events";
+import type { TraceSink } from "../sim/trace/recorder";
 import { runJob, type JobRunResult } from "../engine/job-run";
 import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { programOf, variantOf, type Scenario } from "../scenarios/define";
@@ -47,7 +48,7 @@ export function runScenarioOnce(
   seed: number,
   overrides: Record<string, unknown>,
   knockout: boolean,
-  trace?: { sink: FileSink; level: TraceLevel },
+  trace?: { sink: TraceSink; level: TraceLevel },
 ): ScenarioOutcome {
   const variant = variantOf(scenario, knockout);
   const config = { ...variant.config, ...overrides };

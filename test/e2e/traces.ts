@@ -1,0 +1,55 @@
+/**
+ * Traces for the browser tests, produced by real scenario runs through the CLI (as a
+ * user would make them), plus broken variants of one of them; and the facts the tests
+ * expect, read from the trace files themselves rather than hard-coded.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TraceEvent } from "../../sim/trace/events";
+import { readTraceText } from "../../sim/trace/reader";
+
+export const SCENARIOS = ["quickstart", "backpressure", "region-failover", "exactly-once-sink", "zombie-fencing"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+export const TRACE_DIR = "out/e2e/traces";
+
+export function runScenarios(): Record<ScenarioName, string> {
+  mkdirSync(TRACE_DIR, { recursive: true });
+  const out = {} as Record<ScenarioName, string>;
+  for (const name of SCENARIOS) {
+    const path = join(TRACE_DIR, `${name}.jsonl`);
+    execFileSync(process.execPath, ["bin/flowsim.mjs", "run", `scenarios/${name}.scenario.ts`, "--trace", path], { stdio: "pipe" });
+    out[name] = path;
+  }
+  return out;
+}
+
+/** Broken traces: a malformed line, a cut last line, an unknown version, an empty file. */
+export function brokenVariants(source: string): { malformed: string; truncated: string; version: string; empty: string } {
+  const lines = readFileSync(source, "utf8").split("\n").filter((l) => l !== "");
+  const write = (name: string, text: string) => {
+    const p = join(TRACE_DIR, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const malformed = [...lines];
+  malformed[MALFORMED_LINE - 1] = malformed[MALFORMED_LINE - 1]!.slice(0, 25) + "!!" + malformed[MALFORMED_LINE - 1]!.slice(25);
+  const cut = lines.slice(0, TRUNCATED_LINES);
+  const last = cut.pop()!;
+  const versioned = [...lines];
+  versioned[VERSION_LINE - 1] = versioned[VERSION_LINE - 1]!.replace('"v":1', '"v":7');
+  return {
+    malformed: write("malformed.jsonl", malformed.join("\n") + "\n"),
+    truncated: write("truncated.jsonl", [...cut, last.slice(0, Math.floor(last.length / 2))].join("\n")),
+    version: write("version.jsonl", versioned.join("\n") + "\n"),
+    empty: write("empty.jsonl", ""),
+  };
+}
+
+export const MALFORMED_LINE = 40;
+export const TRUNCATED_LINES = 120;
+export const VERSION_LINE = 5;
+
+export function readEvents(path: string): TraceEvent[] {
+  return readTraceText(readFileSync(path, "utf8"));
+}

@@ -1,0 +1,49 @@
+/**
+ * Everything the views need from one trace, built once at load: the time index and the
+ * per-view models. Building is linear in the trace; every query at a scrub time after
+ * that is a search or touches only the entities on screen.
+ */
+import type { TraceEvent } from "../../../sim/trace/events";
+import { buildCheckpoints, type CheckpointModel } from "./checkpoints";
+import { buildFailovers, type Failover } from "./failures";
+import { buildGantt, type GanttModel } from "./gantt";
+import { readJobGraph, type JobGraph } from "./graph";
+import { buildMetrics, type MetricsModel } from "./metrics";
+import { buildTasks, type TaskModel } from "./tasks";
+import { buildTraceIndex, eventsOfKind, type TraceIndex } from "./trace-index";
+
+export interface Replay {
+  index: TraceIndex;
+  graph: JobGraph | undefined;
+  tasks: TaskModel;
+  metrics: MetricsModel;
+  failovers: Failover[];
+  checkpoints: CheckpointModel;
+  gantt: GanttModel;
+  /** RunStarted fields worth a header line. */
+  scenario: string | undefined;
+  seed: string | undefined;
+}
+
+export function buildReplay(events: readonly TraceEvent[]): Replay {
+  const index = buildTraceIndex(events);
+  const of = (kind: string) => eventsOfKind(index, kind);
+  const tasks = buildTasks(of("TaskStateChanged"));
+  const lifecycle = [...of("FailoverTriggered"), ...of("TasksRestarted")].sort((a, b) => a.seq - b.seq);
+  const checkpointEvents = index.kinds.filter((k) => k.startsWith("Checkpoint")).flatMap(of).sort((a, b) => a.seq - b.seq);
+  const ganttEvents = ["HostAdded", "FaultFired", "HostCrashed", "LinkPartitioned", "DiskFaultStarted", "BlobOutageStarted", "TaskManagerLost", "FailoverTriggered", "TasksRestarted"]
+    .flatMap(of)
+    .sort((a, b) => a.seq - b.seq);
+  const first = events[0];
+  return {
+    index,
+    graph: readJobGraph(of("JobSubmitted")[0]),
+    tasks,
+    metrics: buildMetrics(of("TaskMetrics")),
+    failovers: buildFailovers(lifecycle, tasks),
+    checkpoints: buildCheckpoints(checkpointEvents),
+    gantt: buildGantt(ganttEvents, tasks),
+    scenario: first !== undefined && typeof first.scenario === "string" ? first.scenario : undefined,
+    seed: first !== undefined && typeof first.seed === "string" ? first.seed : undefined,
+  };
+}

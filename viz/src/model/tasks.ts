@@ -1,0 +1,127 @@
+/**
+ * Task attempts from TaskStateChanged events: each attempt's phases (SCHEDULED,
+ * DEPLOYING, INITIALIZING, RUNNING) with their start times, where it ran (host, slot)
+ * and how it ended (FINISHED, CANCELED, FAILED). The Gantt draws these; the job graph
+ * asks `stateAt` for the state of every subtask at the scrub time.
+ *
+ * An attempt that overlaps an earlier attempt of the same subtask in time (both not yet
+ * terminal) is a speculative twin: Flink runs those only under speculative execution,
+ * a normal restart starts the new attempt after the old one is terminal.
+ */
+import type { TraceEvent } from "../../../sim/trace/events";
+import { num, str, subtaskId } from "./event-fields";
+
+export const TERMINAL_STATES: ReadonlySet<string> = new Set(["FINISHED", "CANCELED", "FAILED"]);
+
+export interface Phase {
+  state: string;
+  startNs: number;
+}
+
+export interface Attempt {
+  /** "v2[3]" */
+  subtask: string;
+  vertex: string;
+  name: string;
+  index: number;
+  attempt: number;
+  host: string;
+  slot: number;
+  /** In time order; the last may be terminal. */
+  phases: Phase[];
+  /** Time of the terminal phase, or undefined while it runs at the trace's end. */
+  endNs: number | undefined;
+  endState: string | undefined;
+  cause: string | undefined;
+  speculative: boolean;
+  /** seq of its first event, for "seek to event". */
+  firstSeq: number;
+}
+
+export interface TaskModel {
+  attempts: Attempt[];
+  /** Attempts of each subtask, in order of their first event. */
+  bySubtask: ReadonlyMap<string, Attempt[]>;
+  /** Subtask ids in order of first appearance. */
+  subtasks: readonly string[];
+}
+
+export function buildTasks(events: Iterable<TraceEvent>): TaskModel {
+  const attempts: Attempt[] = [];
+  const byKey = new Map<string, Attempt>();
+  const bySubtask = new Map<string, Attempt[]>();
+  for (const e of events) {
+    if (e.kind !== "TaskStateChanged") continue;
+    const vertex = str(e, "vertex");
+    const index = num(e, "subtask");
+    const attemptNo = num(e, "attempt");
+    const state = str(e, "state");
+    if (vertex === undefined || index === undefined || attemptNo === undefined || state === undefined) continue;
+    const sub = subtaskId(vertex, index);
+    const key = `${sub}#${attemptNo}`;
+    let a = byKey.get(key);
+    if (a === undefined) {
+      a = {
+        subtask: sub,
+        vertex,
+        name: str(e, "name") ?? vertex,
+        index,
+        attempt: attemptNo,
+        host: str(e, "host") ?? "?",
+        slot: num(e, "slot") ?? -1,
+        phases: [],
+        endNs: undefined,
+        endState: undefined,
+        cause: undefined,
+        speculative: false,
+        firstSeq: e.seq,
+      };
+      const siblings = bySubtask.get(sub) ?? [];
+      a.speculative = siblings.some((s) => s.endNs === undefined);
+      siblings.push(a);
+      bySubtask.set(sub, siblings);
+      byKey.set(key, a);
+      attempts.push(a);
+    }
+    if (a.endNs !== undefined) continue; // nothing follows a terminal state
+    a.phases.push({ state, startNs: e.t });
+    if (TERMINAL_STATES.has(state)) {
+      a.endNs = e.t;
+      a.endState = state;
+      a.cause = str(e, "cause");
+    }
+  }
+  return { attempts, bySubtask, subtasks: [...bySubtask.keys()] };
+}
+
+/** The state of an attempt at time t, or undefined before its first event. */
+export function attemptStateAt(a: Attempt, t: number): string | undefined {
+  // Phases are few (at most 5); a scan is cheaper than building a search array.
+  let state: string | undefined;
+  for (const p of a.phases) {
+    if (p.startNs > t) break;
+    state = p.state;
+  }
+  return state;
+}
+
+export interface SubtaskState {
+  state: string;
+  attempt: Attempt;
+}
+
+/**
+ * The state of a subtask at time t: that of its newest attempt that had begun by t (a
+ * speculative twin counts as the newer one). Undefined before its first attempt.
+ */
+export function subtaskStateAt(model: TaskModel, subtask: string, t: number): SubtaskState | undefined {
+  const list = model.bySubtask.get(subtask);
+  if (list === undefined) return undefined;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const a = list[i]!;
+    if (a.phases[0]!.startNs > t) continue;
+    const state = attemptStateAt(a, t);
+    if (state !== undefined) return { state, attempt: a };
+  }
+  return undefined;
+}

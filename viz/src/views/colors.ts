@@ -1,0 +1,21 @@
+/** One palette for every view, so a state or a level has the same colour everywhere. */
+export const STATE_COLORS: Record<string, string> = {
+  CREATED: "#eceff1",
+  SCHEDULED: "#cfd8dc",
+  DEPLOYING: "#b0bec5",
+  INITIALIZING: "#90caf9",
+  RUNNING: "#66bb6a",
+  FINISHED: "#1e88e5",
+  CANCELED: "#9e9e9e",
+  FAILED: "#e53935",
+};
+
+export function stateColor(state: string | undefined): string {
+  return (state !== undefined && STATE_COLORS[state]) || "#f5f5f5";
+}
+
+export const LEVEL_FILL: Record<string, string> = { OK: "#e8f5e9", LOW: "#ffe0b2", HIGH: "#ffcdd2" };
+
+export const MARKER_COLORS: Record<string, string> = { fault: "#d50000", "tm-lost": "#6a1b9a", failover: "#ff6f00", restart: "#2e7d32" };
+
+export const PHASE_COLORS = { startDelay: "#b0bec5", alignment: "#ffb300", sync: "#1e88e5", async: "#26a69a" } as const;
