@@ -161,7 +161,7 @@ describe.each(SCENARIOS)("%s trace", (name) => {
     await page.screenshot({ path: `${SHOTS}/${name}-gantt.png`, fullPage: true });
   });
 
-  it("shows each checkpoint pending just before it completes and completed (or aborted) at that time", async () => {
+  it("shows each checkpoint pending just before it completes and completed (or aborted) at that time, with its unaligned subtasks", async () => {
     const ev = events[name];
     const ends = ev.filter((e) => e.kind === "CheckpointCompleted" || e.kind === "CheckpointAborted");
     await open(viz.pageUrl(traceIndex(name)));
@@ -169,6 +169,7 @@ describe.each(SCENARIOS)("%s trace", (name) => {
       expect(await page.locator("#cp-detail").textContent()).toMatch(/no checkpoints/);
       return;
     }
+    let sawUnaligned = false;
     for (const end of ends.slice(0, 6)) {
       const id = end.checkpoint as number;
       const bar = page.locator(`#cp-strip .cp[data-id="${id}"]`);
@@ -184,8 +185,17 @@ describe.each(SCENARIOS)("%s trace", (name) => {
         const expected = acks.sort((a, b) => b.t - a.t || (String(a.subtask) < String(b.subtask) ? -1 : 1)).map((a) => a.subtask as string);
         expect(trigger.t).toBeLessThan(end.t);
         expect(await detail.getAttribute("data-rows")).toBe(expected.join(","));
+        // Unaligned subtasks and the in-flight bytes they persisted, as the trace says.
+        expect(await detail.getAttribute("data-unaligned")).toBe(String(acks.filter((a) => a.unaligned === true).length));
+        if (acks.some((a) => a.unaligned === true)) {
+          sawUnaligned = true;
+          expect(await detail.textContent()).toMatch(/unaligned, .* in-flight persisted/);
+        }
+        expect(await detail.getAttribute("data-persisted-bytes")).toBe(String(acks.reduce((n, a) => n + ((a.persistedBytes as number | undefined) ?? 0), 0)));
       }
     }
+    // The aligned-timeout scenario's checkpoints switch to unaligned: the view must say so.
+    if (name === "aligned-timeout") expect(sawUnaligned).toBe(true);
     if (ends.length > 0) await page.screenshot({ path: `${SHOTS}/${name}-checkpoints.png`, fullPage: true });
   });
 });

@@ -19,6 +19,10 @@ export interface Ack {
   syncNs: number;
   asyncNs: number;
   stateBytes: number;
+  /** Taken unaligned (from the start or after the aligned-checkpoint timeout). */
+  unaligned: boolean;
+  /** In-flight data persisted as channel state (unaligned), bytes. */
+  persistedBytes: number;
 }
 
 export interface Checkpoint {
@@ -83,6 +87,8 @@ export function buildCheckpoints(events: Iterable<TraceEvent>): CheckpointModel 
           syncNs: num(e, "syncNs") ?? 0,
           asyncNs: num(e, "asyncNs") ?? 0,
           stateBytes: num(e, "stateBytes") ?? 0,
+          unaligned: e["unaligned"] === true,
+          persistedBytes: num(e, "persistedBytes") ?? 0,
         });
         break;
       case "CheckpointCompleted":

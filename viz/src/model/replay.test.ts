@@ -130,3 +130,20 @@ describe("view models on the backpressure scenario", () => {
     expect(vertexViewsAt(replay.graph!, replay.tasks, replay.metrics, new Set(), first.t - 1).every((x) => x.level === undefined)).toBe(true);
   });
 });
+
+describe("view models on the aligned-timeout scenario", () => {
+  it("mark the subtasks of switched checkpoints unaligned, with the in-flight bytes they persisted", async () => {
+    const { events, replay } = await replayOf("aligned-timeout");
+    const acks = events.filter((e) => e.kind === "CheckpointAcknowledged");
+    const unaligned = acks.filter((e) => e["unaligned"] === true);
+    expect(unaligned.length).toBeGreaterThan(0);
+    expect(acks.length).toBeGreaterThan(unaligned.length); // the first ones finished aligned
+    for (const e of acks) {
+      const cp = replay.checkpoints.checkpoints.find((c) => c.id === e["checkpoint"])!;
+      const ack = cp.acks.find((a) => a.subtask === e["subtask"])!;
+      expect(ack.unaligned).toBe(e["unaligned"] === true);
+      expect(ack.persistedBytes).toBe(e["persistedBytes"]);
+    }
+    expect(unaligned.some((e) => (e["persistedBytes"] as number) > 0)).toBe(true);
+  });
+});

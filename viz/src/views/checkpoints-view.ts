@@ -115,8 +115,12 @@ export class CheckpointsView {
     this.detail.dataset.checkpoint = String(cp.id);
     this.detail.dataset.status = status;
     this.detail.dataset.rows = rows.map((a) => a.subtask).join(",");
+    const unaligned = rows.filter((a) => a.unaligned).length;
+    const persisted = rows.reduce((n, a) => n + a.persistedBytes, 0);
+    this.detail.dataset.unaligned = String(unaligned);
+    this.detail.dataset.persistedBytes = String(persisted);
     this.detail.textContent =
-      `#${cp.id} ${status} (${cp.mode}) triggered ${formatClock(cp.triggerNs)}` +
+      `#${cp.id} ${status} (${cp.mode}${unaligned > 0 ? `, ${unaligned} unaligned, ${formatBytes(persisted)} in-flight persisted` : ""}) triggered ${formatClock(cp.triggerNs)}` +
       (status !== "PENDING" ? ` · ${formatDuration(cp.durationNs!)}` : "") +
       (cp.stateBytes !== undefined && status === "COMPLETED" ? ` · ${formatBytes(cp.stateBytes)}` : "") +
       (status === "ABORTED" && cp.reason ? ` · ${cp.reason}` : "") +
@@ -152,7 +156,8 @@ export class CheckpointsView {
     rows.forEach((a, i) => {
       const y = 16 + i * ROW_H;
       ctx.fillStyle = "#37474f";
-      ctx.fillText(a.subtask, 2, y + 11);
+      // Unaligned subtasks are marked, with the in-flight data they persisted.
+      ctx.fillText(a.unaligned ? `${a.subtask} UC` : a.subtask, 2, y + 11);
       let at = 0;
       for (const [phase, ns] of [["startDelay", a.startDelayNs], ["alignment", a.alignmentNs], ["sync", a.syncNs], ["async", a.asyncNs]] as const) {
         ctx.fillStyle = PHASE_COLORS[phase];
@@ -161,7 +166,8 @@ export class CheckpointsView {
       }
       ctx.fillStyle = "#263238";
       ctx.fillRect(sx(ackDurationNs(cp, a)) - 1, y + 1, 2, ROW_H - 2);
-      ctx.fillText(formatDuration(ackDurationNs(cp, a)), Math.min(sx(ackDurationNs(cp, a)) + 4, w - 60), y + 11);
+      const label = formatDuration(ackDurationNs(cp, a)) + (a.persistedBytes > 0 ? ` · ${formatBytes(a.persistedBytes)} in flight` : "");
+      ctx.fillText(label, Math.min(sx(ackDurationNs(cp, a)) + 4, w - 140), y + 11);
     });
   }
 }
