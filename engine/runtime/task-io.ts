@@ -36,7 +36,7 @@ export type PartitionWriter = Pick<
 /** The consumer side: one input gate per input job edge (runtime/network). */
 export type InputGateReader = Pick<
   InputGate,
-  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll" | "announceBufferSize" | "buffersInUse" | "consumedBytes" | "overtakenData" | "hasPriority" | "pollPriority"
+  "requestPartitions" | "poll" | "onAvailable" | "recycle" | "isFinished" | "onError" | "release" | "numChannels" | "queuedBuffers" | "partitionOf" | "blockChannel" | "unblockAll" | "announceBufferSize" | "buffersInUse" | "consumedBytes" | "overtakenData" | "hasPriority" | "pollPriority" | "setPriorityListener"
 >;
 
 /** How the records of one output reach the consumer's subtasks. */

@@ -329,6 +329,7 @@ export class Task {
       }
       if (this.debloaters.length > 0) this.scheduleDebloat();
       for (const gate of this.setup.inputs) {
+        gate.setPriorityListener(() => this.step());
         gate.onError((error) => this.fail(describeGateError(error), partitionOfGateError(gate, error)));
         gate.requestPartitions();
       }
@@ -403,6 +404,13 @@ export class Task {
       this.runWorkItem(mail);
       return;
     }
+    // A priority event (an unaligned barrier) is handled like a mail: between records, even
+    // mid-buffer, and even when no output buffer is free (Flink processes it through the
+    // mailbox; only a task blocked mid-record would delay it, which overdraft prevents here).
+    if (this.setup.inputs.length > 0 && this.setup.inputs.some((g) => g.hasPriority())) {
+      this.runWorkItem(() => this.processPriorityEvent());
+      return;
+    }
     if (!this.outputAvailable()) {
       this.setTimeState("backpressured");
       this.waitForOutput();
@@ -453,11 +461,6 @@ export class Task {
   }
 
   private stepInput(): void {
-    // A priority event (an unaligned barrier) is handled between records, even mid-buffer.
-    if (this.current !== undefined && this.setup.inputs.some((g) => g.hasPriority())) {
-      this.runWorkItem(() => this.processPriorityEvent());
-      return;
-    }
     if (this.current === undefined && !this.pollInput()) {
       if (!this.endOfInputDone && this.endedChannels === this.totalChannels) {
         this.runWorkItem(() => this.endOfInput());

@@ -422,6 +422,7 @@ export class InputGate {
   private readonly withData = new Fifo<InputChannel>();
   /** Channels with a priority event (an unaligned barrier) at their head, read first. */
   private readonly priority = new Fifo<InputChannel>();
+  private priorityListener: (() => void) | undefined;
   private readonly pendingLocal = new Fifo<LocalInputChannel>();
   private dispatchScheduled = false;
   private listeners: (() => void)[] = [];
@@ -665,6 +666,14 @@ export class InputGate {
   priorityArrived(ch: InputChannel): void {
     this.priority.push(ch);
     if (this.listeners.length > 0) this.scheduleDispatch();
+    // The task handles priority events even while it waits for output, not for input.
+    const cb = this.priorityListener;
+    if (cb !== undefined) this.ctx.kernel.after(0, () => this.state === "requested" && this.ctx.alive() && cb());
+  }
+
+  /** Called (in a kernel event) whenever a priority event arrives: the task's wake-up. */
+  setPriorityListener(cb: () => void): void {
+    this.priorityListener = cb;
   }
 
   /** The data a priority barrier just polled from `channel` overtook there (see InputChannel.overtakenData). */
