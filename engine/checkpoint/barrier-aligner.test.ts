@@ -91,4 +91,38 @@ describe("BarrierAligner", () => {
       { numRuns: 300 },
     );
   });
+
+  it("unaligned: snapshots at the first barrier, blocks nothing, records channels until their barrier", () => {
+    const { aligner, blocked } = setup({ mode: "EXACTLY_ONCE", unaligned: true, alignedTimeoutNs: 0 }, [3]);
+    const start = aligner.onBarrier(0, 1, 1, 0, 10);
+    expect(start).toMatchObject({ kind: "unalignedStart", done: false, switched: false, result: { checkpointId: 1, firstBarrierNs: 10 } });
+    expect(blocked.size).toBe(0);
+    expect([0, 1, 2].map((c) => aligner.isRecording(0, c))).toEqual([true, false, true]);
+    expect(aligner.onBarrier(0, 0, 1, 0, 12).kind).toBe("waiting");
+    expect(aligner.isRecording(0, 0)).toBe(false);
+    expect(aligner.onBarrier(0, 2, 1, 0, 15)).toMatchObject({ kind: "unalignedDone", result: { lastBarrierNs: 15 } });
+    expect(aligner.isRecording(0, 2)).toBe(false);
+  });
+
+  it("aligned-checkpoint timeout: aligned before it, unaligned from it on (at a barrier, by the timer, or by a priority barrier)", () => {
+    const opts = { mode: "EXACTLY_ONCE" as const, unaligned: true, alignedTimeoutNs: 100 };
+    // Before the timeout: aligned, blocking; the timer switches.
+    const a = setup(opts, [2]);
+    expect(a.aligner.onBarrier(0, 0, 1, 0, 50).kind).toBe("waiting");
+    expect([...a.blocked]).toEqual(["0/0"]);
+    expect(a.aligner.switchAtNs).toBe(100);
+    expect(a.aligner.switchToUnaligned(100)).toMatchObject({ checkpointId: 1 });
+    expect(a.blocked.size).toBe(0);
+    expect([a.aligner.isRecording(0, 0), a.aligner.isRecording(0, 1)]).toEqual([false, true]);
+    expect(a.aligner.onBarrier(0, 1, 1, 0, 130).kind).toBe("unalignedDone");
+    // A first barrier after the timeout starts unaligned, and says it switched.
+    const b = setup(opts, [2]);
+    expect(b.aligner.onBarrier(0, 0, 1, 0, 150)).toMatchObject({ kind: "unalignedStart", switched: true });
+    // A priority barrier while aligning switches at once.
+    const c = setup(opts, [3]);
+    c.aligner.onBarrier(0, 0, 1, 0, 20);
+    expect(c.aligner.onBarrier(0, 1, 1, 0, 30, true)).toMatchObject({ kind: "unalignedStart", switched: true, done: false });
+    expect(c.blocked.size).toBe(0);
+    expect(c.aligner.isRecording(0, 2)).toBe(true);
+  });
 });
