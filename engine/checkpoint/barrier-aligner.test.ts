@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BarrierAligner, type CheckpointingMode } from "./barrier-aligner";
+import { BarrierAligner, type AlignerOptions, type CheckpointingMode } from "./barrier-aligner";
 
 /** An aligner over gates of the given sizes that records which channels are blocked. */
-function setup(mode: CheckpointingMode, channelsPerGate: number[]) {
+function setup(mode: CheckpointingMode | AlignerOptions, channelsPerGate: number[]) {
   const blocked = new Set<string>();
   const aligner = new BarrierAligner(mode, {
     channelsPerGate,
@@ -93,7 +93,7 @@ describe("BarrierAligner", () => {
   });
 
   it("unaligned: snapshots at the first barrier, blocks nothing, records channels until their barrier", () => {
-    const { aligner, blocked } = setup({ mode: "EXACTLY_ONCE", unaligned: true, alignedTimeoutNs: 0 }, [3]);
+    const { aligner, blocked } = setup({ mode: "EXACTLY_ONCE" as const, unaligned: true, alignedTimeoutNs: 0 }, [3]);
     const start = aligner.onBarrier(0, 1, 1, 0, 10);
     expect(start).toMatchObject({ kind: "unalignedStart", done: false, switched: false, result: { checkpointId: 1, firstBarrierNs: 10 } });
     expect(blocked.size).toBe(0);
