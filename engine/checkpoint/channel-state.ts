@@ -58,7 +58,7 @@ export class ChannelStateRecorder {
   }
 
   /** The unprocessed rest of a buffer the task was in the middle of when it snapshotted. */
-  recordInputRest(gate: number, channel: number, buffer: NetworkBuffer, from: number): void {
+  recordInputRest(gate: number, channel: number, buffer: Pick<NetworkBuffer, "values" | "timestamps" | "sizeBytes">, from: number): void {
     const values = buffer.values.slice(from);
     const timestamps = buffer.timestamps.slice(from);
     // Its bytes: the buffer's, in proportion to the records left.
