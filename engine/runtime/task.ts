@@ -307,6 +307,8 @@ export class Task {
       // Changelog: the materialization with the log since replayed on top (deserialized and re-applied per change).
       const backendKind = this.settings.stateBackend;
       const { snapshot: restored, totals } = resolveChangelogRestore(snapshot, changelogBlobs, this.costs, backendKind);
+      if (totals.changes > 0) this.mark("changelog.restoreReplayed");
+      if (snapshot.operators.some((op) => op.changelog?.materialization !== undefined)) this.mark("changelog.restoreMaterialized");
       const stats = this.setup.changelogStats;
       if (stats !== undefined) {
         stats.replayedChanges += totals.changes;
