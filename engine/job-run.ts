@@ -29,6 +29,8 @@ import { TaskManager } from "./cluster/task-manager";
 import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
 import { emptyRocksDbStats, type RocksDbStats } from "./state/rocksdb-backend";
+import { emptyChangelogStats, type ChangelogSettings, type ChangelogStats } from "./state/changelog-backend";
+import type { RestoreRecord } from "./cluster/task-manager";
 import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
 import type { KernelEvents } from "../sim/trace/events";
 
@@ -118,6 +120,10 @@ export interface JobRunResult {
   checkpoints: CheckpointSummary | undefined;
   /** What the rocksdb backends did (undefined unless state.backend.type is rocksdb). */
   rocksdb: RocksDbStats | undefined;
+  /** What the changelog backends did (undefined unless state.changelog.enabled with checkpointing). */
+  changelog: ChangelogStats | undefined;
+  /** Every task attempt's restore of checkpointed state, in the order they completed. */
+  restores: readonly RestoreRecord[];
   kernelEvents: number;
   /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
   processingLatencyNs: readonly number[];
@@ -215,6 +221,23 @@ export function runJob(options: JobRunOptions): JobRunResult {
 
   const checkpoints = checkpointSettings(config, runtimeMode);
   const rocksDbStats = config.get("state.backend.type") === "rocksdb" ? emptyRocksDbStats() : undefined;
+  // The changelog needs checkpoints (STREAMING with an interval): it exists for them.
+  const changelog: ChangelogSettings | undefined =
+    config.get("state.changelog.enabled") && checkpoints !== undefined
+      ? {
+          materializationEnabled: config.get("state.changelog.periodic-materialize.enabled"),
+          materializationIntervalNs: config.get("state.changelog.periodic-materialize.interval"),
+          maxMaterializationFailures: config.get("state.changelog.max-failures-allowed"),
+          preemptiveThresholdBytes: config.get("state.changelog.dstl.dfs.preemptive-persist-threshold"),
+          persistDelayNs: config.get("state.changelog.dstl.dfs.batch.persist-delay"),
+          persistSizeThresholdBytes: config.get("state.changelog.dstl.dfs.batch.persist-size-threshold"),
+          uploadTimeoutNs: config.get("state.changelog.dstl.dfs.upload.timeout"),
+          maxAttempts: config.get("state.changelog.dstl.dfs.upload.max-attempts"),
+          nextAttemptDelayNs: config.get("state.changelog.dstl.dfs.upload.next-attempt-delay"),
+        }
+      : undefined;
+  const changelogStats = changelog !== undefined ? emptyChangelogStats() : undefined;
+  const restores: RestoreRecord[] = [];
   const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
   const shuffles = new Map<string, ShuffleAdapter>();
   const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
@@ -241,6 +264,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
             }
           : undefined,
         stateBackend: config.get("state.backend.type"),
+        ...(changelog !== undefined ? { changelog } : {}),
         rocksdb: {
           incremental: config.get("state.backend.incremental"),
           writeBufferBytes: config.get("state.backend.rocksdb.writebuffer.size"),
@@ -277,6 +301,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
       latency,
       onRegistered: (host) => resourceManager.taskManagerRegistered(host),
       ...(rocksDbStats !== undefined ? { rocksDbStats } : {}),
+      ...(changelogStats !== undefined ? { changelogStats } : {}),
+      restores,
     });
   const resourceManager = new ResourceManager(world, trace, {
     taskManagers: shape.taskManagers,
@@ -349,6 +375,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
         ? undefined
         : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs(), subtasks: jm.checkpoints.completedSubtaskStats() },
     rocksdb: rocksDbStats,
+    changelog: changelogStats,
+    restores,
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,

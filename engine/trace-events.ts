@@ -100,6 +100,12 @@ export interface EngineEvents {
   RocksDbFlush: { vertex: string; subtask: number; operator: string; bytes: number; files: number; l0Files: number; sync: boolean };
   /** A RocksDB compaction merged `filesIn` files of `level` and `level`+1 into `filesOut` files of `level`+1. */
   RocksDbCompaction: { vertex: string; subtask: number; operator: string; level: number; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number };
+  /** A keyed operator's changelog (DSTL) uploaded a log segment; `preemptive`: no checkpoint asked for it yet. */
+  ChangelogUpload: { vertex: string; subtask: number; operator: string; bytes: number; changes: number; preemptive: boolean; attempts: number };
+  /** A changelog backend's periodic materialization is uploaded: checkpoints use it from now on and the log before it is truncated. */
+  ChangelogMaterialized: { vertex: string; subtask: number; operator: string; materialization: number; bytes: number; uploadedBytes: number };
+  /** A task attempt restored checkpointed state: download, deserialization and (changelog) log replay took durationNs. */
+  StateRestored: { vertex: string; subtask: number; attempt: number; checkpointId: number; durationNs: number; stateBytes: number; replayedChanges: number; replayedBytes: number };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -131,5 +137,8 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   BufferDebloated: "summary",
   RocksDbFlush: "summary",
   RocksDbCompaction: "summary",
+  ChangelogUpload: "summary",
+  ChangelogMaterialized: "summary",
+  StateRestored: "summary",
   SinkCommitted: "summary",
 };

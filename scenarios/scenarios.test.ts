@@ -10,6 +10,7 @@ import zombieFencing from "./zombie-fencing.scenario";
 import bufferDebloat from "./buffer-debloat.scenario";
 import stateBackends, { keyedBusyNsPerRecord } from "./state-backends.scenario";
 import incrementalCheckpoint, { uploadsPerCheckpoint } from "./incremental-checkpoint.scenario";
+import changelog, { checkpointDurationMs, keyedRestores, meanRestoreMs } from "./changelog.scenario";
 import { defineScenario } from "./define";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -109,6 +110,37 @@ describe("scenarios", () => {
     // Bursty: a compaction's output is uploaded whole — some later upload is close to a full one.
     expect(Math.max(...inc.slice(1).map((u) => u.uploadedBytes))).toBeGreaterThan(0.8 * inc[0]!.uploadedBytes);
     // Nothing a retained checkpoint references is missing from the blob store.
+    const latest = o.result.jobManager.checkpoints!.latest!;
+    for (const h of latest.handles.values()) for (const f of h.shared ?? []) expect(o.result.world.blobStore.has(f.blobKey), f.blobKey).toBe(true);
+  });
+
+  it("changelog: checkpoints short and steady, recovery slower (log replay); its changelog-off twin fails all three", () => {
+    const trace = new MemorySink();
+    const o = runScenarioOnce(changelog, 1, {}, false, { sink: trace as unknown as FileSink, level: "summary" });
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(changelog, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.failures.map((f) => f.expectation)).toEqual(changelog.expect!.slice(1).map((e) => e.name));
+    const q = (r: typeof o.result) => [0.5, 0.9, 0.99].map((p) => checkpointDurationMs(r, p));
+    const [on50, on90, on99] = q(o.result);
+    const [off50, off90, off99] = q(twin.result);
+    console.log(
+      `changelog: checkpoint p50/p90/p99 on ${on50!.toFixed(0)}/${on90!.toFixed(0)}/${on99!.toFixed(0)} ms, off ${off50!.toFixed(0)}/${off90!.toFixed(0)}/${off99!.toFixed(0)} ms; ` +
+        `restore on ${meanRestoreMs(o.result).toFixed(0)} ms, off ${meanRestoreMs(twin.result).toFixed(0)} ms; ${JSON.stringify(o.result.changelog)}`,
+    );
+    expect(on99!).toBeLessThan(off99! / 2);
+    expect(on99! - on50!).toBeLessThan((off99! - off50!) / 2);
+    expect(meanRestoreMs(o.result)).toBeGreaterThan(meanRestoreMs(twin.result) * 1.1);
+    // The trace has the log's uploads (a few pre-emptive: the initial burst), the materializations, the restores.
+    const events = trace.lines.map((l) => JSON.parse(l) as { kind: string; preemptive?: boolean; replayedChanges?: number });
+    const uploads = events.filter((e) => e.kind === "ChangelogUpload");
+    expect(uploads.length).toBe(o.result.changelog!.uploads);
+    expect(uploads.some((u) => u.preemptive === true)).toBe(true);
+    expect(events.filter((e) => e.kind === "ChangelogMaterialized").length).toBe(o.result.changelog!.materializations);
+    const restored = events.filter((e) => e.kind === "StateRestored");
+    expect(restored.length).toBe(o.result.restores.length);
+    expect(keyedRestores(o.result).every((x) => x.replayedChanges > 0)).toBe(true);
+    // Nothing a retained checkpoint references is missing from the blob store (changelog blobs included).
     const latest = o.result.jobManager.checkpoints!.latest!;
     for (const h of latest.handles.values()) for (const f of h.shared ?? []) expect(o.result.world.blobStore.has(f.blobKey), f.blobKey).toBe(true);
   });

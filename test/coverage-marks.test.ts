@@ -9,7 +9,17 @@ import { describe, expect, it } from "vitest";
 import { MemorySink } from "../sim/trace/recorder";
 import { MAIN_FAULT_KINDS, faultCaseArb, runFaultCase, type FaultCase } from "./exactly-once-cases";
 
-const MARKS = ["failover.region", "failover.partitionNotFound", "checkpoint.aborted.timeout", "sink.recommit", "fencing.staleAttemptDropped"] as const;
+const MARKS = [
+  "failover.region",
+  "failover.partitionNotFound",
+  "checkpoint.aborted.timeout",
+  "sink.recommit",
+  "fencing.staleAttemptDropped",
+  // The changelog backend: restores that replay the log, on top of a materialization; pre-emptive uploads.
+  "changelog.restoreReplayed",
+  "changelog.restoreMaterialized",
+  "changelog.preemptivePersist",
+] as const;
 
 function marksOf(cases: readonly FaultCase[]): Map<string, number> {
   const seen = new Map<string, number>();

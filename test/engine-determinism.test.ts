@@ -20,16 +20,19 @@ const run = promisify(execFile);
 /**
  * Small but not trivial: paced sources (periodic watermarks, timers), 3 × 2 slots; and per
  * job a STREAMING run on rocksdb with incremental checkpoints and a tiny write buffer
- * (background flushes and compactions on the disk, shared-state uploads).
+ * (background flushes and compactions on the disk, shared-state uploads); and a STREAMING
+ * run with the changelog backend (log uploads and materializations every 100 ms).
  */
 function casesFor(seed: number): LibraryCase[] {
   return jobNames().flatMap((job) =>
-    (["STREAMING", "BATCH", "ROCKSDB"] as const).map((variant): LibraryCase => {
+    (["STREAMING", "BATCH", "ROCKSDB", "CHANGELOG"] as const).map((variant): LibraryCase => {
       const mode = variant === "BATCH" ? "BATCH" : "STREAMING";
       const rocksdb =
         variant === "ROCKSDB"
           ? { "state.backend.type": "rocksdb", "state.backend.incremental": true, "state.backend.rocksdb.writebuffer.size": "64kb", "execution.checkpointing.interval": "100ms" }
-          : {};
+          : variant === "CHANGELOG"
+            ? { "state.changelog.enabled": true, "state.changelog.periodic-materialize.interval": "100ms", "execution.checkpointing.interval": "100ms" }
+            : {};
       const params: Record<string, unknown> =
         job === "rebalance-rescale"
           ? { records: 400, sourceParallelism: 2, mapParallelism: 3, map2Parallelism: 4, sinkParallelism: 3 }

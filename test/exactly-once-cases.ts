@@ -324,6 +324,11 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         // a tiny write buffer makes flushes and compactions happen with small test states.
         incremental: fc.option(fc.boolean(), { nil: undefined }),
         writeBuffer: fc.option(fc.constant("64kb"), { nil: undefined, freq: 2 }),
+        // STREAMING: the changelog backend (log segments, materializations, restore by replay);
+        // a short materialization interval and a small pre-emptive threshold so both happen in small runs.
+        changelog: fc.boolean(),
+        materialization: fc.constantFrom("300ms", "1s", "10min"),
+        preemptive: fc.option(fc.constant("2kb"), { nil: undefined }),
         slotsPerTaskManager: fc.integer({ min: 1, max: 4 }),
         extraTaskManagers: fc.integer({ min: 0, max: 2 }),
         coresPerTaskManager: fc.integer({ min: 1, max: 4 }),
@@ -364,6 +369,11 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
         config["execution.checkpointing.mode"] = checkpointing;
         if (x.checkpointTimeout !== undefined) config["execution.checkpointing.timeout"] = x.checkpointTimeout;
         if (x.debloat) config["taskmanager.network.memory.buffer-debloat.enabled"] = true;
+        if (x.changelog) {
+          config["state.changelog.enabled"] = true;
+          config["state.changelog.periodic-materialize.interval"] = x.materialization;
+          if (x.preemptive !== undefined) config["state.changelog.dstl.dfs.preemptive-persist-threshold"] = x.preemptive;
+        }
         if (checkpointing === "EXACTLY_ONCE" && x.alignment !== "aligned") {
           config["execution.checkpointing.unaligned.enabled"] = true;
           if (x.alignment !== "unaligned") config["execution.checkpointing.aligned-checkpoint-timeout"] = x.alignment.slice("timeout-".length);

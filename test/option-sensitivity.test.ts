@@ -125,7 +125,33 @@ const SCENARIOS = {
     },
     timeLimitNs: 60e9,
   }),
+  // A keyed reduce over 2 KB values, 200 records/s for ~4 s, checkpoints every 200 ms.
+  changelog: () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: changelogJob,
+    timeLimitNs: 120e9,
+  }),
+  // The same while the blob store fails every op from 1 s to 3 s (after a 100 ms client timeout).
+  "changelog-blob-fail": () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2, blobStore: { failAfter: "100ms" } },
+    job: changelogJob,
+    faults: [{ trigger: { from: "1s", to: "3s" }, fault: { type: "blobOutage", mode: "fail" } }],
+    timeLimitNs: 120e9,
+  }),
 } satisfies Record<string, () => Omit<JobRunOptions, "config" | "seed" | "scenario">>;
+
+function changelogJob(env: Parameters<JobRunOptions["job"]>[0]): void {
+  const pad = "c".repeat(2_000);
+  env
+    .fromSource<{ key: number; n: number; pad: string }>(
+      GeneratorSource({ records: 800, splits: 2, ratePerSecond: 100, keys: { count: 40, distribution: "uniform" }, value: (_seq, key) => ({ key, n: 1, pad }) }),
+      "none",
+      "gen",
+    )
+    .keyBy((r) => r.key)
+    .reduce((a, b) => ({ key: a.key, n: a.n + b.n, pad: a.pad }))
+    .sinkTo(CollectSink("out"));
+}
 
 function failingJob(env: Parameters<JobRunOptions["job"]>[0], failures: number, ratePerSecond?: number): void {
   let seen = 0;
@@ -174,6 +200,21 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
     "state.backend.type": "rocksdb",
     "state.backend.rocksdb.writebuffer.size": "256kb",
     "execution.checkpointing.interval": "100ms",
+  },
+  changelog: {
+    "taskmanager.numberOfTaskSlots": 2,
+    "parallelism.default": 2,
+    "execution.checkpointing.interval": "200ms",
+    "state.changelog.enabled": true,
+    "state.changelog.periodic-materialize.interval": "1s",
+  },
+  "changelog-blob-fail": {
+    "taskmanager.numberOfTaskSlots": 2,
+    "parallelism.default": 2,
+    "execution.checkpointing.interval": "200ms",
+    "execution.checkpointing.tolerable-failed-checkpoints": 1000,
+    "state.changelog.enabled": true,
+    "state.changelog.periodic-materialize.interval": "300ms",
   },
 };
 
@@ -247,6 +288,22 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
     value: "4kb",
     base: { "taskmanager.network.memory.buffer-debloat.enabled": true, "taskmanager.network.memory.buffer-debloat.target": "1ms" },
   },
+  // Keyed state changes go to the log; checkpoints flush its tail, materializations run.
+  "state.changelog.enabled": { scenario: "rocks", value: true },
+  "state.changelog.periodic-materialize.enabled": { scenario: "changelog", value: false },
+  "state.changelog.periodic-materialize.interval": { scenario: "changelog", value: "300ms" },
+  // Materializations fail during the outage: with 0 tolerated the task fails at the first.
+  "state.changelog.max-failures-allowed": { scenario: "changelog-blob-fail", value: 0 },
+  // ~40 KB of changes per 200 ms checkpoint: a 16 KB threshold uploads between checkpoints.
+  "state.changelog.dstl.dfs.preemptive-persist-threshold": { scenario: "changelog", value: "16kb" },
+  "state.changelog.dstl.dfs.batch.persist-delay": { scenario: "changelog", value: "50ms" },
+  // Every tail exceeds 1 KB: uploaded at once instead of after the persist delay.
+  "state.changelog.dstl.dfs.batch.persist-size-threshold": { scenario: "changelog", value: "1kb" },
+  // Uploads take ~20 ms: a 5 ms timeout starts second and third attempts.
+  "state.changelog.dstl.dfs.upload.timeout": { scenario: "changelog", value: "5ms" },
+  "state.changelog.dstl.dfs.upload.max-attempts": { scenario: "changelog", value: 1, base: { "state.changelog.dstl.dfs.upload.timeout": "5ms" } },
+  // Failed uploads (the outage) retry sooner.
+  "state.changelog.dstl.dfs.upload.next-attempt-delay": { scenario: "changelog-blob-fail", value: "50ms" },
   "jobmanager.execution.failover-strategy": { scenario: "failing-twice-batch", value: "full", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 5 } },
   "restart-strategy.type": { scenario: "failing-twice", value: "fixed-delay" },
   "restart-strategy.fixed-delay.attempts": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "fixed-delay" } },

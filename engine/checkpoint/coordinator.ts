@@ -23,6 +23,8 @@
  * and deleted when the last of those is discarded. A checkpoint whose snapshot references
  * a shared file that is already gone (its task had not yet heard that a newer checkpoint
  * completed, and the older one was discarded meanwhile) is aborted, not completed.
+ * Changelog blobs (log segments, materializations) are uploaded and, until a completed
+ * checkpoint references them, owned by the task's log: an abort leaves them to it.
  *
  * Invariants: checkpoint ids increase by one per trigger; a checkpoint completes or
  * aborts exactly once; a completed checkpoint has a handle for every subtask; pending
@@ -284,7 +286,10 @@ export class CheckpointCoordinator {
   private completeIfDone(p: PendingCheckpoint): void {
     if (p.waiting.size > 0) return;
     for (const a of p.acked.values()) {
-      const gone = (a.handle.shared ?? []).find((s) => s.checkpointId !== p.id && this.registry.count(s.blobKey) === 0);
+      // Changelog blobs may be new to the registry although uploaded earlier: gone only if deleted.
+      const gone = (a.handle.shared ?? []).find((s) =>
+        s.changelog === true ? this.registry.wasDeleted(s.blobKey) : s.checkpointId !== p.id && this.registry.count(s.blobKey) === 0,
+      );
       if (gone !== undefined) {
         this.ctx.trace.emit("Mark", { name: "checkpoint.sharedStateGone" });
         this.abort(p, `references discarded shared state ${gone.blobKey}`, false);
@@ -333,7 +338,8 @@ export class CheckpointCoordinator {
     // Uploaded parts of an aborted checkpoint are garbage; files it only referenced are not.
     for (const a of p.acked.values()) {
       this.ctx.deleteBlob(a.handle.blobKey);
-      for (const s of a.handle.shared ?? []) if (s.checkpointId === p.id) this.ctx.deleteBlob(s.blobKey);
+      // Changelog blobs stay: the task's log owns them until a completed checkpoint does.
+      for (const s of a.handle.shared ?? []) if (s.checkpointId === p.id && s.changelog !== true) this.ctx.deleteBlob(s.blobKey);
     }
     if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
       this.consecutiveFailures = 0;

@@ -16,6 +16,8 @@ import { blobKeysOf, type StateHandle } from "./snapshot";
 
 export class SharedStateRegistry {
   private readonly counts = new Map<string, number>();
+  /** Keys released to 0 (and so deleted): a changelog blob is gone exactly when it is here. */
+  private readonly deleted = new Set<string>();
 
   /** A checkpoint completed: one reference per blob of each handle. */
   register(handles: Iterable<StateHandle>): void {
@@ -33,6 +35,7 @@ export class SharedStateRegistry {
         assert(n !== undefined && n > 0, `shared state ${key} released more often than registered`);
         if (n === 1) {
           this.counts.delete(key);
+          this.deleted.add(key);
           out.push(key);
         } else {
           this.counts.set(key, n - 1);
@@ -40,6 +43,11 @@ export class SharedStateRegistry {
       }
     }
     return out;
+  }
+
+  /** The key was released by its last retained checkpoint and deleted. */
+  wasDeleted(key: string): boolean {
+    return this.deleted.has(key);
   }
 
   /** References held by retained checkpoints (0 when unregistered). */

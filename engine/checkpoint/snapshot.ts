@@ -40,6 +40,32 @@ export interface OperatorSnapshot {
    * subtask's own blob.
    */
   rocksdb?: RocksDbOperatorSnapshot;
+  /**
+   * The changelog backend (FLIP-158): the keyed state is the last materialized snapshot
+   * plus the log segments since, all shared blobs; `keyed` is empty here and filled on
+   * restore by replaying the log (engine/state/changelog-backend.ts).
+   */
+  changelog?: ChangelogOperatorSnapshot;
+}
+
+export interface ChangelogOperatorSnapshot {
+  /** The materialized part (undefined before the first materialization). */
+  materialization: MaterializationRef | undefined;
+  /** Log segments after the materialization, in sequence order. */
+  segments: { blobKey: string; seqFrom: number; seqTo: number; bytes: number; changes: number }[];
+  /** Every blob of the two, as shared handles; `checkpointId` is the first checkpoint that referenced it. */
+  shared: SharedFileHandle[];
+}
+
+export interface MaterializationRef {
+  id: number;
+  /** Changes below this sequence number are in it. */
+  upTo: number;
+  /** The blob of the materialized entries (a full snapshot) or of the SST files' metadata (incremental rocksdb). */
+  blobKey: string;
+  bytes: number;
+  /** Incremental rocksdb: the SST files of the materialization. */
+  rocksdb?: RocksDbOperatorSnapshot;
 }
 
 export interface RocksDbOperatorSnapshot {
@@ -55,8 +81,14 @@ export interface SharedFileHandle {
   /** Where it was uploaded; unique per upload, so an aborted upload never clobbers a live one. */
   blobKey: string;
   bytes: number;
-  /** The checkpoint that uploaded it. */
+  /** The checkpoint that uploaded it (changelog blobs: the first checkpoint that referenced it). */
   checkpointId: CheckpointId;
+  /**
+   * A changelog blob (log segment or materialization), uploaded by the task's log and owned
+   * by it until a completed checkpoint references it: the coordinator never deletes it on
+   * an abort, and it is gone only once the shared-state registry deleted it.
+   */
+  changelog?: true;
 }
 
 export interface SubtaskSnapshot {
@@ -177,6 +209,8 @@ export function snapshotBytes(s: SubtaskSnapshot): number {
   for (const c of s.inputChannelState ?? []) n += c.bytes;
   for (const c of s.outputChannelState ?? []) n += c.bytes;
   for (const op of s.operators) {
+    // Changelog: the keyed state is shared blobs (`keyed` is empty), only their handles are here.
+    if (op.changelog !== undefined) n += op.changelog.shared.length * SHARED_HANDLE_BYTES;
     if (op.rocksdb !== undefined) n += op.rocksdb.shared.length * SHARED_HANDLE_BYTES;
     else for (const [key, values] of op.keyed) n += ENTRY_OVERHEAD_BYTES + serializedBytes(key) + serializedBytes(values);
     n += (op.eventTimers.length + op.processingTimers.length) * 24;
@@ -188,7 +222,10 @@ export function snapshotBytes(s: SubtaskSnapshot): number {
 /** Shared files of every operator of a subtask snapshot. */
 export function sharedFilesOf(s: SubtaskSnapshot): SharedFileHandle[] {
   const out: SharedFileHandle[] = [];
-  for (const op of s.operators) if (op.rocksdb !== undefined) out.push(...op.rocksdb.shared);
+  for (const op of s.operators) {
+    if (op.rocksdb !== undefined) out.push(...op.rocksdb.shared);
+    if (op.changelog !== undefined) out.push(...op.changelog.shared);
+  }
   return out;
 }
 

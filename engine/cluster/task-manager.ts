@@ -21,6 +21,20 @@ import { InsufficientNetworkBuffersError } from "../runtime/network/buffer-pool"
 import { Task } from "../runtime/task";
 import type { TaskSettings } from "../runtime/task-io";
 import type { RocksDbStats } from "../state/rocksdb-backend";
+import type { ChangelogStats } from "../state/changelog-backend";
+
+/** One task attempt's restore of checkpointed state (the StateRestored trace event). */
+export interface RestoreRecord {
+  vertex: string;
+  subtask: number;
+  attempt: number;
+  checkpointId: number;
+  /** From deployment (INITIALIZING) to the restored state being in place (RUNNING next). */
+  durationNs: number;
+  stateBytes: number;
+  replayedChanges: number;
+  replayedBytes: number;
+}
 import type { EngineEvents, ExecutionState } from "../trace-events";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
@@ -45,6 +59,10 @@ export interface TaskManagerContext {
   onRegistered?: (taskManager: string) => void;
   /** Counters of the run's rocksdb backends. */
   rocksDbStats?: RocksDbStats;
+  /** Counters of the run's changelog backends. */
+  changelogStats?: ChangelogStats;
+  /** Every restore of checkpointed state by a task attempt (JobRunResult.restores). */
+  restores?: RestoreRecord[];
 }
 
 export class TaskManager {
@@ -228,6 +246,7 @@ export class TaskManager {
       ...(d.restore !== undefined ? { restore: d.restore } : {}),
       localDisk: this.ctx.world.disk(this.name),
       ...(this.ctx.rocksDbStats !== undefined ? { rocksDbStats: this.ctx.rocksDbStats } : {}),
+      ...(this.ctx.changelogStats !== undefined ? { changelogStats: this.ctx.changelogStats } : {}),
       callbacks: {
         registerReader: () => this.send({ type: "ReaderRegistered", attemptId }),
         running: () => this.report(attemptId, "RUNNING"),
@@ -247,6 +266,15 @@ export class TaskManager {
         latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
         rocksDbFlushed: (operator, e) => (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("RocksDbFlush", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, ...e }),
         rocksDbCompacted: (operator, e) => (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("RocksDbCompaction", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, ...e }),
+        changelogUploaded: (operator, e) =>
+          (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("ChangelogUpload", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, bytes: e.bytes, changes: e.changes, preemptive: e.preemptive, attempts: e.attempts }),
+        changelogMaterialized: (operator, e) =>
+          (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("ChangelogMaterialized", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, materialization: e.id, bytes: e.bytes, uploadedBytes: e.uploadedBytes }),
+        stateRestored: (e) => {
+          const record: RestoreRecord = { vertex: d.vertexId, subtask: d.subtaskIndex, attempt: d.attemptNumber, ...e };
+          this.ctx.restores?.push(record);
+          (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("StateRestored", record);
+        },
       },
     });
     this.tasks.set(attemptId, task);

@@ -24,6 +24,7 @@ import type { StreamNode } from "../graph/stream-graph";
 import { cloneState, type CheckpointId, type OperatorSnapshot } from "../checkpoint/snapshot";
 import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
 import { RocksDbStateBackend } from "../state/rocksdb-backend";
+import { ChangelogStateBackend } from "../state/changelog-backend";
 import { LATENCY_MARKER, LATENCY_MARKER_BYTES } from "./buffer";
 import type { Task } from "./task";
 import type { OutputSpec } from "./task-io";
@@ -37,6 +38,9 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   readonly operator: StreamOperator;
   readonly keySelector: KeySelector | undefined;
   private readonly backend: KeyedStateBackend;
+  /** The wrapped backend of a changelog backend, else the backend itself. */
+  private readonly stateBackend: KeyedStateBackend;
+  private readonly changelog: ChangelogStateBackend | undefined;
   private readonly eventTimers = new TimerQueue();
   private readonly processingTimers = new TimerQueue();
   private readonly recordCostNs: number;
@@ -64,11 +68,18 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
     this.keySelector = node.keySelector;
     const batchSingleKey = task.settings.runtimeMode === "BATCH" && task.settings.batchStateBackend && node.keySelector !== undefined;
     const backendKind = batchSingleKey ? "batch" : task.settings.stateBackend;
-    this.backend = batchSingleKey
+    this.stateBackend = batchSingleKey
       ? new SingleKeyStateBackend()
       : backendKind === "rocksdb" && node.keySelector !== undefined
         ? this.createRocksDb()
         : new HashMapStateBackend();
+    // The changelog wraps a keyed operator's backend when checkpoints are taken (STREAMING).
+    const changelog = task.settings.changelog;
+    this.changelog =
+      changelog !== undefined && !batchSingleKey && node.keySelector !== undefined && task.settings.checkpointing !== undefined
+        ? this.createChangelog(this.stateBackend as HashMapStateBackend)
+        : undefined;
+    this.backend = this.changelog ?? this.stateBackend;
     this.recordCostNs = recordCpuNs(node.cost, recordKindOf(node), task.costs, backendKind);
     // recordCpuNs already includes the declared state accesses; measured extra accesses cost this much.
     this.stateAccessCostNs = node.keySelector !== undefined ? stateAccessNs(backendKind, task.costs) : 0;
@@ -96,6 +107,33 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
       flushed: (e) => ctx.callbacks.rocksDbFlushed?.(operator, e),
       compacted: (e) => ctx.callbacks.rocksDbCompacted?.(operator, e),
       stats: ctx.stats,
+    });
+  }
+
+  /** The changelog (DSTL log and periodic materialization) around the operator's keyed backend. */
+  private createChangelog(inner: HashMapStateBackend): ChangelogStateBackend {
+    const task = this.task;
+    const ctx = task.stateBackendContext;
+    const operator = this.node.name;
+    const settings = task.settings.changelog!;
+    return new ChangelogStateBackend(inner, {
+      settings,
+      costs: task.costs,
+      kernel: ctx.kernel,
+      host: ctx.host,
+      blobStore: ctx.blobStore,
+      instanceName: `${task.id.vertexId}-${task.id.subtaskIndex}-a${task.id.attemptNumber}-n${this.node.id}`,
+      label: task.id.vertexName,
+      initialDelayNs: task.operatorRng(`${operator}/materialization`).int(0, Math.max(1, settings.materializationIntervalNs)),
+      charge: (ns) => {
+        task.cpuNs += ns;
+      },
+      enqueueMail: (fn) => task.enqueueMail(fn),
+      fail: (cause) => task.fail(cause),
+      mark: (name) => task.mark(name),
+      uploaded: (e) => ctx.callbacks.changelogUploaded?.(operator, e),
+      materialized: (e) => ctx.callbacks.changelogMaterialized?.(operator, e),
+      stats: ctx.changelogStats,
     });
   }
 
@@ -138,6 +176,7 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   }
 
   open(): void {
+    this.changelog?.start();
     this.operator.open(this, this);
   }
 
@@ -145,9 +184,15 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
 
   /** Restore (before open): keyed state, timers (processing-time ones rescheduled), operator state. */
   initializeState(snapshot: OperatorSnapshot, checkpointId: CheckpointId): void {
-    if (!(this.backend instanceof HashMapStateBackend)) throw new InvariantError(`${this.node.name}: restore into the BATCH single-key backend`);
-    if (this.backend instanceof RocksDbStateBackend) this.backend.restoreState(snapshot.keyed, snapshot.rocksdb);
-    else this.backend.restore(snapshot.keyed);
+    const backend = this.stateBackend;
+    if (!(backend instanceof HashMapStateBackend)) throw new InvariantError(`${this.node.name}: restore into the BATCH single-key backend`);
+    // A changelog snapshot's `keyed` was rebuilt from its materialization and log (resolveChangelogRestore).
+    if (backend instanceof RocksDbStateBackend) backend.restoreState(snapshot.keyed, snapshot.rocksdb);
+    else backend.restore(snapshot.keyed);
+    if (snapshot.changelog !== undefined) {
+      if (this.changelog === undefined) throw new InvariantError(`${this.node.name}: a changelog snapshot restored without state.changelog.enabled`);
+      this.changelog.restore(snapshot.changelog);
+    }
     for (const t of snapshot.eventTimers) this.eventTimers.add(t.key, t.keyGroup, t.timestampMs);
     for (const t of snapshot.processingTimers) {
       this.key = t.key;
@@ -166,8 +211,10 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
 
   /** The operator's part of a checkpoint, deep-copied (the task goes on mutating its state). */
   snapshotState(checkpointId: CheckpointId): OperatorSnapshot {
-    const keyed = this.backend instanceof HashMapStateBackend ? this.backend.entries() : [];
-    const rocksdb = this.backend instanceof RocksDbStateBackend ? this.backend.snapshotFiles(checkpointId) : undefined;
+    // Changelog: no copy of the backend, only the log's tail (its keyed state is shared blobs).
+    const changelog = this.changelog?.snapshot(checkpointId);
+    const keyed = changelog === undefined && this.backend instanceof HashMapStateBackend ? this.backend.entries() : [];
+    const rocksdb = changelog === undefined && this.backend instanceof RocksDbStateBackend ? this.backend.snapshotFiles(checkpointId) : undefined;
     return cloneState(
       {
         node: this.node.name,
@@ -176,19 +223,32 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
         processingTimers: this.processingTimers.snapshot(),
         operator: this.operator.snapshotState?.(checkpointId),
         ...(rocksdb !== undefined ? { rocksdb } : {}),
+        ...(changelog !== undefined ? { changelog } : {}),
       },
       `operator ${this.node.name}`,
     );
   }
 
+  /** The changelog's log segments of checkpoint n are uploaded (at once without changelog). */
+  awaitStateUploads(checkpointId: CheckpointId, done: (err: string | undefined) => void): void {
+    if (this.changelog === undefined) done(undefined);
+    else this.changelog.awaitUploads(checkpointId, done);
+  }
+
   notifyCheckpointComplete(checkpointId: CheckpointId): void {
-    if (this.backend instanceof RocksDbStateBackend) this.backend.notifyCheckpointComplete(checkpointId);
+    if (this.changelog !== undefined) this.changelog.notifyCheckpointComplete(checkpointId);
+    else if (this.backend instanceof RocksDbStateBackend) this.backend.notifyCheckpointComplete(checkpointId);
     this.operator.notifyCheckpointComplete?.(checkpointId);
   }
 
-  /** The task ends (closed, failed or cancelled): a RocksDB instance stops and deletes its files. */
+  notifyCheckpointAborted(checkpointId: CheckpointId): void {
+    this.changelog?.notifyCheckpointAborted(checkpointId);
+  }
+
+  /** The task ends (closed, failed or cancelled): a RocksDB instance stops and deletes its files; a changelog stops. */
   disposeState(): void {
-    if (this.backend instanceof RocksDbStateBackend) this.backend.dispose();
+    this.changelog?.dispose();
+    if (this.stateBackend instanceof RocksDbStateBackend) this.stateBackend.dispose();
   }
 
   stateAccesses(): number {
@@ -310,13 +370,15 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
     this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
     if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);
     this.eventTimers.add(this.key, this.currentKeyGroup(), timestampMs);
+    this.changelog?.timerChanged();
   }
   deleteEventTimeTimer(timestampMs: number): void {
-    if (this.key !== undefined) this.eventTimers.delete(this.key, timestampMs);
+    if (this.key !== undefined && this.eventTimers.delete(this.key, timestampMs)) this.changelog?.timerChanged();
   }
   registerProcessingTimeTimer(timestampMs: number): void {
     this.task.cpuNs += this.task.costs.timerRegisterNsPerTimer;
     this.registerProcessingTimeTimerUncharged(timestampMs);
+    this.changelog?.timerChanged();
   }
   private registerProcessingTimeTimerUncharged(timestampMs: number): void {
     if (this.key === undefined) throw new InvariantError(`${this.node.name}: timer registered without a key`);

@@ -7,6 +7,7 @@ import type { KeySelector, PartitionerKind, RuntimeMode, SourceSplit } from "../
 import type { CheckpointingMode } from "../checkpoint/barrier-aligner";
 import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "../checkpoint/snapshot";
 import type { RocksDbSettings } from "../state/rocksdb-backend";
+import type { ChangelogSettings } from "../state/changelog-backend";
 import type { DebloatParams } from "./network/buffer-debloater";
 import type { InputGate } from "./network/input-gate";
 import type { ResultPartitionWriter } from "./network/result-partition";
@@ -76,6 +77,12 @@ export interface TaskCallbacks {
   rocksDbFlushed?(operator: string, e: { bytes: number; files: number; l0Files: number; sync: boolean }): void;
   /** A keyed operator's RocksDB instance finished a compaction. */
   rocksDbCompacted?(operator: string, e: { level: number; bytesIn: number; bytesOut: number; filesIn: number; filesOut: number }): void;
+  /** A keyed operator's changelog uploaded a log segment. */
+  changelogUploaded?(operator: string, e: { bytes: number; changes: number; preemptive: boolean; attempts: number }): void;
+  /** A keyed operator's changelog backend materialized its state. */
+  changelogMaterialized?(operator: string, e: { id: number; bytes: number; uploadedBytes: number; upTo: number }): void;
+  /** The attempt restored checkpointed state: from deployment to RUNNING (download, deserialization, log replay). */
+  stateRestored?(e: { checkpointId: number; durationNs: number; stateBytes: number; replayedChanges: number; replayedBytes: number }): void;
 }
 
 /** Settings a task takes from the engine config. */
@@ -90,6 +97,8 @@ export interface TaskSettings {
   stateBackend: "hashmap" | "rocksdb";
   /** The RocksDB options and state.backend.incremental (read when stateBackend is rocksdb). */
   rocksdb: RocksDbSettings;
+  /** state.changelog.*: keyed state also goes to a DSTL log (undefined: off, or no checkpointing). */
+  changelog?: ChangelogSettings;
   /** metrics.latency.interval: sources emit a latency marker this often (0 = off). */
   latencyIntervalNs: number;
   /** Checkpointing (STREAMING with an interval set), or undefined when off. */

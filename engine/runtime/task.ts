@@ -27,9 +27,10 @@ import type { CheckpointableReader } from "../api/sources";
 import { BarrierAligner } from "../checkpoint/barrier-aligner";
 import { ChannelStateRecorder, ChannelStateReplay } from "../checkpoint/channel-state";
 import { cloneState, privateBytesOf, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
-import { downloadSubtaskSnapshot, uploadSubtaskSnapshot } from "../checkpoint/state-transfer";
+import { downloadSubtaskSnapshot, uploadSubtaskSnapshot, type Uploaded } from "../checkpoint/state-transfer";
 import type { Disk } from "../../sim/disk";
 import type { RocksDbStats } from "../state/rocksdb-backend";
+import { resolveChangelogRestore, type ChangelogStats } from "../state/changelog-backend";
 import { deserializationNs, serializationNs, sortNs, type CostModel } from "../costs";
 import { BufferDebloater, throughputBytesPerS } from "./network/buffer-debloater";
 import type { StreamNode } from "../graph/stream-graph";
@@ -72,6 +73,8 @@ export interface TaskSetup {
   localDisk?: Disk;
   /** Counters the rocksdb backends of the run add to. */
   rocksDbStats?: RocksDbStats;
+  /** Counters the changelog backends of the run add to. */
+  changelogStats?: ChangelogStats;
 }
 
 type TimeState = "busy" | "backpressured" | "idle";
@@ -249,9 +252,18 @@ export class Task {
     return this.setup.external;
   }
 
-  /** What a rocksdb state backend needs from its task: host, local disk, callbacks, counters. */
-  get stateBackendContext(): { host: Host; disk: Disk | undefined; callbacks: TaskCallbacks; stats: RocksDbStats | undefined } {
-    return { host: this.host, disk: this.setup.localDisk, callbacks: this.setup.callbacks, stats: this.setup.rocksDbStats };
+  /** What a state backend needs from its task: kernel, host, local disk, blob store, callbacks, counters. */
+  get stateBackendContext(): {
+    kernel: Kernel;
+    host: Host;
+    disk: Disk | undefined;
+    blobStore: BlobStore;
+    callbacks: TaskCallbacks;
+    stats: RocksDbStats | undefined;
+    changelogStats: ChangelogStats | undefined;
+  } {
+    const s = this.setup;
+    return { kernel: this.kernel, host: this.host, disk: s.localDisk, blobStore: s.blobStore, callbacks: s.callbacks, stats: s.rocksDbStats, changelogStats: s.changelogStats };
   }
 
   operatorRng(nodeName: string): Rng {
@@ -285,14 +297,33 @@ export class Task {
       return;
     }
     // Every blob of the handle: incremental snapshots' shared SST files too (not deserialized: RocksDB opens them).
-    downloadSubtaskSnapshot(this.setup.blobStore, this.host, handle, (err, snapshot) => {
+    const startNs = this.kernel.now;
+    downloadSubtaskSnapshot(this.setup.blobStore, this.host, handle, (err, snapshot, changelogBlobs) => {
       if (this.state !== "initializing") return;
       if (err !== undefined || snapshot === undefined) {
         this.fail(`IOException: could not read the state of checkpoint ${handle.checkpointId} (${err ?? handle.blobKey})`);
         return;
       }
-      this.host.run(deserializationNs(privateBytesOf(handle), 0, this.costs), () => {
-        if (this.state === "initializing") this.run(snapshot, handle.checkpointId);
+      // Changelog: the materialization with the log since replayed on top (deserialized and re-applied per change).
+      const backendKind = this.settings.stateBackend;
+      const { snapshot: restored, totals } = resolveChangelogRestore(snapshot, changelogBlobs, this.costs, backendKind);
+      if (totals.changes > 0) this.mark("changelog.restoreReplayed");
+      if (snapshot.operators.some((op) => op.changelog?.materialization !== undefined)) this.mark("changelog.restoreMaterialized");
+      const stats = this.setup.changelogStats;
+      if (stats !== undefined) {
+        stats.replayedChanges += totals.changes;
+        stats.replayedBytes += totals.logBytes;
+      }
+      this.host.run(deserializationNs(privateBytesOf(handle), 0, this.costs) + totals.cpuNs, () => {
+        if (this.state !== "initializing") return;
+        this.setup.callbacks.stateRestored?.({
+          checkpointId: handle.checkpointId,
+          durationNs: this.kernel.now - startNs,
+          stateBytes: handle.stateBytes,
+          replayedChanges: totals.changes,
+          replayedBytes: totals.logBytes,
+        });
+        this.run(restored, handle.checkpointId);
       }, this.id.vertexName, `slot ${this.id.slot}`);
     });
   }
@@ -822,19 +853,44 @@ export class Task {
     const gone = () => this.state === "failed" || this.state === "canceled";
     this.host.run(serializationNs(bytes, 0, this.costs), () => {
       if (gone()) return;
-      uploadSubtaskSnapshot(this.setup.blobStore, this.host, checkpointId, key, snapshot, bytes, (err, uploaded) => {
-        if (gone()) return;
-        if (err !== undefined || uploaded === undefined) {
-          this.setup.callbacks.declineCheckpoint(checkpointId, `IOException: ${err}`, true);
+      // The private blob's upload and (changelog) the log tail's run side by side; the ack waits for both.
+      let pending = 1 + this.chain.length;
+      let firstError: string | undefined;
+      let uploaded: Uploaded | undefined;
+      const joined = () => {
+        if (--pending > 0 || gone()) return;
+        if (firstError !== undefined || uploaded === undefined) {
+          if (uploaded !== undefined) this.setup.blobStore.delete(this.host, uploaded.handle.blobKey, () => {});
+          this.setup.callbacks.declineCheckpoint(checkpointId, `IOException: ${firstError}`, true);
           return;
         }
-        // A subtask deployed as finished stays finished in every later checkpoint (Flink's
-        // isTaskDeployedAsFinished): restoring it must not replay its input again.
-        const handle = this.finishedOnRestore ? { ...uploaded.handle, finished: true } : uploaded.handle;
-        const uploadedBytes = uploaded.uploadedBytes;
-        this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: handle.stateBytes, uploadedBytes });
+        this.acknowledge(checkpointId, uploaded, stats, asyncStartNs);
+      };
+      for (const op of this.chain) {
+        op.awaitStateUploads(checkpointId, (err) => {
+          if (err !== undefined) firstError ??= err;
+          joined();
+        });
+      }
+      uploadSubtaskSnapshot(this.setup.blobStore, this.host, checkpointId, key, snapshot, bytes, (err, result) => {
+        if (err !== undefined) firstError ??= err;
+        uploaded = result;
+        joined();
       });
     }, this.id.vertexName, `async ${this.id.slot}`);
+  }
+
+  private acknowledge(
+    checkpointId: CheckpointId,
+    uploaded: Uploaded,
+    stats: Omit<SubtaskCheckpointStats, "asyncNs" | "stateBytes" | "uploadedBytes">,
+    asyncStartNs: number,
+  ): void {
+    // A subtask deployed as finished stays finished in every later checkpoint (Flink's
+    // isTaskDeployedAsFinished): restoring it must not replay its input again.
+    const handle = this.finishedOnRestore ? { ...uploaded.handle, finished: true } : uploaded.handle;
+    const uploadedBytes = uploaded.uploadedBytes;
+    this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: handle.stateBytes, uploadedBytes });
   }
 
   /** Checkpoint n completed: operators commit; a task past its end of input finishes (FLIP-147). */
@@ -854,6 +910,7 @@ export class Task {
     if (this.state !== "running") return;
     this.enqueueMail(() => {
       this.aligner?.abort(checkpointId);
+      for (const op of this.chain) op.notifyCheckpointAborted(checkpointId);
       if (this.unalignedInProgress?.checkpointId === checkpointId) this.unalignedInProgress = undefined;
       if (this.finalCheckpointId === checkpointId) this.finalCheckpointId = undefined;
     });

@@ -47,6 +47,11 @@ export class HashMapStateBackend implements KeyedStateBackend {
     return this.byKey.keys();
   }
 
+  /** A key's named values, by reference (undefined: the key has no state). */
+  peek(key: Key): Record<string, unknown> | undefined {
+    return this.byKey.get(key);
+  }
+
   /** Every key's named values (the caller deep-copies them). */
   entries(): [Key, Record<string, unknown>][] {
     return [...this.byKey];

@@ -275,9 +275,10 @@ export class RocksDbStateBackend extends HashMapStateBackend {
   /**
    * The sync phase of an incremental snapshot: flush the memtable on the task thread
    * (charged), then take the live files — referencing those the last confirmed checkpoint
-   * uploaded, uploading the rest under unique keys. Undefined for full snapshots.
+   * uploaded, uploading the rest under unique keys. Undefined for full snapshots. `tag`
+   * names the kind of snapshot in the keys (a changelog materialization: "mat").
    */
-  snapshotFiles(checkpointId: CheckpointId): RocksDbOperatorSnapshot | undefined {
+  snapshotFiles(checkpointId: CheckpointId, tag = "chk"): RocksDbOperatorSnapshot | undefined {
     if (!this.env.settings.incremental) return undefined;
     if (this.lsm.switchMemtable()) {
       const file = this.lsm.flushOldest()!;
@@ -287,7 +288,7 @@ export class RocksDbStateBackend extends HashMapStateBackend {
     const files = this.lsm.liveFiles();
     const handles = new Map<string, SharedFileHandle>();
     for (const f of files) {
-      handles.set(f.name, this.confirmed.get(f.name) ?? { name: f.name, blobKey: `checkpoints/shared/${f.name}.sst@chk-${checkpointId}`, bytes: f.bytes, checkpointId });
+      handles.set(f.name, this.confirmed.get(f.name) ?? { name: f.name, blobKey: `checkpoints/shared/${f.name}.sst@${tag}-${checkpointId}`, bytes: f.bytes, checkpointId });
     }
     this.taken.set(checkpointId, handles);
     return { files: files.map(fileMeta), shared: [...handles.values()] };
