@@ -388,6 +388,25 @@ describe("unaligned / finished-on-restore bugs the property found (fixed; regres
   });
 });
 
+describe("a trigger declined by a source that just finished", () => {
+  // Checkpoint 1 (the sources' final one) completed while checkpoint 2 was triggered on
+  // them; they finished first and declined it, but the coordinator ignored declines from
+  // subtasks that no longer had to acknowledge, so checkpoint 2 — whose barriers could
+  // never come — waited for its 10 min timeout and the job with it. Fixed: a triggered
+  // subtask's decline aborts the checkpoint even after it finished.
+  it("aborts the checkpoint so the next one is planned without the finished sources", () => {
+    expectExactlyOnce({
+      job: "rebalance-rescale",
+      params: { records: 1, sourceParallelism: 4, mapParallelism: 1, map2Parallelism: 1, sinkParallelism: 1, splits: 1, sink: "transactional", ratePerSecond: 1 },
+      mode: "STREAMING",
+      config: config({ "execution.checkpointing.interval": "100ms", "execution.checkpointing.unaligned.enabled": true, "execution.checkpointing.aligned-checkpoint-timeout": "50ms" }),
+      cluster: { taskManagers: 4, coresPerTaskManager: 1 },
+      faults: [{ trigger: { from: "0ms", to: "4000ms" }, fault: { type: "clog", extraDelay: "300ms" }, target: ["tm-1", "tm-2"] }],
+      seed: 0,
+    });
+  });
+});
+
 describe("engine bugs found by the fault properties (it.fails until fixed)", () => {
   // B1: tm-1 crashes silently at 2.05 s (after the 2 s heartbeat was answered) and restarts
   // at 2.3 s. Nothing was in flight to it, so its old RPC connection is still "open" on the

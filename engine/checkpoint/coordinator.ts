@@ -121,6 +121,8 @@ interface PendingCheckpoint {
   triggerNs: number;
   /** Subtask → the attempt that must acknowledge. */
   waiting: Map<ExecutionVertexId, string>;
+  /** The subtasks told to start it (their decline aborts it even if they finished meanwhile). */
+  triggered: Map<ExecutionVertexId, string>;
   acked: Map<ExecutionVertexId, { attemptId: string; handle: StateHandle; stats: SubtaskCheckpointStats }>;
   timeout: TimerHandle;
 }
@@ -230,7 +232,7 @@ export class CheckpointCoordinator {
     const now = this.ctx.kernel.now;
     const waiting = new Map(running.map((s) => [s.vertex, s.attemptId] as const));
     const toTrigger = running.filter((s) => s.noRunningProducers);
-    const p: PendingCheckpoint = { id, triggerNs: now, waiting, acked: new Map(), timeout: -1 };
+    const p: PendingCheckpoint = { id, triggerNs: now, waiting, triggered: new Map(toTrigger.map((s) => [s.vertex, s.attemptId] as const)), acked: new Map(), timeout: -1 };
     p.timeout = this.ctx.kernel.after(this.settings.timeoutNs, () => this.abort(p, "timeout", true));
     this.pending.set(id, p);
     this.stats.triggered++;
@@ -266,7 +268,9 @@ export class CheckpointCoordinator {
   /** A subtask could not take its part (an upload failed, a barrier was subsumed). */
   decline(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId, reason: string, counts: boolean): void {
     const p = this.pending.get(checkpointId);
-    if (p === undefined || p.waiting.get(vertex) !== attemptId) return;
+    // A triggered subtask that finished before it could start the checkpoint no longer
+    // waits to acknowledge, but its decline still means no barrier will come from it.
+    if (p === undefined || (p.waiting.get(vertex) !== attemptId && p.triggered.get(vertex) !== attemptId)) return;
     this.abort(p, `declined by ${vertex}: ${reason}`, counts);
   }
 
