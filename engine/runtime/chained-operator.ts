@@ -19,7 +19,7 @@ import {
   type StreamOperator,
   type TimerService,
 } from "../api/types";
-import { recordCpuNs, serializationNs, stateAccessNs, type RecordKind } from "../costs";
+import { DEFAULT_STATE_ACCESSES_PER_RECORD, recordCpuNs, serializationNs, stateAccessNs, type RecordKind } from "../costs";
 import type { StreamNode } from "../graph/stream-graph";
 import { cloneState, type CheckpointId, type OperatorSnapshot } from "../checkpoint/snapshot";
 import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
@@ -45,6 +45,9 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   private readonly processingTimers = new TimerQueue();
   private readonly recordCostNs: number;
   readonly stateAccessCostNs: number;
+  private readonly declaredAccessesPerRecord: number;
+  /** Records charged recordCostNs (which includes their declared state accesses). */
+  private recordsCharged = 0;
   private key: Key | undefined;
   private keyGroup = -1;
   private watermark = MIN_WATERMARK;
@@ -80,9 +83,12 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
         ? this.createChangelog(this.stateBackend as HashMapStateBackend)
         : undefined;
     this.backend = this.changelog ?? this.stateBackend;
-    this.recordCostNs = recordCpuNs(node.cost, recordKindOf(node), task.costs, backendKind);
-    // recordCpuNs already includes the declared state accesses; measured extra accesses cost this much.
+    const kind = recordKindOf(node);
+    this.recordCostNs = recordCpuNs(node.cost, kind, task.costs, backendKind);
+    // recordCpuNs already includes the declared state accesses per record; the runtime
+    // charges only the accesses beyond those (extraStateAccesses), at this cost each.
     this.stateAccessCostNs = node.keySelector !== undefined ? stateAccessNs(backendKind, task.costs) : 0;
+    this.declaredAccessesPerRecord = node.cost.stateAccessesPerRecord ?? DEFAULT_STATE_ACCESSES_PER_RECORD[kind];
     this.rng = task.operatorRng(node.name);
   }
 
@@ -251,12 +257,18 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
     if (this.stateBackend instanceof RocksDbStateBackend) this.stateBackend.dispose();
   }
 
-  stateAccesses(): number {
-    return this.backend.accesses;
+  /**
+   * State accesses made beyond those already charged per record (declared, or the kind's
+   * default): what the runtime still has to charge. Not monotonic when an operator uses
+   * fewer than declared; the task charges only increases.
+   */
+  extraStateAccesses(): number {
+    return this.backend.accesses - this.declaredAccessesPerRecord * this.recordsCharged;
   }
 
   processElement(value: unknown, timestampMs: number): void {
     this.task.cpuNs += this.recordCostNs;
+    this.recordsCharged++;
     const selector = this.keySelector;
     if (selector !== undefined) {
       this.setKey(selector(value));
@@ -267,6 +279,7 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   /** BATCH sorted input: the key is known. */
   processKeyed(key: Key, value: unknown, timestampMs: number): void {
     this.task.cpuNs += this.recordCostNs;
+    this.recordsCharged++;
     this.setKey(key);
     this.operator.processElement(value, timestampMs);
   }

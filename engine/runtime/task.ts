@@ -957,10 +957,11 @@ export class Task {
     this.busy = true;
     this.cpuNs = 0;
     for (const o of this.setup.outputs) o.writer.hold();
-    const accessesBefore = this.head.stateAccesses();
+    const extraBefore = this.head.extraStateAccesses();
     const ok = this.guard(action);
     if (!ok) return;
-    this.cpuNs += (this.head.stateAccesses() - accessesBefore) * this.head.stateAccessCostNs;
+    const extra = this.head.extraStateAccesses() - extraBefore;
+    if (extra > 0) this.cpuNs += extra * this.head.stateAccessCostNs;
     const workNs = this.cpuNs;
     if (workNs <= 0) {
       this.completeWorkItem();
