@@ -7,9 +7,8 @@
  * timeout instead of after seconds.
  * Knock-out twin: timeout 0 — unaligned from the first barrier, so nothing ever switches.
  */
-import { DiscardingSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import { LatencyTracker } from "../engine/runtime/latency-tracker";
+import { slowMapJob } from "./workloads";
 import { defineScenario } from "./define";
 import { backpressuredAbove } from "./expectations";
 
@@ -28,19 +27,7 @@ export default defineScenario({
   },
   params: { ratePerSecond: 10_000, splits: 2, capacityFraction: 0.2 },
   knockout: { config: { "execution.checkpointing.aligned-checkpoint-timeout": "0ms" } },
-  job: (env, p) => {
-    const rate = Number(p.ratePerSecond);
-    const splits = Number(p.splits);
-    const sinkCostNs = Math.round((2 * 1e9) / (Number(p.capacityFraction) * splits * rate));
-    env
-      .fromSource<number>(GeneratorSource({ splits, ratePerSecond: rate, value: (i) => i }), "none", "numbers")
-      .map((x) => x + 1)
-      .rebalance()
-      .map((x) => x * 2)
-      .withCost({ cpuNsPerRecord: sinkCostNs })
-      .name("Slow Map")
-      .sinkTo(DiscardingSink("out"));
-  },
+  job: slowMapJob,
   timeLimit: "20s",
   expect: [
     backpressuredAbove("Source", 0.5),

@@ -6,8 +6,7 @@
  * the network buffers in flight stay bounded (the engine asserts the per-channel bounds).
  * Knock-out twin: a fast sink — no backpressure.
  */
-import { DiscardingSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
+import { slowMapJob } from "./workloads";
 import { defineScenario } from "./define";
 import { backpressuredAbove, throughputsMatch } from "./expectations";
 
@@ -17,22 +16,7 @@ export default defineScenario({
   cluster: { taskManagers: 2, coresPerTaskManager: 2 },
   config: { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
   params: { ratePerSecond: 10_000, splits: 2, capacityFraction: 0.2 },
-  job: (env, p) => {
-    const rate = Number(p.ratePerSecond);
-    const splits = Number(p.splits);
-    const parallelism = 2;
-    // Sink capacity = parallelism × 1e9 / cost = capacityFraction × (splits × rate).
-    const sinkCostNs = Math.round((parallelism * 1e9) / (Number(p.capacityFraction) * splits * rate));
-    env
-      .fromSource<number>(GeneratorSource({ splits, ratePerSecond: rate, value: (i) => i }), "none", "numbers")
-      .map((x) => x + 1)
-      .withCost({ recordBytes: Number(p.recordBytes ?? 64) })
-      .rebalance()
-      .map((x) => x * 2)
-      .withCost({ cpuNsPerRecord: sinkCostNs })
-      .name("Slow Map")
-      .sinkTo(DiscardingSink("out"));
-  },
+  job: slowMapJob,
   timeLimit: "20s",
   knockout: { params: { capacityFraction: 20 } },
   expect: [throughputsMatch("Source", "Slow Map", 0.05), backpressuredAbove("Source", 0.5)],

@@ -8,9 +8,8 @@
  * delay at the slow map) drops to about the target, and checkpoints get faster.
  * Knock-out twin: debloating off.
  */
-import { DiscardingSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import { LatencyTracker } from "../engine/runtime/latency-tracker";
+import { slowMapJob } from "./workloads";
 import { defineScenario, type Expectation } from "./define";
 import { backpressuredAbove } from "./expectations";
 
@@ -37,19 +36,7 @@ export default defineScenario({
   },
   params: { ratePerSecond: 10_000, splits: 2, capacityFraction: 0.2 },
   knockout: { config: { "taskmanager.network.memory.buffer-debloat.enabled": false } },
-  job: (env, p) => {
-    const rate = Number(p.ratePerSecond);
-    const splits = Number(p.splits);
-    const sinkCostNs = Math.round((2 * 1e9) / (Number(p.capacityFraction) * splits * rate));
-    env
-      .fromSource<number>(GeneratorSource({ splits, ratePerSecond: rate, value: (i) => i }), "none", "numbers")
-      .map((x) => x + 1)
-      .rebalance()
-      .map((x) => x * 2)
-      .withCost({ cpuNsPerRecord: sinkCostNs })
-      .name("Slow Map")
-      .sinkTo(DiscardingSink("out"));
-  },
+  job: slowMapJob,
   timeLimit: "20s",
   expect: [
     backpressuredAbove("Source", 0.5),

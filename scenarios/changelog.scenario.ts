@@ -15,9 +15,8 @@
  *
  * Knock-out twin: changelog off (incremental rocksdb checkpoints).
  */
-import { DiscardingSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import type { JobRunResult } from "../engine/job-run";
+import { largeStateJob } from "./workloads";
 import { defineScenario } from "./define";
 import { finishes } from "./expectations";
 
@@ -59,36 +58,8 @@ export default defineScenario({
   params: { keys: 10_000, valueBytes: 4096, ratePerSecond: 400, seconds: 75 },
   knockout: { config: { "state.changelog.enabled": false } },
   faults: [{ trigger: { at: "58s" }, fault: "crash", target: "tm-1" }],
-  job: (env, p) => {
-    const keys = Number(p.keys);
-    const fanOut = 100;
-    const seeds = Math.ceil(keys / fanOut);
-    const value = "s".repeat(Number(p.valueBytes));
-    const rate = Number(p.ratePerSecond);
-    env
-      .fromSource<{ key: number; seq: number }>(
-        GeneratorSource({ records: seeds + rate * Number(p.seconds), splits: 2, ratePerSecond: rate / 2, keys: { count: keys, distribution: "uniform" } }),
-        "none",
-        "updates",
-      )
-      // The first records create every key: record s < seeds stands for keys [s·100, s·100 + 100).
-      .flatMap<{ key: number }>((r, out) => {
-        if (r.seq < seeds) for (let k = r.seq * fanOut; k < Math.min(keys, (r.seq + 1) * fanOut); k++) out.collect({ key: k });
-        else out.collect({ key: r.key });
-      })
-      .keyBy((r) => r.key)
-      .process<number>(
-        {
-          processElement(_r, ctx, out) {
-            const n = (ctx.state.get<{ n: number; value: string }>("v")?.n ?? 0) + 1;
-            ctx.state.set("v", { n, value });
-            out.collect(n);
-          },
-        },
-        "State",
-      )
-      .sinkTo(DiscardingSink("out"));
-  },
+  job: (env, p) =>
+    largeStateJob(env, { keys: Number(p.keys), valueBytes: Number(p.valueBytes), updates: Number(p.ratePerSecond) * Number(p.seconds), ratePerSplit: Number(p.ratePerSecond) / 2 }),
   timeLimit: "5m",
   expect: [
     finishes(),

@@ -10,9 +10,8 @@
  * Knock-out twin: full snapshots (`state.backend.incremental: false`) upload everything
  * every time.
  */
-import { DiscardingSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import type { JobRunResult } from "../engine/job-run";
+import { largeStateJob } from "./workloads";
 import { defineScenario } from "./define";
 import { finishes } from "./expectations";
 
@@ -47,35 +46,7 @@ export default defineScenario({
   },
   params: { keys: 1000, valueBytes: 8 * 1024, updates: 3990, ratePerSecond: 100 },
   knockout: { config: { "state.backend.incremental": false } },
-  job: (env, p) => {
-    const keys = Number(p.keys);
-    const fanOut = 100;
-    const seeds = Math.ceil(keys / fanOut);
-    const value = "s".repeat(Number(p.valueBytes));
-    env
-      .fromSource<{ key: number; seq: number }>(
-        GeneratorSource({ records: seeds + Number(p.updates), splits: 2, ratePerSecond: Number(p.ratePerSecond), keys: { count: keys, distribution: "uniform" } }),
-        "none",
-        "updates",
-      )
-      // The first records create every key: record s < seeds stands for keys [s·100, s·100 + 100).
-      .flatMap<{ key: number }>((r, out) => {
-        if (r.seq < seeds) for (let k = r.seq * fanOut; k < Math.min(keys, (r.seq + 1) * fanOut); k++) out.collect({ key: k });
-        else out.collect({ key: r.key });
-      })
-      .keyBy((r) => r.key)
-      .process<number>(
-        {
-          processElement(_r, ctx, out) {
-            const n = (ctx.state.get<{ n: number; value: string }>("v")?.n ?? 0) + 1;
-            ctx.state.set("v", { n, value });
-            out.collect(n);
-          },
-        },
-        "State",
-      )
-      .sinkTo(DiscardingSink("out"));
-  },
+  job: (env, p) => largeStateJob(env, { keys: Number(p.keys), valueBytes: Number(p.valueBytes), updates: Number(p.updates), ratePerSplit: Number(p.ratePerSecond) }),
   timeLimit: "10m",
   expect: [
     finishes(),

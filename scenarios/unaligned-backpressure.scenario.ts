@@ -9,11 +9,10 @@
  * Knock-out twin: aligned checkpoints — barriers wait behind the queued data, so the
  * duration grows with it (in-flight bytes / throughput), and nothing is persisted.
  */
-import { DiscardingSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import { runJob, type JobRunResult } from "../engine/job-run";
 import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { parseDuration } from "../sim/time";
+import { slowMapJob } from "./workloads";
 import { defineScenario, programOf, variantOf } from "./define";
 import { backpressuredAbove } from "./expectations";
 
@@ -34,19 +33,7 @@ const scenario = defineScenario({
   },
   params: { ratePerSecond: 10_000, splits: 2, capacityFraction: 0.2 },
   knockout: { config: { "execution.checkpointing.unaligned.enabled": false } },
-  job: (env, p) => {
-    const rate = Number(p.ratePerSecond);
-    const splits = Number(p.splits);
-    const sinkCostNs = Math.round((2 * 1e9) / (Number(p.capacityFraction) * splits * rate));
-    env
-      .fromSource<number>(GeneratorSource({ splits, ratePerSecond: rate, value: (i) => i }), "none", "numbers")
-      .map((x) => x + 1)
-      .rebalance()
-      .map((x) => x * 2)
-      .withCost({ cpuNsPerRecord: sinkCostNs })
-      .name("Slow Map")
-      .sinkTo(DiscardingSink("out"));
-  },
+  job: slowMapJob,
   timeLimit: "30s",
   expect: [
     backpressuredAbove("Source", 0.5),
