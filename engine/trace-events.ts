@@ -7,6 +7,7 @@
  * ("v0", "v1", ...), `name` its display name.
  */
 import type { TraceLevel } from "../sim/trace/events";
+import type { SubtaskCheckpointStats } from "./checkpoint/snapshot";
 
 export type JobStatus = "CREATED" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELED";
 export type ExecutionState = "CREATED" | "SCHEDULED" | "DEPLOYING" | "INITIALIZING" | "RUNNING" | "FINISHED" | "CANCELED" | "FAILED";
@@ -75,21 +76,7 @@ export interface EngineEvents {
   /** Checkpoint n is pending: `triggered` subtasks (those with no running producers) were told to start it. */
   CheckpointTriggered: { checkpoint: number; mode: string; subtasks: number; triggered: string[] };
   /** One subtask's part of a checkpoint is durable; its phases as Flink's checkpoint statistics report them. */
-  CheckpointAcknowledged: {
-    checkpoint: number;
-    subtask: string;
-    host: string;
-    startDelayNs: number;
-    alignmentNs: number;
-    syncNs: number;
-    asyncNs: number;
-    stateBytes: number;
-    /** Bytes uploaded for it: less than stateBytes when an incremental snapshot referenced shared files. */
-    uploadedBytes: number;
-    afterEndOfInput: boolean;
-    unaligned: boolean;
-    persistedBytes: number;
-  };
+  CheckpointAcknowledged: { checkpoint: number; subtask: string; host: string } & SubtaskCheckpointStats;
   CheckpointCompleted: { checkpoint: number; durationNs: number; stateBytes: number; uploadedBytes: number; subtasks: number };
   CheckpointAborted: { checkpoint: number; reason: string; durationNs: number };
   /** Restarted subtasks restore checkpoint n (their state handles). */

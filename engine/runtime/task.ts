@@ -438,7 +438,7 @@ export class Task {
     // A priority event (an unaligned barrier) is handled like a mail: between records, even
     // mid-buffer, and even when no output buffer is free (Flink processes it through the
     // mailbox; only a task blocked mid-record would delay it, which overdraft prevents here).
-    if (this.setup.inputs.length > 0 && this.setup.inputs.some((g) => g.hasPriority())) {
+    if (this.hasPriorityInput()) {
       this.runWorkItem(() => this.processPriorityEvent());
       return;
     }
@@ -568,6 +568,12 @@ export class Task {
     }
     cur.index = i;
     if (i >= values.length) this.finishCurrentBuffer();
+  }
+
+  private hasPriorityInput(): boolean {
+    const gates = this.setup.inputs;
+    for (let g = 0; g < gates.length; g++) if (gates[g]!.hasPriority()) return true;
+    return false;
   }
 
   private processPriorityEvent(): void {

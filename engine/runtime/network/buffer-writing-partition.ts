@@ -229,27 +229,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   broadcastPriorityEvent(event: StreamEvent, sizeBytes: number): OvertakenData[] {
     if (!this.accepting("broadcastPriorityEvent")) return [];
     if (this.broadcast) throw new InvariantError(`partition ${this.partitionId}: broadcast exchanges stay aligned (no priority barriers)`);
-    // Everything written so far goes into the queues first: partly filled buffers are finished.
-    this.ensureMode(-1);
-    this.finishBuilder(-1);
-    const overtaken: ShuffleBuffer[][] = Array.from({ length: this.numSubpartitions }, () => []);
-    const b = new ShuffleBuffer();
-    b.event = event;
-    b.sizeBytes = sizeBytes;
-    this.prependEvent(b, overtaken);
-    const out: OvertakenData[] = overtaken.map((buffers, subpartition) => {
-      const d: OvertakenData = { subpartition, values: [], timestamps: [], bytes: 0 };
-      for (const buf of buffers) appendRecords(d, buf.values, buf.timestamps, buf.sizeBytes);
-      return d;
-    });
-    // Records still waiting for a buffer come after the queued data, and before the barrier.
-    for (let i = 0; i < this.blocked.length; i++) {
-      const el = this.blocked.at(i)!;
-      if (el.target === EVENT_TARGET) continue;
-      const targets = el.target >= 0 ? [el.target] : out.map((_, s) => s);
-      for (const t of targets) appendRecords(out[t]!, [el.value], [el.timestampMs], el.remainingBytes);
-    }
-    return out.filter((d) => d.values.length > 0);
+    return this.jumpAhead(eventBuffer(event, sizeBytes), this.blocked.length);
   }
 
   isAvailable(): boolean {
@@ -375,9 +355,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   private writeEvent(event: StreamEvent, sizeBytes: number): void {
     this.ensureMode(-1);
     this.finishBuilder(-1);
-    const b = new ShuffleBuffer();
-    b.event = event;
-    b.sizeBytes = sizeBytes;
+    const b = eventBuffer(event, sizeBytes);
     const t = this.tracked.get(event);
     if (t !== undefined) {
       t.buffer = b;
@@ -405,42 +383,46 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   prioritizeEvent(event: StreamEvent, priorityEvent: StreamEvent, sizeBytes: number): OvertakenData[] {
     const t = this.tracked.get(event);
     if (t === undefined || !this.ctx.alive() || (this.state !== "producing" && this.state !== "finishing")) return [];
-    const overtaken: ShuffleBuffer[][] = Array.from({ length: this.numSubpartitions }, () => []);
-    const priority = new ShuffleBuffer();
-    priority.event = priorityEvent;
-    priority.sizeBytes = sizeBytes;
-    const out = (): OvertakenData[] =>
-      overtaken.map((buffers, subpartition) => {
-        const d: OvertakenData = { subpartition, values: [], timestamps: [], bytes: 0 };
-        for (const buf of buffers) appendRecords(d, buf.values, buf.timestamps, buf.sizeBytes);
-        return d;
-      });
-    let result: OvertakenData[];
-    if (t.buffer === undefined) {
-      // Not written yet (behind records waiting for buffers): those records and everything
-      // queued are before it; it goes to the head now instead.
-      let at = -1;
-      for (let i = 0; i < this.blocked.length; i++) if (this.blocked.at(i)!.target === EVENT_TARGET && this.blocked.at(i)!.value === event) at = i;
-      this.ensureMode(-1);
-      this.finishBuilder(-1);
-      this.prependEvent(priority, overtaken);
-      result = out();
-      const rest: BlockedElement[] = [];
-      for (let el = this.blocked.shift(); el !== undefined; el = this.blocked.shift()) rest.push(el);
-      rest.forEach((el, i) => {
-        if (i < at && el.target !== EVENT_TARGET) {
-          const targets = el.target >= 0 ? [el.target] : result.map((_, s) => s);
-          for (const s of targets) appendRecords(result[s]!, [el.value], [el.timestampMs], el.remainingBytes);
-        }
-        if (i !== at) this.blocked.push(el);
-      });
-    } else {
-      this.replaceWithPriority(t.buffer, priority, overtaken);
-      result = out();
-    }
     // Nothing of it waits any more; the caller takes over (its onSent will not run).
     this.tracked.delete(event);
-    return result.filter((d) => d.values.length > 0);
+    const priority = eventBuffer(priorityEvent, sizeBytes);
+    if (t.buffer !== undefined) {
+      const overtaken = this.emptyOvertaken();
+      this.replaceWithPriority(t.buffer, priority, overtaken);
+      return toOvertakenData(overtaken);
+    }
+    // Not written yet (behind records waiting for buffers): it leaves the blocked queue and
+    // goes to the head now; the records before it there are before it still.
+    let at = -1;
+    for (let i = 0; i < this.blocked.length; i++) if (this.blocked.at(i)!.target === EVENT_TARGET && this.blocked.at(i)!.value === event) at = i;
+    const rest: BlockedElement[] = [];
+    for (let el = this.blocked.shift(); el !== undefined; el = this.blocked.shift()) rest.push(el);
+    rest.forEach((el, i) => i !== at && this.blocked.push(el));
+    return this.jumpAhead(priority, at);
+  }
+
+  /**
+   * Puts a priority event at the head of every subpartition, after finishing the open
+   * buffers; returns the data it overtook: the queued data, then the first `blockedBefore`
+   * records waiting for a buffer (they are written after it, but belong before it).
+   */
+  private jumpAhead(priority: ShuffleBuffer, blockedBefore: number): OvertakenData[] {
+    this.ensureMode(-1);
+    this.finishBuilder(-1);
+    const overtaken = this.emptyOvertaken();
+    this.prependEvent(priority, overtaken);
+    const out = toOvertakenData(overtaken, false);
+    for (let i = 0; i < blockedBefore; i++) {
+      const el = this.blocked.at(i)!;
+      if (el.target === EVENT_TARGET) continue;
+      const targets = el.target >= 0 ? [el.target] : out.map((_, s) => s);
+      for (const t of targets) appendRecords(out[t]!, [el.value], [el.timestampMs], el.remainingBytes);
+    }
+    return out.filter((d) => d.values.length > 0);
+  }
+
+  private emptyOvertaken(): ShuffleBuffer[][] {
+    return Array.from({ length: this.numSubpartitions }, () => []);
   }
 
   /** Writes what fits; returns the bytes still to write (0: the element is complete). */
@@ -605,6 +587,23 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.pool.destroy();
     this.ctx.unregisterPartition(this);
   }
+}
+
+function eventBuffer(event: StreamEvent, sizeBytes: number): ShuffleBuffer {
+  const b = new ShuffleBuffer();
+  b.event = event;
+  b.sizeBytes = sizeBytes;
+  return b;
+}
+
+/** Overtaken buffers per subpartition as records (subpartitions with none dropped unless `dropEmpty` is false). */
+function toOvertakenData(overtaken: readonly ShuffleBuffer[][], dropEmpty = true): OvertakenData[] {
+  const out = overtaken.map((buffers, subpartition) => {
+    const d: OvertakenData = { subpartition, values: [], timestamps: [], bytes: 0 };
+    for (const buf of buffers) appendRecords(d, buf.values, buf.timestamps, buf.sizeBytes);
+    return d;
+  });
+  return dropEmpty ? out.filter((d) => d.values.length > 0) : out;
 }
 
 /** Records (not watermarks or latency markers: those are not channel state) into `d`. */

@@ -491,12 +491,8 @@ export class InputGate {
   /** The next buffer, round-robin over channels in the order data arrived. */
   poll(): { buffer: NetworkBuffer; channel: number } | undefined {
     if (this.state !== "requested" || !this.ctx.alive()) return undefined;
-    for (let ch = this.priority.shift(); ch !== undefined; ch = this.priority.shift()) {
-      const buffer = ch.pollNext();
-      if (buffer === undefined) continue;
-      if (ch.hasMore() && !ch.queuedInGate) this.queue(ch);
-      return { buffer, channel: ch.index };
-    }
+    const priority = this.pollPriority();
+    if (priority !== undefined) return priority;
     for (let ch = this.withData.shift(); ch !== undefined; ch = this.withData.shift()) {
       ch.queuedInGate = false;
       if (ch.blocked) continue; // queued again when the alignment releases it
