@@ -493,10 +493,6 @@ export class Task {
 
   private stepInput(): void {
     if (this.current === undefined && !this.pollInput()) {
-      if (!this.endOfInputDone && this.endedChannels === this.totalChannels) {
-        this.runWorkItem(() => this.endOfInput());
-        return;
-      }
       this.setTimeState("idle");
       if (!this.waitingForInput) {
         // Listen once per wait: a gate with data would otherwise wake a busy task in a loop.
@@ -594,9 +590,6 @@ export class Task {
         return;
       case "EndOfData":
         this.channelEnd(gate, channel);
-        // The input ended (FLIP-147): end it now, before a barrier behind it is processed,
-        // so the checkpoint that barrier starts is this task's final one.
-        if (this.endedChannels === this.totalChannels) this.endOfInput();
         return;
       case "EndOfPartition": {
         // The channel is done (its gate tracks it); a pending alignment stops waiting for it.
@@ -675,11 +668,16 @@ export class Task {
     if (inputDone) this.replay = undefined;
   }
 
+  /**
+   * A channel's data ended (EndOfData, or EndOfPartition without checkpoints). The last one
+   * ends the input at once — with checkpoints before a barrier behind it is processed, so
+   * the checkpoint that barrier starts is this task's final one (FLIP-147).
+   */
   private channelEnd(gate: number, channel: number): void {
     const ended = this.channelEnded[gate]!;
     if (ended[channel] === 1) return;
     ended[channel] = 1;
-    this.endedChannels++;
+    if (++this.endedChannels === this.totalChannels) this.endOfInput();
   }
 
   private finishCurrentBuffer(): void {

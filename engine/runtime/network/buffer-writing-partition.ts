@@ -221,10 +221,6 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.subpartitionBufferBytes[subpartition] = Math.max(1, Math.min(this.bufferSizeBytes, Math.floor(bytes)));
   }
 
-  /** The buffer size now in force for a subpartition (for tests and metrics). */
-  subpartitionBufferSize(subpartition: number): number {
-    return this.subpartitionBufferBytes[subpartition]!;
-  }
 
   broadcastPriorityEvent(event: StreamEvent, sizeBytes: number): OvertakenData[] {
     if (!this.accepting("broadcastPriorityEvent")) return [];
