@@ -221,7 +221,6 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.subpartitionBufferBytes[subpartition] = Math.max(1, Math.min(this.bufferSizeBytes, Math.floor(bytes)));
   }
 
-
   broadcastPriorityEvent(event: StreamEvent, sizeBytes: number): OvertakenData[] {
     if (!this.accepting("broadcastPriorityEvent")) return [];
     if (this.broadcast) throw new InvariantError(`partition ${this.partitionId}: broadcast exchanges stay aligned (no priority barriers)`);
