@@ -7,10 +7,9 @@
  * timeout instead of after seconds.
  * Knock-out twin: timeout 0 — unaligned from the first barrier, so nothing ever switches.
  */
-import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { slowMapJob } from "./workloads";
 import { defineScenario } from "./define";
-import { backpressuredAbove } from "./expectations";
+import { backpressuredAbove, checkpointDurationNs } from "./expectations";
 
 const TIMEOUT_MS = 500;
 
@@ -38,8 +37,7 @@ export default defineScenario({
     {
       name: `switched checkpoints complete soon after the timeout (p50 between ${TIMEOUT_MS} ms and 2 × ${TIMEOUT_MS} ms) and persist in-flight data`,
       check: (r) => {
-        const durations = (r.checkpoints?.durationsNs ?? []).slice(2);
-        const p50 = (LatencyTracker.percentile(durations, 0.5) ?? NaN) / 1e6;
+        const p50 = checkpointDurationNs(r, 0.5, 2) / 1e6;
         const persisted = (r.checkpoints?.subtasks ?? []).reduce((n, a) => n + a.persistedBytes, 0);
         if (!(p50 >= TIMEOUT_MS && p50 <= 2 * TIMEOUT_MS)) return `checkpoint duration p50 ${p50.toFixed(1)} ms`;
         return persisted > 0 ? undefined : "no persisted in-flight bytes";

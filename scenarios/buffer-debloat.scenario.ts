@@ -11,7 +11,7 @@
 import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { slowMapJob } from "./workloads";
 import { defineScenario, type Expectation } from "./define";
-import { backpressuredAbove } from "./expectations";
+import { backpressuredAbove, checkpointDurationNs } from "./expectations";
 
 const TARGET_S = 1;
 
@@ -52,9 +52,8 @@ export default defineScenario({
     {
       name: "aligned checkpoints under backpressure complete within 1.5 × the target (p50)",
       check: (r) => {
-        const d = (r.checkpoints?.durationsNs ?? []).slice(2);
-        if (d.length === 0) return "no completed checkpoint after the warm-up";
-        const s = p50(d) / 1e9;
+        const s = checkpointDurationNs(r, 0.5, 2) / 1e9;
+        if (Number.isNaN(s)) return "no completed checkpoint after the warm-up";
         return s <= TARGET_S * 1.5 ? undefined : `checkpoint duration p50 ${s.toFixed(3)} s`;
       },
     },

@@ -18,13 +18,11 @@
 import type { JobRunResult } from "../engine/job-run";
 import { largeStateJob } from "./workloads";
 import { defineScenario } from "./define";
-import { finishes } from "./expectations";
+import { checkpointDurationNs, finishes } from "./expectations";
 
-/** Checkpoint durations (trigger to completion) at quantile q, ms (nearest rank). */
+/** Checkpoint durations (trigger to completion) at quantile q, ms. */
 export function checkpointDurationMs(r: JobRunResult, q: number): number {
-  const d = [...(r.checkpoints?.durationsNs ?? [])].sort((a, b) => a - b);
-  if (d.length === 0) return NaN;
-  return d[Math.min(d.length - 1, Math.ceil(q * d.length) - 1)]! / 1e6;
+  return checkpointDurationNs(r, q) / 1e6;
 }
 
 /** Restores of the keyed operator's subtasks (the ones with keyed state), by the StateRestored records. */

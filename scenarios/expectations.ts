@@ -7,8 +7,17 @@ import { checkExactlyOnce } from "../engine/oracle/checker";
 import { compareWithOracle } from "../engine/oracle/compare";
 import { runOracle } from "../engine/oracle/oracle";
 import type { JobRunResult } from "../engine/job-run";
+import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { Rng } from "../sim/rng";
 import { programOf, variantOf, type Expectation } from "./define";
+
+/**
+ * Quantile q of the completed checkpoints' durations (trigger to completion), ns, after the
+ * first `skip` (the pipeline filling up); NaN when none is left.
+ */
+export function checkpointDurationNs(r: JobRunResult, q: number, skip = 0): number {
+  return LatencyTracker.percentile((r.checkpoints?.durationsNs ?? []).slice(skip), q) ?? NaN;
+}
 
 export function finishes(): Expectation {
   return {

@@ -11,6 +11,7 @@
  * every time.
  */
 import type { JobRunResult } from "../engine/job-run";
+import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { largeStateJob } from "./workloads";
 import { defineScenario } from "./define";
 import { finishes } from "./expectations";
@@ -27,10 +28,7 @@ export function uploadsPerCheckpoint(r: JobRunResult): { checkpoint: number; upl
   return [...by.values()].sort((a, b) => a.checkpoint - b.checkpoint);
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const median = (xs: readonly number[]) => LatencyTracker.percentile(xs, 0.5) ?? NaN;
 
 export default defineScenario({
   name: "incremental-checkpoint",

@@ -10,15 +10,15 @@
  * duration grows with it (in-flight bytes / throughput), and nothing is persisted.
  */
 import { runJob, type JobRunResult } from "../engine/job-run";
-import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { parseDuration } from "../sim/time";
 import { slowMapJob } from "./workloads";
 import { defineScenario, programOf, variantOf } from "./define";
-import { backpressuredAbove } from "./expectations";
+import { backpressuredAbove, checkpointDurationNs } from "./expectations";
 
-/** p50 duration of the checkpoints after the first two (the pipeline fills first), ns. */
+/** p50 duration of the checkpoints after the first two (the pipeline fills first), ns; Infinity when none. */
 function p50Duration(r: JobRunResult): number {
-  return LatencyTracker.percentile((r.checkpoints?.durationsNs ?? []).slice(2), 0.5) ?? Infinity;
+  const ns = checkpointDurationNs(r, 0.5, 2);
+  return Number.isNaN(ns) ? Infinity : ns;
 }
 
 const scenario = defineScenario({
