@@ -16,6 +16,7 @@
  * - Iteration is in key order (sorted by code unit), never in insertion order of input.
  */
 import { InputError, assert, closestName } from "../sim/errors";
+import { BATCH_SHUFFLE_MODES } from "./graph/job-graph";
 import { NS_PER_MS, NS_PER_S, NS_PER_MIN, NS_PER_H, describe, parseDuration } from "../sim/time";
 
 export type OptionType = "duration" | "int" | "number" | "boolean" | "enum" | "memory" | "string";
@@ -96,14 +97,7 @@ const OPTION_LIST = [
   {
     key: "execution.batch-shuffle-mode",
     type: "enum",
-    values: [
-      "ALL_EXCHANGES_BLOCKING",
-      "ALL_EXCHANGES_PIPELINED",
-      "ALL_EXCHANGES_HYBRID_FULL",
-      "ALL_EXCHANGES_HYBRID_SELECTIVE",
-      "FORWARD_EDGES_PIPELINED",
-      "POINTWISE_EDGES_PIPELINED",
-    ],
+    values: BATCH_SHUFFLE_MODES,
     default: "ALL_EXCHANGES_BLOCKING",
     description:
       "Exchange type of non-chained edges in BATCH mode; FORWARD_/POINTWISE_EDGES_PIPELINED are Flink-internal GlobalStreamExchangeMode values that flowsim also accepts here.",

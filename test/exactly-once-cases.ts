@@ -24,6 +24,7 @@ import { NS_PER_MIN } from "../sim/time";
 import type { TraceOptions } from "../sim/trace/recorder";
 import { paramsArb, type PropertyJob } from "./library-cases";
 import { oracleOutputs, runConfig } from "./library-run";
+import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
 /** The deterministic library jobs: their committed output must equal the oracle's exactly. */
 export const DETERMINISTIC_JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const satisfies readonly PropertyJob[];
@@ -257,15 +258,6 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 const PARALLELISM_KEYS = ["parallelism", "sourceParallelism", "mapParallelism", "map2Parallelism", "sinkParallelism"] as const;
-
-const BATCH_SHUFFLE_MODES = [
-  "ALL_EXCHANGES_BLOCKING",
-  "ALL_EXCHANGES_PIPELINED",
-  "POINTWISE_EDGES_PIPELINED",
-  "FORWARD_EDGES_PIPELINED",
-  "ALL_EXCHANGES_HYBRID_FULL",
-  "ALL_EXCHANGES_HYBRID_SELECTIVE",
-] as const;
 
 export interface FaultCaseArbOptions {
   sink: "transactional" | "collect";

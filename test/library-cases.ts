@@ -8,6 +8,7 @@ import fc from "fast-check";
 import type { RuntimeMode } from "../engine/api/types";
 import { buildJob } from "../scenarios/jobs/index";
 import type { LibraryCase } from "./library-run";
+import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
 /** The jobs the property covers: every deterministic one, and late-data-window (conservation). */
 export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
@@ -117,15 +118,6 @@ export function maxParallelismOf(job: string, params: Record<string, unknown>): 
   }
   return (params.parallelism as number | undefined) ?? 2;
 }
-
-const BATCH_SHUFFLE_MODES = [
-  "ALL_EXCHANGES_BLOCKING",
-  "ALL_EXCHANGES_PIPELINED",
-  "POINTWISE_EDGES_PIPELINED",
-  "FORWARD_EDGES_PIPELINED",
-  "ALL_EXCHANGES_HYBRID_FULL",
-  "ALL_EXCHANGES_HYBRID_SELECTIVE",
-] as const;
 
 /** Engine options that must not change a correct run's committed output. */
 const tuningArb = fc.record(

@@ -16,9 +16,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { propRuns } from "./prop";
-import type { PartitionerKind } from "../engine/api/types";
+import { PARTITIONER_KINDS, type PartitionerKind } from "../engine/api/types";
 import { buildExecutionGraph, type ExecutionGraph, type ExecutionVertexId, type PartitionId } from "../engine/graph/execution-graph";
-import { type BatchShuffleMode, compileJobGraph, type JobGraphOptions } from "../engine/graph/job-graph";
+import { BATCH_SHUFFLE_MODES, compileJobGraph, type JobGraphOptions } from "../engine/graph/job-graph";
 import { computeRegions, regionOfVertexMap, type PipelinedRegion } from "../engine/graph/regions";
 import type { ResultPartitionType } from "../engine/graph/result-partition-type";
 import type { ChainingStrategy } from "../engine/graph/stream-graph";
@@ -204,15 +204,6 @@ function partitionOf(groups: Iterable<readonly string[]>): string[] {
 
 // ---- random graphs (as engine/graph/graph.property.test.ts) -----------------------------
 
-const PARTITIONERS: PartitionerKind[] = ["forward", "rescale", "rebalance", "hash", "broadcast", "global"];
-const MODES: BatchShuffleMode[] = [
-  "ALL_EXCHANGES_BLOCKING",
-  "ALL_EXCHANGES_PIPELINED",
-  "ALL_EXCHANGES_HYBRID_FULL",
-  "ALL_EXCHANGES_HYBRID_SELECTIVE",
-  "FORWARD_EDGES_PIPELINED",
-  "POINTWISE_EDGES_PIPELINED",
-];
 
 type NodeSpec = RandomNodeSpec;
 
@@ -225,7 +216,7 @@ const nodeSpec: fc.Arbitrary<NodeSpec> = fc.record({
     fc.record({
       from: fc.nat(),
       // Pointwise partitioners are over-weighted: they make pointwise-pipelined regions.
-      partitioner: fc.constantFrom<PartitionerKind>(...PARTITIONERS, "forward", "forward", "rescale", "rescale"),
+      partitioner: fc.constantFrom<PartitionerKind>(...PARTITIONER_KINDS, "forward", "forward", "rescale", "rescale"),
     }),
     { maxLength: 2 },
   ),
@@ -234,7 +225,7 @@ const nodeSpec: fc.Arbitrary<NodeSpec> = fc.record({
 const jobOptions: fc.Arbitrary<JobGraphOptions> = fc.record({
   runtimeMode: fc.constantFrom<"STREAMING" | "BATCH">("BATCH", "BATCH", "BATCH", "BATCH", "STREAMING"),
   batchShuffleMode: fc.constantFrom(
-    ...MODES,
+    ...BATCH_SHUFFLE_MODES,
     "ALL_EXCHANGES_BLOCKING",
     "POINTWISE_EDGES_PIPELINED",
     "POINTWISE_EDGES_PIPELINED",

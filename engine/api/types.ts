@@ -12,7 +12,8 @@ import type { Rng } from "../../sim/rng";
 export type RuntimeMode = "STREAMING" | "BATCH";
 
 /** How records of an edge are distributed over the consumer's subtasks. */
-export type PartitionerKind = "forward" | "rebalance" | "rescale" | "hash" | "broadcast" | "global";
+export const PARTITIONER_KINDS = ["forward", "rescale", "rebalance", "hash", "broadcast", "global"] as const;
+export type PartitionerKind = (typeof PARTITIONER_KINDS)[number];
 
 /** Pointwise partitioners connect subtask ranges; the others connect every pair. */
 export const POINTWISE_PARTITIONERS: ReadonlySet<PartitionerKind> = new Set(["forward", "rescale"]);

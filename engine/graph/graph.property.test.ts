@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { propRuns } from "../../test/prop";
 import { InputError } from "../../sim/errors";
-import type { PartitionerKind } from "../api/types";
+import { PARTITIONER_KINDS, type PartitionerKind } from "../api/types";
 import { buildExecutionGraph, getPartition, type ExecutionGraph } from "./execution-graph";
 import {
-  type BatchShuffleMode,
+  BATCH_SHUFFLE_MODES,
   compileJobGraph,
   type JobGraph,
   type JobGraphOptions,
@@ -16,15 +16,6 @@ import { computeRegions, PipelinedRegionScheduling, type PipelinedRegion, type R
 import type { ChainingStrategy, StreamGraph } from "./stream-graph";
 import { randomStreamGraph, type RandomNodeSpec } from "./testkit";
 
-const PARTITIONERS: PartitionerKind[] = ["forward", "rescale", "rebalance", "hash", "broadcast", "global"];
-const MODES: BatchShuffleMode[] = [
-  "ALL_EXCHANGES_BLOCKING",
-  "ALL_EXCHANGES_PIPELINED",
-  "ALL_EXCHANGES_HYBRID_FULL",
-  "ALL_EXCHANGES_HYBRID_SELECTIVE",
-  "FORWARD_EDGES_PIPELINED",
-  "POINTWISE_EDGES_PIPELINED",
-];
 
 type NodeSpec = RandomNodeSpec;
 
@@ -34,7 +25,7 @@ const nodeSpec: fc.Arbitrary<NodeSpec> = fc.record({
   chaining: fc.constantFrom<ChainingStrategy>("ALWAYS", "ALWAYS", "ALWAYS", "HEAD", "NEVER"),
   group: fc.constantFrom("default", "default", "default", "g"),
   inputs: fc.array(
-    fc.record({ from: fc.nat(), partitioner: fc.constantFrom<PartitionerKind>(...PARTITIONERS, "forward", "forward") }),
+    fc.record({ from: fc.nat(), partitioner: fc.constantFrom<PartitionerKind>(...PARTITIONER_KINDS, "forward", "forward") }),
     { maxLength: 2 },
   ),
 });
@@ -43,7 +34,7 @@ const jobCase = fc.record({
   nodes: fc.array(nodeSpec, { minLength: 1, maxLength: 8 }),
   opts: fc.record({
     runtimeMode: fc.constantFrom<"STREAMING" | "BATCH">("STREAMING", "BATCH"),
-    batchShuffleMode: fc.constantFrom(...MODES),
+    batchShuffleMode: fc.constantFrom(...BATCH_SHUFFLE_MODES),
     defaultParallelism: fc.integer({ min: 1, max: 4 }),
     maxParallelism: fc.constant(128),
     chainingEnabled: fc.boolean(),

@@ -53,13 +53,15 @@ export type { LogicalRegion } from "./logical-regions";
  * execution.batch-shuffle-mode plus Flink's two internal GlobalStreamExchangeModes
  * (FORWARD_EDGES_PIPELINED, POINTWISE_EDGES_PIPELINED) that the option itself cannot reach.
  */
-export type BatchShuffleMode =
-  | "ALL_EXCHANGES_BLOCKING"
-  | "ALL_EXCHANGES_PIPELINED"
-  | "ALL_EXCHANGES_HYBRID_FULL"
-  | "ALL_EXCHANGES_HYBRID_SELECTIVE"
-  | "FORWARD_EDGES_PIPELINED"
-  | "POINTWISE_EDGES_PIPELINED";
+export const BATCH_SHUFFLE_MODES = [
+  "ALL_EXCHANGES_BLOCKING",
+  "ALL_EXCHANGES_PIPELINED",
+  "ALL_EXCHANGES_HYBRID_FULL",
+  "ALL_EXCHANGES_HYBRID_SELECTIVE",
+  "FORWARD_EDGES_PIPELINED",
+  "POINTWISE_EDGES_PIPELINED",
+] as const;
+export type BatchShuffleMode = (typeof BATCH_SHUFFLE_MODES)[number];
 
 /** POINTWISE connects subtask ranges (forward, rescale); ALL_TO_ALL connects every pair. */
 export type DistributionPattern = "POINTWISE" | "ALL_TO_ALL";
