@@ -88,18 +88,7 @@ export interface VertexStats {
 }
 
 /** One TaskMetrics sample, kept in memory for expectations and reports. */
-export interface MetricSample {
-  tNs: Ns;
-  vertex: string;
-  subtask: number;
-  busy: number;
-  backpressured: number;
-  idle: number;
-  recordsIn: number;
-  recordsOut: number;
-  inputQueueBuffers: number;
-  outputQueueBuffers: number;
-}
+export type MetricSample = { tNs: Ns } & Omit<EngineEvents["TaskMetrics"], "host" | "watermarkMs">;
 
 export interface JobRunResult {
   status: JobStatus;

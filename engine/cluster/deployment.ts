@@ -6,6 +6,7 @@ import type { StateHandle } from "../checkpoint/snapshot";
 import type { KeySelector, PartitionerKind } from "../api/types";
 import type { StreamNode } from "../graph/stream-graph";
 import type { ResultPartitionType } from "../graph/result-partition-type";
+import type { TaskIdentity } from "../runtime/task";
 
 export interface InputChannelDeployment {
   partitionId: string;
@@ -32,16 +33,10 @@ export interface OutputDeployment {
   sideOutputTag: string | undefined;
 }
 
-export interface TaskDeployment {
+/** What the JobMaster sends a TaskManager: the task's identity (less the host it lands on) and its wiring. */
+export interface TaskDeployment extends Omit<TaskIdentity, "host"> {
   attemptId: string;
   executionVertexId: string;
-  vertexId: string;
-  vertexName: string;
-  subtaskIndex: number;
-  parallelism: number;
-  maxParallelism: number;
-  attemptNumber: number;
-  slot: number;
   chain: readonly StreamNode[];
   chainedEdges: { sourceId: number; targetId: number; sideOutputTag: string | undefined }[];
   inputs: InputGateDeployment[];
