@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { NS_PER_MIN } from "../sim/time";
 import { libraryCaseArb } from "./library-cases";
 import { compareCase, reproduceLine, runLibraryCase, type LibraryCase } from "./library-run";
-import { PROP_SCALE, propRuns, propSeed } from "./prop";
+import { PROP_SCALE, propRuns, propSeed, throwIfFailed } from "./prop";
 
 /** Cases in the default budget (about 10 ms each). */
 const CASES = 200;
@@ -59,14 +59,7 @@ describe("engine vs oracle", () => {
           ...(envSeed !== undefined ? { seed: envSeed } : {}),
         },
       );
-      if (details.failed) {
-        const c = details.counterexample![0];
-        const problem = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-        throw new Error(
-          `${problem}\n(fast-check seed ${details.seed}, path "${details.counterexamplePath}", shrunk ${details.numShrinks} times; FLOWSIM_PROP_SEED=${details.seed} replays)\n` +
-            reproduceLine(c),
-        );
-      }
+      throwIfFailed(details, reproduceLine);
       // An interrupted run passes only if it still did a fair share of its cases.
       expect(details.numRuns, `only ${details.numRuns} cases ran within ${WALL_BUDGET_MS} ms`).toBeGreaterThanOrEqual(Math.min(100, propRuns(CASES)));
     },

@@ -41,7 +41,7 @@ import {
   type Guarantee,
   type OutcomeOptions,
 } from "./exactly-once-cases";
-import { PROP_SCALE, propRuns, propSeed } from "./prop";
+import { PROP_SCALE, propRuns, propSeed, throwIfFailed } from "./prop";
 
 /** Wall-clock limit of shrinking once a property fails (the rest of its budget is for the runs). */
 const SHRINK_BUDGET_MS = 30_000;
@@ -97,14 +97,7 @@ function checkProperty(spec: PropertySpec): PropertyStats {
       ...(envSeed !== undefined ? { seed: envSeed } : {}),
     },
   );
-  if (details.failed) {
-    const c = details.counterexample![0];
-    const problem = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    throw new Error(
-      `${problem}\n(fast-check seed ${details.seed}, path "${details.counterexamplePath}", shrunk ${details.numShrinks} times; FLOWSIM_PROP_SEED=${details.seed} replays)\n` +
-        reproduceFaultLine(c),
-    );
-  }
+  throwIfFailed(details, reproduceFaultLine);
   // An interrupted run passes only if it still did a fair share of its cases.
   expect(details.numRuns, `only ${details.numRuns} cases ran within ${spec.wallBudgetMs} ms`).toBeGreaterThanOrEqual(Math.min(100, spec.runs));
   return stats;
