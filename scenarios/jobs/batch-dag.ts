@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
-import { defineJob, keysOption, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface KeyValue {
   key: number;
@@ -36,12 +36,7 @@ export const batchDag = defineJob({
   compareOptions: (p) => ({ keyOf: (r) => (r as KeyValue).key % p.buckets }),
   build(env, p) {
     env.setParallelism(p.parallelism);
-    const source = GeneratorSource({
-      records: p.records,
-      splits: p.splits,
-      ...(p.ratePerSecond !== undefined ? { ratePerSecond: p.ratePerSecond } : {}),
-      keys: keysOption(p.keys, p.skew),
-    });
+    const source = GeneratorSource(keyedGeneratorOptions(p));
     const out = env
       .fromSource<{ key: number; seq: number }>(source, "none", "pairs")
       .map((r): KeyValue => ({ key: r.key, value: 1 + (r.seq % 7) }), "Value")

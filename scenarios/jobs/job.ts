@@ -9,6 +9,7 @@ import { InputError, unknownNameProblem } from "../../sim/errors";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
 import type { DataStream, DataStreamSink } from "../../engine/api/datastream";
 import { CollectSink, DiscardingSink, TransactionalSink } from "../../engine/api/sinks";
+import type { GeneratorSourceOptions } from "../../engine/api/sources";
 import type { CompareMode, CompareOptions } from "../../engine/oracle/compare";
 
 export interface JobDefinition<P = any> {
@@ -73,8 +74,14 @@ export const skew = (d: number) => z.number().min(0).max(10).default(d);
 export const sinkKind = () => z.enum(["transactional", "collect", "discard"]).default("transactional");
 export const optionalRate = () => z.number().positive().optional();
 
-export function keysOption(count: number, skewExponent: number): { count: number; distribution: "uniform" | "zipf"; exponent?: number } {
-  return skewExponent > 0 ? { count, distribution: "zipf", exponent: skewExponent } : { count, distribution: "uniform" };
+/** The GeneratorSource options of a keyed library job: its records, splits, rate and keys (zipf when skewed). */
+export function keyedGeneratorOptions(p: { records: number; splits: number; ratePerSecond?: number | undefined; keys: number; skew: number }): GeneratorSourceOptions {
+  return {
+    records: p.records,
+    splits: p.splits,
+    ...(p.ratePerSecond !== undefined ? { ratePerSecond: p.ratePerSecond } : {}),
+    keys: p.skew > 0 ? { count: p.keys, distribution: "zipf", exponent: p.skew } : { count: p.keys, distribution: "uniform" },
+  };
 }
 
 /** Sinks the stream into a transactional (exactly-once) or collect (at-least-once) sink. */

@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import type { KeyedProcessContext, KeyedProcessFunction } from "../../engine/api/functions";
-import { defineJob, keysOption, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface KeyedEvent {
   key: string;
@@ -92,10 +92,7 @@ export const keyedTimers = defineJob({
   build(env, p) {
     env.setParallelism(p.parallelism);
     const source = GeneratorSource({
-      records: p.records,
-      splits: p.splits,
-      ...(p.ratePerSecond !== undefined ? { ratePerSecond: p.ratePerSecond } : {}),
-      keys: keysOption(p.keys, p.skew),
+      ...keyedGeneratorOptions(p),
       eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
       value: (seq, key, _rng, ts): KeyedEvent => ({ key: `k${key}`, seq, ts }),
     });

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
 import { windowStartWithOffset, TumblingEventTimeWindows } from "../../engine/api/windows";
-import { defineJob, keysOption, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface Reading {
   key: string;
@@ -57,10 +57,7 @@ interface WindowJobParams {
 function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): void {
   env.setParallelism(p.parallelism);
   const source = GeneratorSource({
-    records: p.records,
-    splits: p.splits,
-    ...(p.ratePerSecond !== undefined ? { ratePerSecond: p.ratePerSecond } : {}),
-    keys: keysOption(p.keys, p.skew),
+    ...keyedGeneratorOptions(p),
     eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
     value: (seq, key, rng, ts): Reading => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }),
   });
