@@ -58,6 +58,7 @@ export function runScenarioOnce(
     config,
     cluster: scenario.cluster,
     job: programOf(scenario, knockout ? scenario.knockout?.params : {}),
+    ...(scenario.costModel !== undefined ? { costs: scenario.costModel } : {}),
     ...(scenario.timeLimitNs !== undefined ? { timeLimitNs: scenario.timeLimitNs } : {}),
     ...(scenario.faults !== undefined ? { faults: scenario.faults } : {}),
     ...(trace !== undefined ? { trace: { sink: trace.sink, level: trace.level } } : {}),

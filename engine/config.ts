@@ -133,6 +133,58 @@ const OPTION_LIST = [
     description: "Longest time a partly filled output buffer waits before it is flushed (0 = after every record).",
     effect: "modelled",
   },
+  // ---- adaptive batch scheduler (§2) -----------------------------------------------------
+  // Flink's BatchExecutionOptions (1.17–1.19 defaults). flowsim uses the adaptive batch
+  // scheduler for BATCH jobs whose exchanges are all blocking or hybrid, as Flink's
+  // jobmanager.scheduler does by default; see engine/scheduler/adaptive/.
+  {
+    key: "execution.batch.adaptive.auto-parallelism.enabled",
+    type: "boolean",
+    default: true,
+    description:
+      "In BATCH mode, decide the parallelism of vertices the user left unset from the bytes their inputs produced (vertices are initialized when their inputs are finished).",
+    effect: "modelled",
+  },
+  {
+    key: "execution.batch.adaptive.auto-parallelism.min-parallelism",
+    type: "int",
+    default: 1,
+    min: 1,
+    max: UPPER_BOUND_MAX_PARALLELISM,
+    aliases: ["jobmanager.adaptive-batch-scheduler.min-parallelism"],
+    description: "Lower bound of a parallelism the adaptive batch scheduler decides.",
+    effect: "modelled",
+  },
+  {
+    key: "execution.batch.adaptive.auto-parallelism.max-parallelism",
+    type: "int",
+    default: 128,
+    min: 1,
+    max: UPPER_BOUND_MAX_PARALLELISM,
+    aliases: ["jobmanager.adaptive-batch-scheduler.max-parallelism"],
+    description:
+      "Upper bound of a decided parallelism; also the max parallelism (subpartitions written for it) of an undecided vertex when pipeline.max-parallelism is unset.",
+    effect: "modelled",
+  },
+  {
+    key: "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task",
+    type: "memory",
+    default: 16 * MIB,
+    min: 1,
+    aliases: ["jobmanager.adaptive-batch-scheduler.avg-data-volume-per-task"],
+    description: "Bytes of input each decided subtask should read; skew or the max bound can make some read far more.",
+    effect: "modelled",
+  },
+  {
+    key: "execution.batch.adaptive.auto-parallelism.default-source-parallelism",
+    type: "int",
+    default: 1,
+    min: 1,
+    max: UPPER_BOUND_MAX_PARALLELISM,
+    aliases: ["jobmanager.adaptive-batch-scheduler.default-source-parallelism"],
+    description: "Parallelism of source vertices the user left unset, under the adaptive batch scheduler.",
+    effect: "modelled",
+  },
   // ---- pipeline --------------------------------------------------------------------------
   {
     key: "parallelism.default",
@@ -905,6 +957,7 @@ export class EngineConfig {
     };
     pair("taskmanager.memory.network.min", "taskmanager.memory.network.max", formatMemory);
     pair("heartbeat.interval", "heartbeat.timeout", formatFlinkDuration);
+    pair("execution.batch.adaptive.auto-parallelism.min-parallelism", "execution.batch.adaptive.auto-parallelism.max-parallelism", String);
     pair(
       "restart-strategy.exponential-delay.initial-backoff",
       "restart-strategy.exponential-delay.max-backoff",

@@ -40,7 +40,7 @@ describe("DEFAULT_COSTS", () => {
       const value = DEFAULT_COSTS[field];
       expect(Number.isFinite(value), field).toBe(true);
       expect(value, field).toBeGreaterThanOrEqual(0);
-      expect(field, field).toMatch(/NsPer(Record|Byte|Buffer|Access|Timer|Watermark|Comparison|Checkpoint|Entry)$/);
+      expect(field, field).toMatch(/NsPer(Record|Byte|Buffer|Access|Timer|Watermark|Comparison|Checkpoint|Entry|Task)$/);
     }
     expect(withCosts({})).toEqual(DEFAULT_COSTS);
     expect(Object.isFrozen(DEFAULT_COSTS)).toBe(true);

@@ -23,6 +23,7 @@ import { LatencyTracker } from "./runtime/latency-tracker";
 import { buildExecutionGraph } from "./graph/execution-graph";
 import { compileJobGraph } from "./graph/job-graph";
 import { computeRegions } from "./graph/regions";
+import { createAdaptivePlanner, usesAdaptiveBatchScheduler } from "./scheduler/adaptive/adaptive-batch-scheduler";
 import { JobManager } from "./cluster/job-manager";
 import { checkpointSettings, type CompletedAck } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
@@ -103,6 +104,8 @@ export interface JobRunResult {
   /** Failovers that restarted tasks, and task attempts restarted in total. */
   restarts: number;
   restartedTasks: number;
+  /** Slot-seconds the job held (Σ slot allocation → release), the resource cost of a run. */
+  slotSeconds: number;
   /** Coverage marks hit (Mark events), by name. */
   marks: Record<string, number>;
   /** Checkpoint statistics (undefined when checkpointing is off). */
@@ -175,15 +178,21 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const runtimeMode = resolveRuntimeMode(config, streamGraph.nodes.every((n) => n.kind !== "source" || n.source!.bounded));
   const defaultParallelism = config.get("parallelism.default");
   resolvePartitioners(streamGraph, defaultParallelism);
+  const adaptive = usesAdaptiveBatchScheduler(config, runtimeMode, streamGraph);
   const jobGraph = compileJobGraph(streamGraph, {
     runtimeMode,
     batchShuffleMode: config.get("execution.batch-shuffle-mode"),
     defaultParallelism,
-    maxParallelism: effectiveMaxParallelism(config, defaultParallelism),
+    // An undecided vertex's max parallelism: Flink's AdaptiveBatchScheduler takes the adaptive bound.
+    maxParallelism:
+      adaptive && config.get("pipeline.max-parallelism") === -1
+        ? config.get("execution.batch.adaptive.auto-parallelism.max-parallelism")
+        : effectiveMaxParallelism(config, defaultParallelism),
     chainingEnabled: config.get("pipeline.operator-chaining.enabled"),
   });
-  const executionGraph = buildExecutionGraph(jobGraph);
-  const regions = computeRegions(executionGraph);
+  const planner = adaptive ? createAdaptivePlanner(config, jobGraph) : undefined;
+  const executionGraph = planner?.graph ?? buildExecutionGraph(jobGraph);
+  const regions = planner !== undefined ? [] : computeRegions(executionGraph);
 
   const world = new World(clusterSpec, {
     seed: options.seed,
@@ -227,7 +236,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
       : undefined;
   const changelogStats = changelog !== undefined ? emptyChangelogStats() : undefined;
   const restores: RestoreRecord[] = [];
-  const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng);
+  const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng, planner);
   const shuffles = new Map<string, ShuffleAdapter>();
   const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
   const createTaskManager = (host: string) =>
@@ -346,7 +355,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
       return {
         id: `v${v.index}`,
         name: v.name,
-        parallelism: v.parallelism,
+        // The subtasks it ran with (0 if the adaptive scheduler never initialized it).
+        parallelism: executionGraph.verticesOfJobVertex[v.index]!.length,
         recordsIn: t.recordsIn,
         recordsOut: t.recordsOut,
         busyNs: t.busy,
@@ -358,6 +368,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     samples,
     restarts: jm.restarts,
     restartedTasks: jm.restartedTasks,
+    slotSeconds: jm.slotNs / 1e9,
     marks: Object.fromEntries(world.trace.marks),
     checkpoints:
       jm.checkpoints === undefined

@@ -34,6 +34,21 @@ export interface EngineEvents {
   SlotReleased: { host: string; slot: number };
   SlotRequestTimedOut: { request: number; timeoutNs: number };
   RegionScheduled: { region: number; subtasks: string[] };
+  /** Adaptive batch scheduler: a vertex's parallelism decided from its inputs' bytes (path: the decider's rule). */
+  VertexParallelismDecided: {
+    vertex: string;
+    name: string;
+    parallelism: number;
+    path: string;
+    /** Σ non-broadcast input bytes. */
+    inputBytes: number;
+    inputs: { name: string; pattern: string; broadcast: boolean; partitions: number; subpartitions: number; bytes: number }[];
+    /** Subpartition range each subtask reads of the first non-broadcast input ("[0,3] [4,4] …"), if any. */
+    ranges?: string;
+    summary: string;
+  };
+  /** Adaptive batch scheduler: a job vertex's subtasks attached to the execution graph. */
+  VertexInitialized: { vertex: string; parallelism: number; subtasks: string[] };
   TaskStateChanged: {
     vertex: string;
     name: string;
@@ -110,6 +125,8 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   SlotReleased: "summary",
   SlotRequestTimedOut: "summary",
   RegionScheduled: "summary",
+  VertexParallelismDecided: "summary",
+  VertexInitialized: "summary",
   TaskStateChanged: "summary",
   SplitsAssigned: "summary",
   PartitionFinished: "summary",

@@ -10,6 +10,7 @@ import { InputError, unknownNameProblem } from "../sim/errors";
 import { describe, parseDuration, type Ns } from "../sim/time";
 import type { StreamExecutionEnvironment } from "../engine/api/environment";
 import type { ClusterShape, JobRunResult } from "../engine/job-run";
+import { DEFAULT_COSTS, withCosts, type CostModel } from "../engine/costs";
 import { JOBS, type LibraryJob } from "./jobs/index";
 
 export interface ScenarioSpec {
@@ -19,6 +20,8 @@ export interface ScenarioSpec {
   config?: Record<string, unknown>;
   /** A library job name (scenarios/jobs) or a program taking the scenario's params. */
   job: string | ((env: StreamExecutionEnvironment, params: Record<string, unknown>) => void);
+  /** Cost model overrides (engine/costs.ts field names, ns), e.g. { taskStartupNsPerTask: 20e6 }. */
+  costs?: Record<string, number>;
   /** Parameters of the job (records, parallelism, keys, ...). */
   params?: Record<string, unknown>;
   faults?: unknown[];
@@ -44,10 +47,12 @@ export interface ExpectationContext {
 
 export interface Scenario extends ScenarioSpec {
   timeLimitNs: Ns | undefined;
+  /** The cost model with `costs` applied (undefined: the defaults). */
+  costModel: CostModel | undefined;
   libraryJob: LibraryJob | undefined;
 }
 
-const FIELDS = ["name", "description", "cluster", "config", "job", "params", "faults", "timeLimit", "knockout", "expect"];
+const FIELDS = ["name", "description", "cluster", "config", "costs", "job", "params", "faults", "timeLimit", "knockout", "expect"];
 
 export function defineScenario(spec: ScenarioSpec): Scenario {
   if (spec === null || typeof spec !== "object") throw new InputError("scenario", `expected an object, got ${describe(spec)}`);
@@ -65,7 +70,8 @@ export function defineScenario(spec: ScenarioSpec): Scenario {
   }
   if (spec.cluster === undefined || typeof spec.cluster !== "object") throw new InputError("scenario.cluster", "missing: give at least { taskManagers }");
   const timeLimitNs = spec.timeLimit === undefined ? undefined : parseDuration(spec.timeLimit, "scenario.timeLimit");
-  return { ...spec, timeLimitNs, libraryJob };
+  const costModel = spec.costs === undefined ? undefined : withCosts(spec.costs, DEFAULT_COSTS, "scenario.costs");
+  return { ...spec, timeLimitNs, costModel, libraryJob };
 }
 
 /** The program of a scenario (library job or inline function) with its params. */

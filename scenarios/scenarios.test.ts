@@ -12,6 +12,7 @@ import stateBackends, { keyedBusyNsPerRecord } from "./state-backends.scenario";
 import incrementalCheckpoint, { uploadsPerCheckpoint } from "./incremental-checkpoint.scenario";
 import changelog, { checkpointDurationMs, keyedRestores, meanRestoreMs } from "./changelog.scenario";
 import { defineScenario } from "./define";
+import adaptiveParallelism, { countParallelism } from "./adaptive-parallelism.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
   // In-flight data = queued input + output buffers of all subtasks at a sample.
@@ -21,6 +22,18 @@ function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): nu
 }
 
 describe("scenarios", () => {
+  it("adaptive parallelism: decided per input size, near the best makespan on fewer slot-seconds; the auto-off twin fails", () => {
+    const o = runScenarioOnce(adaptiveParallelism, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const [small, medium, large] = countParallelism(o.result);
+    expect(small).toBe(1);
+    expect(large).toBeGreaterThan(medium!);
+    const twin = runScenarioOnce(adaptiveParallelism, 1, {}, true);
+    expect(countParallelism(twin.result)).toEqual([1, 1, 1]);
+    expect(twin.failures.map((f) => f.expectation)).toContain("decided parallelism grows with the input (small < medium < large)");
+    expect(twin.result.makespanNs!).toBeGreaterThan(2 * o.result.makespanNs!);
+  });
+
   it("quickstart finishes and matches the oracle", () => {
     const o = runScenarioOnce(quickstart, 1, {}, false);
     expect(o.failures).toEqual([]);
@@ -148,7 +161,7 @@ describe("scenarios", () => {
   it("backpressure: buffered data stays flat when the input grows 10x", () => {
     const base = runScenarioOnce(backpressure, 2, {}, false);
     // Ten times the input rate into the same sink (its capacity is now 1/50 of the input).
-    const { timeLimitNs: _limit, libraryJob: _job, ...spec } = backpressure;
+    const { timeLimitNs: _limit, libraryJob: _job, costModel: _costs, ...spec } = backpressure;
     const tenfold = defineScenario({ ...spec, params: { ...backpressure.params, ratePerSecond: 100_000, capacityFraction: 0.02 } });
     const big = runScenarioOnce(tenfold, 2, {}, false);
     const a = maxBufferedBuffers(base.result);

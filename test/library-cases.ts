@@ -141,6 +141,25 @@ const tuningArb = fc.record(
   { requiredKeys: [] },
 );
 
+/** Jobs whose parallelism param may be "auto" (the others set parallelism per operator). */
+const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set(["wordcount", "tumbling-window", "late-data-window", "keyed-timers", "batch-dag"]);
+
+/**
+ * Adaptive batch scheduler bounds: a small volume per task, so the few KB of a property
+ * case still spread over several subtasks, and a max parallelism the cluster can hold.
+ */
+const adaptiveArb = fc
+  .record({
+    "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task": fc.constantFrom("1kb", "4kb", "16kb", "64kb", "16mb"),
+    "execution.batch.adaptive.auto-parallelism.max-parallelism": fc.integer({ min: 1, max: MAX_PARALLELISM }),
+    "execution.batch.adaptive.auto-parallelism.min-parallelism": fc.integer({ min: 1, max: 3 }),
+    "execution.batch.adaptive.auto-parallelism.default-source-parallelism": fc.integer({ min: 1, max: 4 }),
+  })
+  .map((a) => ({
+    ...a,
+    "execution.batch.adaptive.auto-parallelism.min-parallelism": Math.min(a["execution.batch.adaptive.auto-parallelism.min-parallelism"], a["execution.batch.adaptive.auto-parallelism.max-parallelism"]),
+  }));
+
 export interface CaseArbOptions {
   jobs?: readonly PropertyJob[];
 }
@@ -163,11 +182,20 @@ export function libraryCaseArb(options: CaseArbOptions = {}): fc.Arbitrary<Libra
         extraTaskManagers: fc.integer({ min: 0, max: 1 }),
         coresPerTaskManager: fc.integer({ min: 1, max: 4 }),
         seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        adaptive: fc.option(adaptiveArb, { nil: undefined, freq: 3 }),
       }),
     )
     .map((x): LibraryCase => {
-      const maxP = maxParallelismOf(x.job, x.params);
       const config: Record<string, unknown> = { ...x.tuning, "taskmanager.numberOfTaskSlots": x.slotsPerTaskManager };
+      // The adaptive batch scheduler decides parallelism only where neither the job nor
+      // parallelism.default set it.
+      const adaptive = x.mode === "BATCH" && x.adaptive !== undefined && AUTO_PARALLELISM_JOBS.has(x.job);
+      const params = adaptive ? { ...x.params, parallelism: "auto" } : x.params;
+      if (adaptive) {
+        delete config["parallelism.default"];
+        Object.assign(config, x.adaptive);
+      }
+      const maxP = adaptive ? x.adaptive!["execution.batch.adaptive.auto-parallelism.max-parallelism"] : maxParallelismOf(x.job, x.params);
       // No credit at all (0 exclusive, 0 floating) can never receive; the runtime rejects it.
       if (config["taskmanager.network.memory.buffers-per-channel"] === 0 && config["taskmanager.network.memory.floating-buffers-per-gate"] === 0) {
         config["taskmanager.network.memory.floating-buffers-per-gate"] = 1;
@@ -208,7 +236,7 @@ export function libraryCaseArb(options: CaseArbOptions = {}): fc.Arbitrary<Libra
       const taskManagers = Math.ceil(slotsNeeded / x.slotsPerTaskManager) + x.extraTaskManagers;
       return {
         job: x.job,
-        params: x.params,
+        params,
         mode: x.mode,
         config,
         cluster: { taskManagers, coresPerTaskManager: x.coresPerTaskManager },

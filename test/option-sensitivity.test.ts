@@ -69,6 +69,18 @@ const SCENARIOS = {
     job: (env) => wordcount.build(env, wordcount.parseParams({ records: 100, parallelism: 4 })),
     timeLimitNs: 600e9,
   }),
+  // BATCH with every parallelism unset: the adaptive batch scheduler decides them (≈ 20 MB into the reduce).
+  adaptive: () => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 4 },
+    job: (env) => {
+      env
+        .fromSource<{ key: number; seq: number }>(GeneratorSource({ records: 20_000, splits: 4, keys: { count: 500, distribution: "uniform" } }), "none", "gen")
+        .withCost({ recordBytes: 1000 })
+        .keyBy((r) => r.key)
+        .reduce((a, b) => ({ key: a.key, seq: a.seq + b.seq }))
+        .sinkTo(CollectSink("out"));
+    },
+  }),
   "default-parallelism": () => ({
     cluster: { taskManagers: 2, coresPerTaskManager: 2 },
     job: (env) => {
@@ -192,6 +204,7 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
   "cp-blob-delay": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
   "cp-blob-fail": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
   "default-parallelism": { "taskmanager.numberOfTaskSlots": 4 },
+  adaptive: { "taskmanager.numberOfTaskSlots": 4, "execution.runtime-mode": "BATCH" },
   backpressure: { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
   debloat: { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2, "execution.checkpointing.interval": "2s" },
   rocks: {
@@ -241,6 +254,12 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "heartbeat.timeout": { scenario: "tm-crash", value: "20s", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 100 } },
   "metrics.latency.interval": { scenario: "stream-wc", value: "1ms" },
   "parallelism.default": { scenario: "default-parallelism", value: 3 },
+  // The reduce reads ≈ 20 MB: 2 subtasks at the default 16 MiB each; each probe moves that.
+  "execution.batch.adaptive.auto-parallelism.enabled": { scenario: "adaptive", value: false },
+  "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task": { scenario: "adaptive", value: "4mb" },
+  "execution.batch.adaptive.auto-parallelism.max-parallelism": { scenario: "adaptive", value: 1 },
+  "execution.batch.adaptive.auto-parallelism.min-parallelism": { scenario: "adaptive", value: 4 },
+  "execution.batch.adaptive.auto-parallelism.default-source-parallelism": { scenario: "adaptive", value: 2 },
   "pipeline.auto-watermark-interval": { scenario: "window", value: "50ms" },
   "pipeline.max-parallelism": { scenario: "stream-wc", value: 256 },
   "pipeline.operator-chaining.enabled": { scenario: "stream-wc", value: false },

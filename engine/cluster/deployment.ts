@@ -41,6 +41,8 @@ export interface TaskDeployment extends Omit<TaskIdentity, "host"> {
   chainedEdges: { sourceId: number; targetId: number; sideOutputTag: string | undefined }[];
   inputs: InputGateDeployment[];
   outputs: OutputDeployment[];
+  /** Report bytes per produced subpartition when FINISHED (the adaptive batch scheduler needs them). */
+  reportProducedBytes?: boolean;
   /** The checkpointed state to restore (a restarted attempt, when a checkpoint completed). */
   restore?: StateHandle;
 }

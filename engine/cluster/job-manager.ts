@@ -32,6 +32,9 @@ import { createFailoverStrategy, type FailoverContext, type FailoverStrategy } f
 import { createRestartStrategy, type RestartBackoffTimeStrategy } from "../failover/restart-strategy";
 import type { EngineEvents, ExecutionState, JobStatus } from "../trace-events";
 import { CheckpointCoordinator, checkpointSettings } from "../checkpoint/coordinator";
+import type { AdaptiveBatchPlanner } from "../scheduler/adaptive/adaptive-batch-planner";
+import { describeRanges } from "../scheduler/adaptive/parallelism-decider";
+import { appendSingletonRegions } from "../graph/regions";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
 import type { Trace } from "../../sim/trace/recorder";
@@ -57,6 +60,7 @@ interface ExecutionInfo {
 
 interface SlotGroup {
   request: number;
+  allocatedNs: number;
   vertices: ExecutionVertexId[];
   host: string | undefined;
   slot: number;
@@ -103,6 +107,8 @@ export class JobManager {
   restarts = 0;
   /** Task attempts restarted in total. */
   restartedTasks = 0;
+  /** Slot time held by the job: Σ over slots of allocation to release, ns (slots still held are not counted). */
+  slotNs = 0;
   /** The checkpoint coordinator, when checkpointing is on (STREAMING with an interval). */
   readonly checkpoints: CheckpointCoordinator | undefined;
 
@@ -115,7 +121,13 @@ export class JobManager {
     readonly executionGraph: ExecutionGraph,
     readonly regions: readonly PipelinedRegion[],
     private readonly jobRng: Rng,
+    /**
+     * The adaptive batch scheduler's planner: the execution graph (its dynamic graph) starts
+     * empty and `regions` (a mutable array) grows as job vertices are initialized.
+     */
+    private readonly adaptive?: AdaptiveBatchPlanner,
   ) {
+    assert(adaptive === undefined || (adaptive.graph === executionGraph && regions.length === 0), "adaptive scheduling needs its own empty graph");
     this.scheduling = new PipelinedRegionScheduling(executionGraph, regions);
     for (const v of executionGraph.vertices) {
       const info: ExecutionInfo = { vertex: v, attemptNumber: 0, attemptId: `${v.id}#0`, state: "CREATED", host: undefined, slot: -1 };
@@ -164,19 +176,15 @@ export class JobManager {
   submit(): void {
     assert(this.status === "CREATED", "job submitted twice");
     const jg = this.jobGraph;
-    for (const jv of jg.vertices) {
-      const head = jv.nodes[0]!;
-      if (head.kind !== "source") continue;
-      const splits = head.source!.createSplits(jv.parallelism, sourceRng(this.jobRng, head.name));
-      this.splitAssignment.set(jv.index, assignSplits(splits, jv.parallelism));
-    }
+    if (this.adaptive === undefined) for (const jv of jg.vertices) this.assignSourceSplits(jv.index, jv.parallelism);
     this.trace.emit("JobSubmitted", {
       job: jg.jobName,
       runtimeMode: jg.runtimeMode,
       vertices: jg.vertices.map((v) => ({
         id: vertexId(v.index),
         name: v.name,
-        parallelism: v.parallelism,
+        // Flink's −1: decided when the vertex is initialized (VertexParallelismDecided).
+        parallelism: this.adaptive === undefined ? v.parallelism : (this.adaptive.graph.parallelism(v.index) ?? -1),
         maxParallelism: v.maxParallelism,
         chain: v.nodes.map((n) => n.name),
       })),
@@ -192,6 +200,58 @@ export class JobManager {
     this.setStatus("RUNNING");
     this.checkpoints?.start();
     this.requestRegions(this.scheduling.start());
+    this.advanceAdaptive();
+  }
+
+  private assignSourceSplits(vertexIndex: number, parallelism: number): void {
+    const head = this.jobGraph.vertices[vertexIndex]!.nodes[0]!;
+    if (head.kind !== "source") return;
+    const splits = head.source!.createSplits(parallelism, sourceRng(this.jobRng, head.name));
+    this.splitAssignment.set(vertexIndex, assignSplits(splits, parallelism));
+  }
+
+  /** The parallelism a job vertex runs with (decided at initialization under the adaptive scheduler). */
+  private parallelismOf(vertexIndex: number): number {
+    if (this.adaptive === undefined) return this.jobGraph.vertices[vertexIndex]!.parallelism;
+    const p = this.adaptive.graph.parallelism(vertexIndex);
+    assert(p !== undefined, `job vertex ${vertexIndex} runs before its parallelism is decided`);
+    return p;
+  }
+
+  /**
+   * Adaptive batch scheduling: decide and initialize the job vertices that can be, attach
+   * their subtasks and regions, and schedule those whose inputs are ready.
+   */
+  private advanceAdaptive(): void {
+    const planner = this.adaptive;
+    if (planner === undefined || this.isTerminal) return;
+    const step = planner.advance((v) => this.executionGraph.verticesOfJobVertex[v]!.every((id) => this.executions.get(id)?.state === "FINISHED"));
+    for (const d of step.decisions) {
+      const firstData = d.record.inputs.findIndex((i) => !i.broadcast);
+      this.trace.emit("VertexParallelismDecided", {
+        vertex: vertexId(d.vertexIndex),
+        name: this.jobGraph.vertices[d.vertexIndex]!.name,
+        parallelism: d.record.parallelism,
+        path: d.record.path,
+        inputBytes: d.record.nonBroadcastBytes,
+        inputs: d.record.inputs.map((i) => ({ name: i.name, pattern: i.pattern, broadcast: i.broadcast, partitions: i.numPartitions, subpartitions: i.numSubpartitions, bytes: i.totalBytes })),
+        ...(firstData >= 0 ? { ranges: describeRanges(d.ranges[firstData]!) } : {}),
+        summary: d.record.summary,
+      });
+    }
+    if (step.initialized.length === 0) return;
+    for (const v of step.initialized) {
+      const info: ExecutionInfo = { vertex: v, attemptNumber: 0, attemptId: `${v.id}#0`, state: "CREATED", host: undefined, slot: -1 };
+      this.executions.set(v.id, info);
+      this.byAttempt.set(info.attemptId, info);
+    }
+    for (const jvIndex of step.initializedJobVertices) {
+      const parallelism = this.parallelismOf(jvIndex);
+      this.assignSourceSplits(jvIndex, parallelism);
+      this.trace.emit("VertexInitialized", { vertex: vertexId(jvIndex), parallelism, subtasks: [...this.executionGraph.verticesOfJobVertex[jvIndex]!] });
+    }
+    const added = appendSingletonRegions(this.executionGraph, this.regions as PipelinedRegion[], step.initialized.map((v) => v.id), this.regionOf);
+    this.requestRegions(this.scheduling.addRegions(added));
   }
 
   // ---- checkpoints ----
@@ -270,7 +330,7 @@ export class JobManager {
         return this.onReaderRegistered(message.attemptId);
       case "TaskStateUpdate":
         if (message.failedPartition !== undefined) this.onPartitionFailed(message.failedPartition);
-        return this.onTaskState(message.attemptId, message.state, message.cause);
+        return this.onTaskState(message.attemptId, message.state, message.cause, message.producedBytes);
       case "AcknowledgeCheckpoint": {
         const e = this.currentAttempt(message.attemptId);
         if (e !== undefined && !this.isTerminal) this.checkpoints?.acknowledge(e.vertex.id, message.attemptId, message.checkpointId, message.handle, message.stats, from);
@@ -315,7 +375,7 @@ export class JobManager {
     if (tm !== undefined) this.send(tm, { type: "AddSplits", attemptId, splits, noMoreSplits: true });
   }
 
-  private onTaskState(attemptId: string, state: ExecutionState, cause?: string): void {
+  private onTaskState(attemptId: string, state: ExecutionState, cause?: string, producedBytes?: number[][]): void {
     const e = this.byAttempt.get(attemptId);
     if (e === undefined) return;
     if (e.attemptId !== attemptId) {
@@ -329,13 +389,15 @@ export class JobManager {
     this.world.signal(`task.${state.toLowerCase()}`, { vertex: vertexId(e.vertex.vertexIndex), subtask: e.vertex.subtaskIndex, attempt: e.attemptNumber, host: e.host ?? "" });
     if (state === "FINISHED") {
       this.finishedCount++;
+      if (producedBytes !== undefined) this.adaptive?.recordProducedBytes(e.vertex, producedBytes);
       this.releaseSlotIfDone(e);
       this.checkpoints?.onSubtaskFinished(e.vertex.id);
-      if (this.finishedCount === this.executions.size) {
+      if (this.finishedCount === this.executions.size && (this.adaptive?.allInitialized ?? true)) {
         this.setStatus("FINISHED");
         return;
       }
       if (!this.isTerminal) this.requestRegions(this.scheduling.onVertexFinished(e.vertex.id));
+      this.advanceAdaptive();
     } else if (state === "FAILED") {
       this.releaseSlotIfDone(e);
       this.handleFailure(e, `${vertexLabel(this.jobGraph, e)} failed: ${cause ?? "unknown cause"}`);
@@ -511,7 +573,7 @@ export class JobManager {
       for (const vid of this.regions[regionId]!.vertexIds) {
         const key = this.groupKey(vid);
         placements.push([vid, key]);
-        if (!this.liveGroups.has(key) && !fresh.has(key)) fresh.set(key, { request: -1, vertices: [], host: undefined, slot: -1 });
+        if (!this.liveGroups.has(key) && !fresh.has(key)) fresh.set(key, { request: -1, allocatedNs: this.world.now, vertices: [], host: undefined, slot: -1 });
       }
     }
     if (!this.allocate([...fresh.values()])) return false;
@@ -572,6 +634,7 @@ export class JobManager {
     // Free when nothing in the slot runs any more (finished, or cancelled by a failover).
     if (!g.vertices.every((v) => this.slotGroupOf.get(v) !== g || isTerminalState(this.executions.get(v)!.state))) return;
     const tm = this.taskManagers.get(g.host)!;
+    this.slotNs += this.world.now - g.allocatedNs;
     tm.freeSlots.push(g.slot);
     tm.freeSlots.sort((a, b) => a - b);
     this.trace.emit("SlotReleased", { host: g.host, slot: g.slot });
@@ -607,7 +670,7 @@ export class JobManager {
       vertexId: vertexId(jv.index),
       vertexName: jv.name,
       subtaskIndex: e.vertex.subtaskIndex,
-      parallelism: jv.parallelism,
+      parallelism: this.parallelismOf(jv.index),
       maxParallelism: jv.maxParallelism,
       attemptNumber: e.attemptNumber,
       slot: e.slot,
@@ -622,6 +685,7 @@ export class JobManager {
           return { partitionId: attemptPartitionId(c.partitionId, producer.attemptNumber), subpartition: c.subpartitionIndex, producerHost: producer.host };
         }),
       })),
+      ...(this.adaptive !== undefined ? { reportProducedBytes: true } : {}),
       ...(e.attemptNumber > 0 && this.checkpoints?.restoreHandle(e.vertex.id) !== undefined ? { restore: this.checkpoints.restoreHandle(e.vertex.id)! } : {}),
       outputs: e.vertex.producedPartitions.map((pid, i) => {
         const p = eg.partitionById.get(pid)!;
@@ -635,7 +699,8 @@ export class JobManager {
           partitioner: edge.partitioner,
           keySelector: edge.keySelector,
           fromNodeId: edge.sourceNodeId,
-          consumerParallelism: consumer.parallelism,
+          // A dynamic graph's producer writes for the consumer's max parallelism until it is decided.
+          consumerParallelism: this.adaptive === undefined ? consumer.parallelism : p.numSubpartitions,
           consumerMaxParallelism: consumer.maxParallelism,
           recordBytes: fromNode.cost.recordBytes ?? DEFAULT_RECORD_BYTES,
           sideOutputTag: sideOutputTagOf(edge.streamEdge),

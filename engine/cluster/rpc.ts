@@ -22,7 +22,15 @@ export type JmToTm =
 
 export type TmToJm =
   | { type: "RegisterTaskManager"; host: string; slots: number }
-  | { type: "TaskStateUpdate"; attemptId: string; state: ExecutionState; cause?: string; failedPartition?: string }
+  | {
+      type: "TaskStateUpdate";
+      attemptId: string;
+      state: ExecutionState;
+      cause?: string;
+      failedPartition?: string;
+      /** FINISHED, when the deployment asked for it: bytes per subpartition of each produced partition (Flink's IOMetrics.resultPartitionBytes). */
+      producedBytes?: number[][];
+    }
   | { type: "ReaderRegistered"; attemptId: string }
   | { type: "HeartbeatResponse"; seq: number; host: string }
   | { type: "AcknowledgeCheckpoint"; attemptId: string; checkpointId: CheckpointId; handle: StateHandle; stats: SubtaskCheckpointStats }
@@ -35,6 +43,8 @@ export function messageBytes(message: JmToTm | TmToJm): number {
       return 8 * 1024;
     case "AddSplits":
       return 256 + 128 * message.splits.length;
+    case "TaskStateUpdate":
+      return 256 + 8 * (message.producedBytes?.reduce((n, row) => n + row.length, 0) ?? 0);
     default:
       return 256;
   }

@@ -252,7 +252,8 @@ export class TaskManager {
         running: () => this.report(attemptId, "RUNNING"),
         finished: () => {
           this.tasks.delete(attemptId);
-          this.report(attemptId, "FINISHED");
+          if (d.reportProducedBytes === true) this.send({ type: "TaskStateUpdate", attemptId, state: "FINISHED", producedBytes: writers.map((w) => w.subpartitionBytes()) });
+          else this.report(attemptId, "FINISHED");
         },
         failed: (cause, failedPartition) => {
           this.tasks.delete(attemptId);

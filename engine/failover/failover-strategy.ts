@@ -69,7 +69,8 @@ export class RestartPipelinedRegionFailoverStrategy implements FailoverStrategy 
         }
         // 2. Every consumer of what this region produced, finished or not.
         for (const pid of v.producedPartitions) {
-          for (const consumer of eg.partitionById.get(pid)!.subpartitionConsumers) visit(ctx.regionOf(consumer));
+          // Unread subpartitions (broadcast copies in a dynamic graph, consumers not yet initialized) have none.
+          for (const consumer of eg.partitionById.get(pid)!.subpartitionConsumers) if (consumer !== undefined) visit(ctx.regionOf(consumer));
         }
       }
     }

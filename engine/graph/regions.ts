@@ -191,6 +191,39 @@ export function computeRegions(eg: ExecutionGraph): PipelinedRegion[] {
   });
 }
 
+/**
+ * Regions of newly initialized vertices of a dynamic graph whose edges are all
+ * non-pipelined (the adaptive batch scheduler's precondition): one region per vertex, ids
+ * from `firstId`; each gate's group is an external input. Producer regions learn their new
+ * consumers (their `consumerRegionIds` grow).
+ */
+export function appendSingletonRegions(
+  eg: ExecutionGraph,
+  regions: PipelinedRegion[],
+  vertices: readonly ExecutionVertexId[],
+  regionOf: Map<ExecutionVertexId, RegionId>,
+): PipelinedRegion[] {
+  const added: PipelinedRegion[] = [];
+  const groupById = new Map(eg.groups.map((g) => [g.id, g] as const));
+  for (const vid of vertices) {
+    const id = regions.length as RegionId;
+    const v = getVertex(eg, vid);
+    const externalInputs: RegionInput[] = v.inputGates.map((gate) => {
+      assert(!mustBePipelinedConsumed(gate.partitionType), `${vid}: a pipelined input in a dynamic graph`);
+      const group = groupById.get(gate.groupId)!;
+      const producerRegionIds = uniqueSorted(group.partitionIds.map((pid) => regionOf.get(getPartition(eg, pid).producer)!)) as RegionId[];
+      return { groupId: group.id, edgeIndex: group.edgeIndex, partitionType: group.partitionType, externalPartitionIds: group.partitionIds, crossRegion: false, producerRegionIds };
+    });
+    const producerRegionIds = uniqueSorted(externalInputs.flatMap((i) => i.producerRegionIds)) as RegionId[];
+    const region: PipelinedRegion = { id, vertexIds: [vid], externalInputs, producerRegionIds, consumerRegionIds: [] };
+    for (const p of producerRegionIds) (regions[p]!.consumerRegionIds as RegionId[]).push(id);
+    regions.push(region);
+    regionOf.set(vid, id);
+    added.push(region);
+  }
+  return added;
+}
+
 /** Region of every execution vertex. */
 export function regionOfVertexMap(regions: readonly PipelinedRegion[]): Map<ExecutionVertexId, RegionId> {
   const out = new Map<ExecutionVertexId, RegionId>();
@@ -227,16 +260,18 @@ export class PipelinedRegionScheduling {
     this.regionOfVertex = regionOfVertexMap(regions);
     assert(this.regionOfVertex.size === eg.vertices.length, "regions must cover every execution vertex once");
     this.hybridConsumers = regions.map(() => []);
-    for (const region of regions) {
-      for (const input of region.externalInputs) {
-        let consumers = this.consumersOfGroup.get(input.groupId);
-        if (consumers === undefined) this.consumersOfGroup.set(input.groupId, (consumers = []));
-        consumers.push(region.id);
-        if (input.partitionType !== "BLOCKING") {
-          for (const p of input.producerRegionIds) {
-            const list = this.hybridConsumers[p]!;
-            if (list[list.length - 1] !== region.id) list.push(region.id);
-          }
+    for (const region of regions) this.registerInputs(region);
+  }
+
+  private registerInputs(region: PipelinedRegion): void {
+    for (const input of region.externalInputs) {
+      let consumers = this.consumersOfGroup.get(input.groupId);
+      if (consumers === undefined) this.consumersOfGroup.set(input.groupId, (consumers = []));
+      consumers.push(region.id);
+      if (input.partitionType !== "BLOCKING") {
+        for (const p of input.producerRegionIds) {
+          const list = this.hybridConsumers[p]!;
+          if (list[list.length - 1] !== region.id) list.push(region.id);
         }
       }
     }
@@ -279,6 +314,25 @@ export class PipelinedRegionScheduling {
       }
     }
     return this.maybeSchedule(regionIds);
+  }
+
+  /**
+   * Adaptive batch scheduling: the regions of newly initialized vertices join (the caller
+   * has appended them to the regions array it passed in; ids continue the dense
+   * numbering). Returns those schedulable now, with the hybrid consumers they unlock.
+   */
+  addRegions(added: readonly PipelinedRegion[]): RegionId[] {
+    for (const region of added) {
+      assert(region.id === this.scheduled.length && this.regions[region.id] === region, `added region ${region.id} is not the next one`);
+      this.scheduled.push(false);
+      this.hybridConsumers.push([]);
+      for (const v of region.vertexIds) {
+        assert(!this.regionOfVertex.has(v), `vertex ${v} is in two regions`);
+        this.regionOfVertex.set(v, region.id);
+      }
+      this.registerInputs(region);
+    }
+    return this.started ? this.maybeSchedule(added.map((r) => r.id)) : [];
   }
 
   isScheduled(regionId: RegionId): boolean {

@@ -290,6 +290,13 @@ export class Task {
   start(): void {
     assert(this.state === "created", `task ${this.name} started twice`);
     this.state = "initializing";
+    const startupNs = this.costs.taskStartupNsPerTask;
+    if (startupNs > 0) this.host.run(startupNs, () => this.state === "initializing" && this.initialize(), this.id.vertexName, `slot ${this.id.slot}`);
+    else this.initialize();
+  }
+
+  /** Restores state (if any), then runs. */
+  private initialize(): void {
     const handle = this.setup.restore;
     if (handle === undefined || handle.finished === true) {
       this.finishedOnRestore = handle?.finished === true;

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
-import { defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface KeyValue {
   key: number;
@@ -35,7 +35,7 @@ export const batchDag = defineJob({
   }),
   compareOptions: (p) => ({ keyOf: (r) => (r as KeyValue).key % p.buckets }),
   build(env, p) {
-    env.setParallelism(p.parallelism);
+    applyParallelism(env, p.parallelism);
     const source = GeneratorSource(keyedGeneratorOptions(p));
     const out = env
       .fromSource<{ key: number; seq: number }>(source, "none", "pairs")

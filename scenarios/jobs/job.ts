@@ -67,7 +67,13 @@ export function defineJob<S extends z.ZodObject>(def: {
 // Parameters most jobs share. Data never depends on parallelism: splits is its own knob.
 export const records = (d: number) => z.number().int().min(0).max(10_000_000).default(d);
 export const positiveInt = (d: number, max = 1_000_000) => z.number().int().min(1).max(max).default(d);
-export const parallelism = (d: number) => z.number().int().min(1).max(4096).default(d);
+/** A job's parallelism, or "auto": left unset, for the adaptive batch scheduler to decide (BATCH) or parallelism.default. */
+export const parallelism = (d: number) => z.union([z.number().int().min(1).max(4096), z.literal("auto")]).default(d);
+
+/** Sets the environment's parallelism unless the job's param is "auto". */
+export function applyParallelism(env: StreamExecutionEnvironment, parallelism: number | "auto"): void {
+  if (parallelism !== "auto") env.setParallelism(parallelism);
+}
 /** 0 = uniform keys; > 0 = zipf with that exponent. */
 export const skew = (d: number) => z.number().min(0).max(10).default(d);
 /** "discard" keeps nothing (benchmarks); the oracle then has nothing to compare. */

@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import type { KeyedProcessContext, KeyedProcessFunction } from "../../engine/api/functions";
-import { defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface KeyedEvent {
   key: string;
@@ -90,7 +90,7 @@ export const keyedTimers = defineJob({
     sink: sinkKind(),
   }),
   build(env, p) {
-    env.setParallelism(p.parallelism);
+    applyParallelism(env, p.parallelism);
     const source = GeneratorSource({
       ...keyedGeneratorOptions(p),
       eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
 import { windowStartWithOffset, TumblingEventTimeWindows } from "../../engine/api/windows";
-import { defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface Reading {
   key: string;
@@ -45,7 +45,7 @@ interface WindowJobParams {
   keys: number;
   skew: number;
   splits: number;
-  parallelism: number;
+  parallelism: number | "auto";
   ratePerSecond?: number | undefined;
   windowMs: number;
   intervalMs: number;
@@ -55,7 +55,7 @@ interface WindowJobParams {
 }
 
 function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): void {
-  env.setParallelism(p.parallelism);
+  applyParallelism(env, p.parallelism);
   const source = GeneratorSource({
     ...keyedGeneratorOptions(p),
     eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },

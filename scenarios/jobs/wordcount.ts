@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Rng, Zipf } from "../../sim/rng";
 import { GeneratorSource, PartitionedLogSource } from "../../engine/api/sources";
 import type { SourceSpec } from "../../engine/api/types";
-import { defineJob, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface WordCount {
   word: string;
@@ -35,7 +35,7 @@ export const wordcount = defineJob({
   }),
   compareOptions: () => ({ keyOf: (r) => (r as WordCount).word, monotone: (r) => (r as WordCount).count }),
   build(env, p) {
-    env.setParallelism(p.parallelism);
+    applyParallelism(env, p.parallelism);
     let source: SourceSpec;
     if (p.sentences !== undefined) {
       const data: string[][] = Array.from({ length: p.splits }, () => []);

@@ -80,6 +80,9 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   readonly broadcast: boolean;
   state: WriterState = "producing";
   bytesEmitted = 0;
+  /** Unicast bytes per subpartition and broadcast bytes (in every subpartition), for subpartitionBytes(). */
+  private unicastBytesPerSubpartition: Float64Array | undefined;
+  private bytesToEverySubpartition = 0;
   bytesSent = 0;
   buffersSent = 0;
   recordsEmitted = 0;
@@ -176,6 +179,18 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
 
   get blockedElements(): number {
     return this.blocked.length;
+  }
+
+  subpartitionBytes(): number[] {
+    const out = new Array<number>(this.numSubpartitions).fill(this.bytesToEverySubpartition);
+    const unicast = this.unicastBytesPerSubpartition;
+    if (unicast !== undefined) for (let i = 0; i < out.length; i++) out[i]! += unicast[i]!;
+    return out;
+  }
+
+  private countBytes(target: number, bytes: number): void {
+    if (target < 0) this.bytesToEverySubpartition += bytes;
+    else (this.unicastBytesPerSubpartition ??= new Float64Array(this.numSubpartitions))[target]! += bytes;
   }
 
   // ---- writing ----
@@ -309,6 +324,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
 
   private emit(target: number, value: unknown, timestampMs: number, totalBytes: number): void {
     this.bytesEmitted += totalBytes;
+    this.countBytes(target, totalBytes);
     if (this.blocked.length > 0) {
       this.pushBlocked(target, value, timestampMs, totalBytes);
       return;

@@ -98,6 +98,11 @@ export interface ResultPartitionWriter {
   queuedBuffers(): number;
   /** Serialized bytes of the records and watermarks written. */
   readonly bytesEmitted: number;
+  /**
+   * Bytes written to each subpartition, a broadcast element counted in every one (Flink's
+   * ResultPartitionBytes, which a finished task reports for the adaptive batch scheduler).
+   */
+  subpartitionBytes(): number[];
   /** Payload bytes of data buffers taken by readers (sent remotely or read locally). */
   readonly bytesSent: number;
   readonly buffersSent: number;

@@ -97,6 +97,9 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   readonly indexFile: string;
   state: WriterState = "producing";
   bytesEmitted = 0;
+  /** Unicast bytes per subpartition and broadcast bytes (in every subpartition), for subpartitionBytes(). */
+  private unicastBytesPerSubpartition: Float64Array | undefined;
+  private bytesToEverySubpartition = 0;
   bytesSent = 0;
   buffersSent = 0;
   /** Bytes appended to the data file (headers and compression included). */
@@ -180,6 +183,18 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     return this.index[subpartition] ?? [];
   }
 
+  subpartitionBytes(): number[] {
+    const out = new Array<number>(this.numSubpartitions).fill(this.bytesToEverySubpartition);
+    const unicast = this.unicastBytesPerSubpartition;
+    if (unicast !== undefined) for (let i = 0; i < out.length; i++) out[i]! += unicast[i]!;
+    return out;
+  }
+
+  private countBytes(target: number, bytes: number): void {
+    if (target < 0) this.bytesToEverySubpartition += bytes;
+    else (this.unicastBytesPerSubpartition ??= new Float64Array(this.numSubpartitions))[target]! += bytes;
+  }
+
   // ---- writing ----
 
   emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void {
@@ -191,6 +206,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
     const total = recordBytes + RECORD_HEADER_BYTES;
     this.bytesEmitted += total;
+    this.countBytes(subpartition, total);
     if (this.broadcastBytes > 0) this.spillBroadcast();
     if (this.unicastBytes > 0 && this.unicastBytes + total > this.sortBufferCapacityBytes) this.spillUnicast();
     const list = (this.unicast[subpartition] ??= []);
@@ -308,6 +324,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
 
   private addBroadcast(value: unknown, timestampMs: number, total: number): void {
     this.bytesEmitted += total;
+    this.countBytes(-1, total);
     if (this.unicastBytes > 0) this.spillUnicast();
     if (this.broadcastBytes > 0 && this.broadcastBytes + total > this.sortBufferCapacityBytes) this.spillBroadcast();
     const list = (this.broadcastList ??= []);

@@ -11,6 +11,9 @@
  * IndexRange. Bytes are integers (JS numbers, exact below 2^53).
  */
 import { InputError, InvariantError } from "../../../sim/errors";
+import type { IndexRange, SubtaskInputRange } from "../../graph/dynamic-execution-graph";
+
+export type { IndexRange, SubtaskInputRange };
 
 /**
  * A consumer subtask reads at most this many subpartitions of one result — Flink's
@@ -21,11 +24,6 @@ export const MAX_SUBPARTITIONS_PER_TASK = 32768;
 /** Bisection over byte limits runs at most this many steps (limits are < 2^53). */
 const MAX_BISECTION_STEPS = 64;
 
-/** Inclusive index range `[start, end]`. */
-export interface IndexRange {
-  readonly start: number;
-  readonly end: number;
-}
 
 /** One consumed blocking result, fully produced. */
 export interface DeciderInput {
@@ -70,12 +68,6 @@ export interface VertexToDecide {
   readonly maxParallelism: number;
 }
 
-/** What consumer subtask `subtask` reads of one input. */
-export interface SubtaskInputRange {
-  readonly subtask: number;
-  readonly partitionRange: IndexRange;
-  readonly subpartitionRange: IndexRange;
-}
 
 /** How the parallelism was reached. */
 export type DecisionPath =
