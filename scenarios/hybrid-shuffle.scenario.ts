@@ -57,23 +57,27 @@ export default defineScenario({
 });
 
 /**
- * The job: `records` paced at `ratePerSecond` (per split), rebalance into a map that throws
- * on attempt 0 of subtask 1 at its `failAt`-th record (0: never), keyBy into a sum.
+ * The job: `records` in `splits` splits (default: one per source subtask) paced at
+ * `ratePerSecond` per split (0: unpaced), `valueCpuNs` of CPU per record in the source's
+ * chain (0: the default cost), rebalance into a map that throws on attempt 0 of subtask 1 at
+ * its `failAt`-th record (0: never), keyBy into a sum.
  */
 export function hybridJob(env: StreamExecutionEnvironment, params: Record<string, unknown>): void {
   const records = Number(params.records ?? 2000);
-  const ratePerSecond = params.ratePerSecond === undefined ? undefined : Number(params.ratePerSecond);
+  const ratePerSecond = Number(params.ratePerSecond ?? 0) > 0 ? Number(params.ratePerSecond) : undefined;
+  const cpuNsPerRecord = Number(params.valueCpuNs ?? 0);
   const failAt = Number(params.failAt ?? 0);
+  const splits = Number(params.splits ?? PARALLELISM);
   let seen = 0;
   env
     .fromSource<{ key: number; seq: number }>(
-      GeneratorSource({ records, splits: PARALLELISM, keys: { count: 40, distribution: "uniform" }, ...(ratePerSecond !== undefined ? { ratePerSecond } : {}) }),
+      GeneratorSource({ records, splits, keys: { count: 40, distribution: "uniform" }, ...(ratePerSecond !== undefined ? { ratePerSecond } : {}) }),
       "none",
       SOURCE,
     )
     .map((r) => ({ key: r.key, value: 1 + (r.seq % 5) }), "Value")
     // 1 KiB records: a 32 KiB buffer fills (and becomes readable) every ~0.3 s per channel.
-    .withCost({ recordBytes: 1024 })
+    .withCost({ recordBytes: 1024, ...(cpuNsPerRecord > 0 ? { cpuNsPerRecord } : {}) })
     .rebalance()
     .map((kv, ctx) => {
       if (failAt > 0 && ctx.attemptNumber === 0 && ctx.subtaskIndex === 1 && ++seen === failAt) throw new Error("injected failure in map subtask 1");

@@ -543,6 +543,7 @@ export class InputGate {
       this.ctx.world.host(producerHost, `gate ${this.gateId}.channels[${i}].producerHost`);
       this.unknownChannels--;
       updated++;
+      this.ctx.mark("network.unknownChannelUpdated");
       let ch: InputChannel;
       if (producerHost === this.ctx.host) {
         ch = new LocalInputChannel(this, this.ctx, i, partitionId, old.subpartition, producerHost);
