@@ -473,7 +473,13 @@ export class JobManager {
 
   /** Each region asks for its slots in bulk on its own (Flink allocates per region), in order. */
   private requestRegions(regionIds: RegionId[]): void {
-    for (const regionId of regionIds) this.requestRegion(regionId);
+    for (const regionId of regionIds) {
+      // A region waiting out a failover's back-off (it can become schedulable meanwhile, e.g.
+      // a hybrid input finishing) is deployed by the restart (scheduling.reset), not now:
+      // deploying it early would run an attempt the restart then replaces.
+      if (this.regions[regionId]!.vertexIds.some((v) => this.pendingRestart.has(v))) continue;
+      this.requestRegion(regionId);
+    }
   }
 
   private requestRegion(regionId: RegionId): void {
