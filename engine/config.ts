@@ -17,6 +17,7 @@
  */
 import { InputError, assert, closestName } from "../sim/errors";
 import { BATCH_SHUFFLE_MODES } from "./graph/job-graph";
+import { HYBRID_CONSUME_CONSTRAINTS, type HybridConsumeConstraint } from "./graph/result-partition-type";
 import { NS_PER_MS, NS_PER_S, NS_PER_MIN, NS_PER_H, describe, parseDuration } from "../sim/time";
 
 export type OptionType = "duration" | "int" | "number" | "boolean" | "enum" | "memory" | "string";
@@ -623,6 +624,18 @@ const OPTION_LIST = [
     description: "With unaligned checkpoints on: start aligned and switch to unaligned after this long (0 = unaligned from the start).",
     effect: "modelled",
   },
+  {
+    // No default in Flink: AdaptiveBatchSchedulerFactory picks UNFINISHED_PRODUCERS, or
+    // ONLY_FINISHED_PRODUCERS when speculative execution is on (and rejects
+    // UNFINISHED_PRODUCERS with it). effectiveHybridConsumeConstraint() resolves it.
+    key: "jobmanager.partition.hybrid.partition-data-consume-constraint",
+    type: "enum",
+    values: HYBRID_CONSUME_CONSTRAINTS,
+    default: null,
+    description:
+      "When a consumer of a hybrid partition may start: once its producers are scheduled (UNFINISHED_PRODUCERS), once one of them finished, reading only finished ones (ONLY_FINISHED_PRODUCERS), or once all finished (ALL_PRODUCERS_FINISHED).",
+    effect: "modelled",
+  },
   // ---- failover (§1) ---------------------------------------------------------------------
   {
     key: "jobmanager.execution.failover-strategy",
@@ -1029,6 +1042,17 @@ export function effectiveRestartStrategy(config: EngineConfig): RestartStrategy 
   const set = config.get("restart-strategy.type");
   if (set !== undefined) return set;
   return config.get("execution.checkpointing.interval") === undefined ? "none" : "exponential-delay";
+}
+
+/**
+ * The hybrid consume constraint in force: the option when set, else Flink's scheduler
+ * default, UNFINISHED_PRODUCERS.
+ * TODO(speculation): once `execution.batch.speculative.enabled` exists, the default is
+ * ONLY_FINISHED_PRODUCERS when it is true, and an explicit UNFINISHED_PRODUCERS with it is
+ * an error ("For speculative execution, only supports consume finished partition now").
+ */
+export function effectiveHybridConsumeConstraint(config: EngineConfig): HybridConsumeConstraint {
+  return config.get("jobmanager.partition.hybrid.partition-data-consume-constraint") ?? "UNFINISHED_PRODUCERS";
 }
 
 // ---- parsing ---------------------------------------------------------------------------

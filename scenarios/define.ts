@@ -54,6 +54,12 @@ export interface Scenario extends ScenarioSpec {
 
 const FIELDS = ["name", "description", "cluster", "config", "costs", "job", "params", "faults", "timeLimit", "knockout", "expect"];
 
+/** The spec a scenario was defined from (its derived fields dropped), to define a variant of it. */
+export function specOf(scenario: Scenario): ScenarioSpec {
+  const { timeLimitNs: _limit, costModel: _costs, libraryJob: _job, ...spec } = scenario;
+  return spec;
+}
+
 export function defineScenario(spec: ScenarioSpec): Scenario {
   if (spec === null || typeof spec !== "object") throw new InputError("scenario", `expected an object, got ${describe(spec)}`);
   for (const key of Object.keys(spec)) {

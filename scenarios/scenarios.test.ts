@@ -11,8 +11,10 @@ import bufferDebloat from "./buffer-debloat.scenario";
 import stateBackends, { keyedBusyNsPerRecord } from "./state-backends.scenario";
 import incrementalCheckpoint, { uploadsPerCheckpoint } from "./incremental-checkpoint.scenario";
 import changelog, { checkpointDurationMs, keyedRestores, meanRestoreMs } from "./changelog.scenario";
-import { defineScenario } from "./define";
+import { defineScenario, specOf } from "./define";
 import adaptiveParallelism, { countParallelism } from "./adaptive-parallelism.scenario";
+import hybridShuffle, { SOURCE, FRAGILE, restartedSubtasksOf } from "./hybrid-shuffle.scenario";
+import pointwisePipelined, { MAKESPAN_RATIO_BOUND, blockingMakespanNs } from "./pointwise-pipelined.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
   // In-flight data = queued input + output buffers of all subtasks at a sample.
@@ -158,10 +160,38 @@ describe("scenarios", () => {
     for (const h of latest.handles.values()) for (const f of h.shared ?? []) expect(o.result.world.blobStore.has(f.blobKey), f.blobKey).toBe(true);
   });
 
+  it("hybrid shuffle FULL: consumers overlap producers, a failed consumer re-reads without rerunning producers; the SELECTIVE twin reruns them", () => {
+    const o = runScenarioOnce(hybridShuffle, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(hybridShuffle, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.failures.map((f) => f.expectation)).toEqual([hybridShuffle.expect![3]!.name]);
+    // FULL: the failed map subtask and the two sums it feeds; SELECTIVE: both sources, so both maps and both sums.
+    expect([o.result.restartedTasks, restartedSubtasksOf(o.result, SOURCE), restartedSubtasksOf(o.result, FRAGILE)]).toEqual([3, 0, 1]);
+    expect([twin.result.restartedTasks, restartedSubtasksOf(twin.result, SOURCE), restartedSubtasksOf(twin.result, FRAGILE)]).toEqual([6, 2, 2]);
+    console.log(
+      `hybrid-shuffle: restarted tasks FULL ${o.result.restartedTasks}, SELECTIVE ${twin.result.restartedTasks}; ` +
+        `makespan FULL ${(o.result.makespanNs! / 1e9).toFixed(3)} s, SELECTIVE ${(twin.result.makespanNs! / 1e9).toFixed(3)} s`,
+    );
+  });
+
+  it("pointwise-pipelined: shorter makespan than all-blocking; the blocking twin fails the bound", () => {
+    const o = runScenarioOnce(pointwisePipelined, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(pointwisePipelined, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.failures.map((f) => f.expectation)).toEqual([pointwisePipelined.expect![2]!.name]);
+    const blocking = blockingMakespanNs(pointwisePipelined, 1, false);
+    expect(twin.result.makespanNs).toBe(blocking); // the twin is the reference run
+    const ratio = o.result.makespanNs! / blocking;
+    console.log(`pointwise-pipelined: makespan ${(o.result.makespanNs! / 1e9).toFixed(3)} s vs blocking ${(blocking / 1e9).toFixed(3)} s, ratio ${ratio.toFixed(3)}`);
+    expect(ratio).toBeLessThanOrEqual(MAKESPAN_RATIO_BOUND);
+  });
+
   it("backpressure: buffered data stays flat when the input grows 10x", () => {
     const base = runScenarioOnce(backpressure, 2, {}, false);
     // Ten times the input rate into the same sink (its capacity is now 1/50 of the input).
-    const { timeLimitNs: _limit, libraryJob: _job, costModel: _costs, ...spec } = backpressure;
+    const spec = specOf(backpressure);
     const tenfold = defineScenario({ ...spec, params: { ...backpressure.params, ratePerSecond: 100_000, capacityFraction: 0.02 } });
     const big = runScenarioOnce(tenfold, 2, {}, false);
     const a = maxBufferedBuffers(base.result);

@@ -323,6 +323,8 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "state.changelog.dstl.dfs.upload.max-attempts": { scenario: "changelog", value: 1, base: { "state.changelog.dstl.dfs.upload.timeout": "5ms" } },
   // Failed uploads (the outage) retry sooner.
   "state.changelog.dstl.dfs.upload.next-attempt-delay": { scenario: "changelog-blob-fail", value: "50ms" },
+  // Unset means UNFINISHED_PRODUCERS: consumers start with their producers; ALL_PRODUCERS_FINISHED holds them back.
+  "jobmanager.partition.hybrid.partition-data-consume-constraint": { scenario: "batch-wc", value: "ALL_PRODUCERS_FINISHED", base: { "execution.batch-shuffle-mode": "ALL_EXCHANGES_HYBRID_FULL" } },
   "jobmanager.execution.failover-strategy": { scenario: "failing-twice-batch", value: "full", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 5 } },
   "restart-strategy.type": { scenario: "failing-twice", value: "fixed-delay" },
   "restart-strategy.fixed-delay.attempts": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "fixed-delay" } },

@@ -11,7 +11,8 @@ import type { TaskIdentity } from "../runtime/task";
 export interface InputChannelDeployment {
   partitionId: string;
   subpartition: number;
-  producerHost: string;
+  /** Undefined: an unfinished hybrid producer under ONLY_FINISHED_PRODUCERS (an UpdatePartitionInfo follows). */
+  producerHost: string | undefined;
 }
 
 export interface InputGateDeployment {

@@ -23,11 +23,11 @@ import { sideOutputTagOf } from "../api/environment";
 import { sourceRng } from "../api/job-rng";
 import { assignSplits } from "../api/sources";
 import type { SourceSplit } from "../api/types";
-import type { EngineConfig } from "../config";
+import { effectiveHybridConsumeConstraint, type EngineConfig } from "../config";
 import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId, PartitionId } from "../graph/execution-graph";
 import type { JobGraph } from "../graph/job-graph";
 import { PipelinedRegionScheduling, regionOfVertexMap, type PipelinedRegion, type RegionId } from "../graph/regions";
-import { isReconsumable } from "../graph/result-partition-type";
+import { isHybrid, isReconsumable, type HybridConsumeConstraint } from "../graph/result-partition-type";
 import { createFailoverStrategy, type FailoverContext, type FailoverStrategy } from "../failover/failover-strategy";
 import { createRestartStrategy, type RestartBackoffTimeStrategy } from "../failover/restart-strategy";
 import type { EngineEvents, ExecutionState, JobStatus } from "../trace-events";
@@ -79,6 +79,7 @@ export class JobManager {
   private readonly executions = new Map<ExecutionVertexId, ExecutionInfo>();
   private readonly byAttempt = new Map<string, ExecutionInfo>();
   private readonly scheduling: PipelinedRegionScheduling;
+  private readonly hybridConstraint: HybridConsumeConstraint;
   /** Regions waiting for slots, in the order they became schedulable. */
   private readonly pendingRegions: { regions: RegionId[]; sinceNs: number; timer: number }[] = [];
   /** Shared slots held now, by "slot sharing group index/subtask index". */
@@ -109,6 +110,8 @@ export class JobManager {
   restartedTasks = 0;
   /** Slot time held by the job: Σ over slots of allocation to release, ns (slots still held are not counted). */
   slotNs = 0;
+  /** The subtask of every restarted attempt, in restart order (restartedTasks of them). */
+  readonly restartedVertices: ExecutionVertexId[] = [];
   /** The checkpoint coordinator, when checkpointing is on (STREAMING with an interval). */
   readonly checkpoints: CheckpointCoordinator | undefined;
 
@@ -128,7 +131,8 @@ export class JobManager {
     private readonly adaptive?: AdaptiveBatchPlanner,
   ) {
     assert(adaptive === undefined || (adaptive.graph === executionGraph && regions.length === 0), "adaptive scheduling needs its own empty graph");
-    this.scheduling = new PipelinedRegionScheduling(executionGraph, regions);
+    this.hybridConstraint = effectiveHybridConsumeConstraint(config);
+    this.scheduling = new PipelinedRegionScheduling(executionGraph, regions, this.hybridConstraint);
     for (const v of executionGraph.vertices) {
       const info: ExecutionInfo = { vertex: v, attemptNumber: 0, attemptId: `${v.id}#0`, state: "CREATED", host: undefined, slot: -1 };
       this.executions.set(v.id, info);
@@ -396,6 +400,7 @@ export class JobManager {
         this.setStatus("FINISHED");
         return;
       }
+      this.updateUnknownConsumers(e);
       if (!this.isTerminal) this.requestRegions(this.scheduling.onVertexFinished(e.vertex.id));
       this.advanceAdaptive();
     } else if (state === "FAILED") {
@@ -431,7 +436,11 @@ export class JobManager {
     const p = this.executionGraph.partitionById.get(pid)!;
     if (!isReconsumable(p.partitionType) || this.failedPartitions.has(pid)) return false;
     const producer = this.executions.get(p.producer)!;
-    if (producer.state !== "FINISHED" || producer.host === undefined) return false;
+    // Flink tracks a scheduler-released partition from its producer's deployment, so a
+    // HYBRID_FULL partition is readable again from its start while the producer still runs
+    // (everything is spilled); a restarted consumer does not rerun it.
+    const producing = isHybrid(p.partitionType) && (producer.state === "DEPLOYING" || producer.state === "INITIALIZING" || producer.state === "RUNNING");
+    if ((producer.state !== "FINISHED" && !producing) || producer.host === undefined) return false;
     return this.taskManagers.get(producer.host)?.alive === true;
   }
 
@@ -514,6 +523,7 @@ export class JobManager {
     }
     this.restarts++;
     this.restartedTasks += vertices.length;
+    this.restartedVertices.push(...vertices);
     this.trace.emit("TasksRestarted", { vertices });
     const restoring = this.checkpoints?.latest;
     if (restoring !== undefined) this.trace.emit("CheckpointRestored", { checkpoint: restoring.id, subtasks: vertices.filter((v) => restoring.handles.has(v)) });
@@ -525,7 +535,13 @@ export class JobManager {
 
   /** Each region asks for its slots in bulk on its own (Flink allocates per region), in order. */
   private requestRegions(regionIds: RegionId[]): void {
-    for (const regionId of regionIds) this.requestRegion(regionId);
+    for (const regionId of regionIds) {
+      // A region waiting out a failover's back-off (it can become schedulable meanwhile, e.g.
+      // a hybrid input finishing) is deployed by the restart (scheduling.reset), not now:
+      // deploying it early would run an attempt the restart then replaces.
+      if (this.regions[regionId]!.vertexIds.some((v) => this.pendingRestart.has(v))) continue;
+      this.requestRegion(regionId);
+    }
   }
 
   private requestRegion(regionId: RegionId): void {
@@ -661,6 +677,24 @@ export class JobManager {
     }
   }
 
+  /**
+   * ONLY_FINISHED_PRODUCERS: consumers deployed before this producer finished hold unknown
+   * channels for its hybrid partitions; tell them where it is (Flink's updatePartitionInfo).
+   */
+  private updateUnknownConsumers(producer: ExecutionInfo): void {
+    if (this.hybridConstraint !== "ONLY_FINISHED_PRODUCERS") return;
+    for (const pid of producer.vertex.producedPartitions) {
+      const p = this.executionGraph.partitionById.get(pid)!;
+      if (!isHybrid(p.partitionType)) continue;
+      const partitionId = attemptPartitionId(pid, producer.attemptNumber);
+      for (const cid of p.subpartitionConsumers) {
+        const c = this.executions.get(cid)!;
+        if (c.state !== "DEPLOYING" && c.state !== "INITIALIZING" && c.state !== "RUNNING") continue;
+        this.sendToAttempt(cid, c.attemptId, { type: "UpdatePartitionInfo", attemptId: c.attemptId, partitionId, producerHost: producer.host! });
+      }
+    }
+  }
+
   private deploymentFor(e: ExecutionInfo): TaskDeployment {
     const eg = this.executionGraph;
     const jv = this.jobGraph.vertices[e.vertex.vertexIndex]!;
@@ -681,6 +715,10 @@ export class JobManager {
         partitionType: gate.partitionType,
         channels: gate.channels.map((c) => {
           const producer = this.executions.get(eg.partitionById.get(c.partitionId)!.producer)!;
+          // ONLY_FINISHED_PRODUCERS: read only finished producers; the others stay unknown until they finish.
+          if (this.hybridConstraint === "ONLY_FINISHED_PRODUCERS" && isHybrid(gate.partitionType) && producer.state !== "FINISHED") {
+            return { partitionId: attemptPartitionId(c.partitionId, producer.attemptNumber), subpartition: c.subpartitionIndex, producerHost: undefined };
+          }
           if (producer.host === undefined) throw new InvariantError(`producer of ${c.partitionId} is not placed`);
           return { partitionId: attemptPartitionId(c.partitionId, producer.attemptNumber), subpartition: c.subpartitionIndex, producerHost: producer.host };
         }),

@@ -13,6 +13,8 @@ export type JmToTm =
   | { type: "RegistrationAccepted" }
   | { type: "SubmitTask"; deployment: TaskDeployment }
   | { type: "CancelTask"; attemptId: string }
+  /** A consumed partition's producer finished there (Flink's updatePartitionInfo for unknown channels). */
+  | { type: "UpdatePartitionInfo"; attemptId: string; partitionId: string; producerHost: string }
   | { type: "AddSplits"; attemptId: string; splits: SourceSplit[]; noMoreSplits: boolean }
   | { type: "FreeSlot"; slot: number }
   | { type: "HeartbeatRequest"; seq: number }

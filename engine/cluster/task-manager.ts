@@ -19,6 +19,7 @@ import type { CostModel } from "../costs";
 import type { LatencyTracker } from "../runtime/latency-tracker";
 import { InsufficientNetworkBuffersError } from "../runtime/network/buffer-pool";
 import { Task } from "../runtime/task";
+import type { InputGate } from "../runtime/network/input-gate";
 import type { TaskSettings } from "../runtime/task-io";
 import type { RocksDbStats } from "../state/rocksdb-backend";
 import type { ChangelogStats } from "../state/changelog-backend";
@@ -69,6 +70,8 @@ export class TaskManager {
   readonly host: Host;
   private connection: Connection | undefined;
   private readonly tasks = new Map<string, Task>();
+  /** Each running task's input gates (for UpdatePartitionInfo). */
+  private readonly gatesOf = new WeakMap<Task, readonly InputGate[]>();
   /** When the JobManager was last heard from (its heartbeat requests). */
   private lastJobManagerNs = 0;
   private watchTimer = -1;
@@ -167,6 +170,11 @@ export class TaskManager {
           this.tasks.delete(message.attemptId);
           this.report(message.attemptId, "CANCELED");
         }
+        return;
+      }
+      case "UpdatePartitionInfo": {
+        const task = this.tasks.get(message.attemptId);
+        if (task !== undefined) for (const gate of this.gatesOf.get(task) ?? []) gate.updateChannel(message.partitionId, message.producerHost);
         return;
       }
       case "TriggerCheckpoint": {
@@ -279,6 +287,7 @@ export class TaskManager {
       },
     });
     this.tasks.set(attemptId, task);
+    this.gatesOf.set(task, inputs);
     this.allTasks.push(task);
     this.report(attemptId, "INITIALIZING");
     task.start();

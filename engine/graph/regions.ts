@@ -15,8 +15,11 @@
  *   regions whose only waits are hybrid inputs from regions scheduled in the same step.
  *   With every edge pipelined (STREAMING) that is every region, at once.
  * - A BLOCKING input group is ready when all its partitions produced outside the region
- *   are finished (all producers, for all-to-all). A HYBRID input group is ready when its
- *   producers' regions are scheduled (Flink's default: consumers may start early).
+ *   are finished (all producers, for all-to-all). A HYBRID input group is ready by the
+ *   hybrid consume constraint (Flink's InputConsumableDeciders): UNFINISHED_PRODUCERS (the
+ *   default) when its producers' regions are scheduled, so consumers may start early;
+ *   ONLY_FINISHED_PRODUCERS when at least one of its external partitions is finished;
+ *   ALL_PRODUCERS_FINISHED when all of them are, as for BLOCKING.
  * - Groups with partitions both inside and outside the region (Flink's cross-region
  *   groups, possible after a cycle merge) wait only for the outside ones.
  * - Candidates are checked in region id order, which is topological; a step returns the
@@ -46,7 +49,7 @@ import {
   getVertex,
   type PartitionId,
 } from "./execution-graph";
-import { mustBePipelinedConsumed, type ResultPartitionType } from "./result-partition-type";
+import { mustBePipelinedConsumed, type HybridConsumeConstraint, type ResultPartitionType } from "./result-partition-type";
 import { DisjointSet } from "./union-find";
 
 export { computeLogicalRegions, type LogicalRegion } from "./logical-regions";
@@ -246,7 +249,10 @@ export class PipelinedRegionScheduling {
   private readonly finished = new Set<PartitionId>();
   /** Regions that wait on a group (it is one of their external inputs). */
   private readonly consumersOfGroup = new Map<ConsumedPartitionGroupId, RegionId[]>();
-  /** Per region: regions with a hybrid input from it (candidates once it is scheduled). */
+  /**
+   * Per region: regions with a hybrid input from it (candidates once it is scheduled);
+   * empty unless the constraint is UNFINISHED_PRODUCERS.
+   */
   private readonly hybridConsumers: RegionId[][];
   private readonly regionOfVertex: Map<ExecutionVertexId, RegionId>;
   private started = false;
@@ -254,6 +260,7 @@ export class PipelinedRegionScheduling {
   constructor(
     private readonly eg: ExecutionGraph,
     private readonly regions: readonly PipelinedRegion[],
+    private readonly hybridConstraint: HybridConsumeConstraint = "UNFINISHED_PRODUCERS",
   ) {
     regions.forEach((r, i) => assert(r.id === i, `region ids must be dense: region at ${i} has id ${r.id}`));
     this.scheduled = regions.map(() => false);
@@ -268,7 +275,7 @@ export class PipelinedRegionScheduling {
       let consumers = this.consumersOfGroup.get(input.groupId);
       if (consumers === undefined) this.consumersOfGroup.set(input.groupId, (consumers = []));
       consumers.push(region.id);
-      if (input.partitionType !== "BLOCKING") {
+      if (input.partitionType !== "BLOCKING" && this.hybridConstraint === "UNFINISHED_PRODUCERS") {
         for (const p of input.producerRegionIds) {
           const list = this.hybridConsumers[p]!;
           if (list[list.length - 1] !== region.id) list.push(region.id);
@@ -366,8 +373,8 @@ export class PipelinedRegionScheduling {
     );
     assert(!this.finished.has(partitionId), `partition ${partitionId} finished twice`);
     this.finished.add(partitionId);
-    // Hybrid consumers wait for their producers' scheduling, not their end.
-    if (part.partitionType !== "BLOCKING") return [];
+    // Under UNFINISHED_PRODUCERS hybrid consumers wait for their producers' scheduling, not their end.
+    if (part.partitionType !== "BLOCKING" && this.hybridConstraint === "UNFINISHED_PRODUCERS") return [];
     return part.groupIds.flatMap((g) => this.consumersOfGroup.get(g) ?? []);
   }
 
@@ -399,8 +406,11 @@ export class PipelinedRegionScheduling {
     assert(region !== undefined, `unknown region ${id}`);
     if (this.scheduled[id] || pending.has(id)) return false;
     for (const input of region.externalInputs) {
-      if (input.partitionType === "BLOCKING") {
+      if (input.partitionType === "BLOCKING" || this.hybridConstraint === "ALL_PRODUCERS_FINISHED") {
         if (!input.externalPartitionIds.every((pid) => this.finished.has(pid))) return false;
+      } else if (this.hybridConstraint === "ONLY_FINISHED_PRODUCERS") {
+        // Flink's NUM_FINISHED_PARTITIONS_AS_CONSUMABLE = 1.
+        if (!input.externalPartitionIds.some((pid) => this.finished.has(pid))) return false;
       } else if (!input.producerRegionIds.every((p) => this.scheduled[p] || pending.has(p))) {
         return false;
       }

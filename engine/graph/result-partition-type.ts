@@ -74,3 +74,18 @@ export function isHybrid(type: ResultPartitionType): boolean {
 export function isReleasedByScheduler(type: ResultPartitionType): boolean {
   return !mustBePipelinedConsumed(type);
 }
+
+/**
+ * `jobmanager.partition.hybrid.partition-data-consume-constraint` (Flink's
+ * HybridPartitionDataConsumeConstraint): when a consumer of a hybrid partition group may be
+ * scheduled, and which of its producers' data it reads.
+ * - UNFINISHED_PRODUCERS: once the producers are scheduled; reads them while they run
+ *   (DefaultInputConsumableDecider).
+ * - ONLY_FINISHED_PRODUCERS: once at least one partition of the group is finished; reads
+ *   only finished partitions, the others' channels stay unknown until their producer
+ *   finishes (PartialFinishedInputConsumableDecider + unknown shuffle descriptors).
+ * - ALL_PRODUCERS_FINISHED: once every partition of the group is finished, like blocking
+ *   (AllFinishedInputConsumableDecider).
+ */
+export const HYBRID_CONSUME_CONSTRAINTS = ["UNFINISHED_PRODUCERS", "ONLY_FINISHED_PRODUCERS", "ALL_PRODUCERS_FINISHED"] as const;
+export type HybridConsumeConstraint = (typeof HYBRID_CONSUME_CONSTRAINTS)[number];

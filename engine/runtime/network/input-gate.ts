@@ -22,6 +22,10 @@
  *   one buffer from the head channel and re-queues the channel at the tail if it has more.
  *   END_OF_PARTITION is returned too (so the task learns which channel ended); the gate is
  *   finished when every channel's has been polled. Events need no recycle.
+ * - A channel deployed without its producer's location (Flink's UnknownInputChannel: a
+ *   hybrid partition whose producer has not finished, under ONLY_FINISHED_PRODUCERS)
+ *   reads nothing until updateChannel names the host; it then becomes local or remote and
+ *   is requested. Its exclusive buffers are reserved with the gate's (it may be remote).
  * - A partition the producer TM does not have (yet) is requested again after the
  *   request backoff (100 ms doubling to 10 s, Flink's defaults), then reported as
  *   PartitionNotFound; a lost connection is reported as ConnectionLost; a released or
@@ -49,7 +53,8 @@ export type GateError =
 export interface InputChannelSpec {
   partitionId: string;
   subpartition: number;
-  producerHost: string;
+  /** Undefined: not known yet (see updateChannel). */
+  producerHost: string | undefined;
 }
 
 export interface InputGateSpec {
@@ -210,6 +215,35 @@ class LocalInputChannel extends InputChannel implements ViewListener {
   }
 }
 
+/** A channel whose producer's location is not known yet: reads nothing until the gate replaces it. */
+class UnknownInputChannel extends InputChannel {
+  readonly local = false;
+  request(): void {}
+  pollNext(): ShuffleBuffer | undefined {
+    return undefined;
+  }
+  hasMore(): boolean {
+    return false;
+  }
+  recycle(_buffer: ShuffleBuffer): void {
+    throw new InvariantError(`channel ${this.index} of gate ${this.gate.gateId}: recycle on an unknown channel`);
+  }
+  endOfPartitionPolled(): void {
+    throw new InvariantError(`channel ${this.index} of gate ${this.gate.gateId}: end of partition on an unknown channel`);
+  }
+  release(): void {}
+  announceBufferSize(_bytes: number): void {}
+  overtakenData(): ShuffleBuffer[] {
+    return [];
+  }
+  buffersInUse(): number {
+    return 0;
+  }
+  stats(): ChannelStats {
+    return { local: false, queued: 0, inUse: 0, maxInUseObserved: 0, exclusive: 0, floating: 0, finished: false };
+  }
+}
+
 type RemoteState = "idle" | "requested" | "finished" | "released";
 
 class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
@@ -232,7 +266,7 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
   private overtaken: ShuffleBuffer[] = [];
   private client: ClientConnection | undefined = undefined;
 
-  constructor(gate: InputGate, ctx: GateContext, index: number, spec: InputChannelSpec) {
+  constructor(gate: InputGate, ctx: GateContext, index: number, spec: InputChannelSpec & { producerHost: string }) {
     super(gate, ctx, index, spec.partitionId, spec.subpartition, spec.producerHost);
     this.receiverId = ctx.nextReceiverId();
     this.required = ctx.params.exclusiveBuffersPerChannel;
@@ -419,6 +453,8 @@ export class InputGate {
   buffersReceived = 0;
   private readonly channels: InputChannel[] = [];
   private readonly remote: RemoteInputChannel[] = [];
+  /** Channels still waiting for their producer's location. */
+  private unknownChannels = 0;
   private readonly withData = new Fifo<InputChannel>();
   /** Channels with a priority event (an unaligned barrier) at their head, read first. */
   private readonly priority = new Fifo<InputChannel>();
@@ -451,11 +487,16 @@ export class InputGate {
     const p = ctx.params;
     spec.channels.forEach((c, i) => {
       if (!Number.isInteger(c.subpartition) || c.subpartition < 0) throw new InvariantError(`input gate ${spec.gateId}: channel ${i} has subpartition ${c.subpartition}`);
+      if (c.producerHost === undefined) {
+        this.channels.push(new UnknownInputChannel(this, ctx, i, c.partitionId, c.subpartition, ""));
+        this.unknownChannels++;
+        return;
+      }
       ctx.world.host(c.producerHost, `gate ${spec.gateId}.channels[${i}].producerHost`);
       if (c.producerHost === ctx.host) {
         this.channels.push(new LocalInputChannel(this, ctx, i, c.partitionId, c.subpartition, c.producerHost));
       } else {
-        const ch = new RemoteInputChannel(this, ctx, i, c);
+        const ch = new RemoteInputChannel(this, ctx, i, { ...c, producerHost: c.producerHost });
         this.channels.push(ch);
         this.remote.push(ch);
       }
@@ -471,7 +512,7 @@ export class InputGate {
       maxOverdraftBuffers: 0,
     });
     try {
-      this.exclusiveReservation = ctx.bufferPool.reserveFixed(this.remote.length * p.exclusiveBuffersPerChannel, `${label} (exclusive)`, (n) => this.exclusiveAcquired(n));
+      this.exclusiveReservation = ctx.bufferPool.reserveFixed((this.remote.length + this.unknownChannels) * p.exclusiveBuffersPerChannel, `${label} (exclusive)`, (n) => this.exclusiveAcquired(n));
     } catch (e) {
       this.floatingPool.destroy();
       throw e;
@@ -486,6 +527,39 @@ export class InputGate {
     this.state = "requested";
     this.assignExclusive();
     for (const ch of this.channels) ch.request();
+  }
+
+  /**
+   * The producer of `partitionId` finished on `producerHost` (Flink's updatePartitionInfo):
+   * its unknown channels become local or remote and, once the gate is requested, read it.
+   * Channels that are already known ignore it. Returns how many channels were updated.
+   */
+  updateChannel(partitionId: string, producerHost: string): number {
+    if (this.state === "released" || this.state === "failed" || !this.ctx.alive()) return 0;
+    let updated = 0;
+    for (let i = 0; i < this.channels.length; i++) {
+      const old = this.channels[i]!;
+      if (!(old instanceof UnknownInputChannel) || old.partitionId !== partitionId) continue;
+      this.ctx.world.host(producerHost, `gate ${this.gateId}.channels[${i}].producerHost`);
+      this.unknownChannels--;
+      updated++;
+      this.ctx.mark("network.unknownChannelUpdated");
+      let ch: InputChannel;
+      if (producerHost === this.ctx.host) {
+        ch = new LocalInputChannel(this, this.ctx, i, partitionId, old.subpartition, producerHost);
+        this.channels[i] = ch;
+        // A local channel needs no exclusive buffers: give back the ones reserved for it.
+        this.exclusiveNoLongerNeeded(this.ctx.params.exclusiveBuffersPerChannel, 0);
+      } else {
+        const remote = new RemoteInputChannel(this, this.ctx, i, { partitionId, subpartition: old.subpartition, producerHost });
+        ch = remote;
+        this.channels[i] = remote;
+        this.remote.push(remote);
+        if (this.state === "requested") this.assignExclusive();
+      }
+      if (this.state === "requested") ch.request();
+    }
+    return updated;
   }
 
   /** The next buffer, round-robin over channels in the order data arrived. */
