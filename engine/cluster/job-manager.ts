@@ -276,7 +276,7 @@ export class JobManager {
         return this.onReaderRegistered(message.attemptId);
       case "TaskStateUpdate":
         if (message.failedPartition !== undefined) this.onPartitionFailed(message.failedPartition);
-        return this.onTaskState(message.attemptId, message.state, message.cause, message.failedPartition !== undefined);
+        return this.onTaskState(message.attemptId, message.state, message.cause, message.failedPartition !== undefined, message.partitionBytes);
       case "AcknowledgeCheckpoint": {
         const e = this.currentAttempt(message.attemptId);
         if (e !== undefined && !this.isTerminal) this.checkpoints?.acknowledge(e.vertex.id, message.attemptId, message.checkpointId, message.handle, message.stats, from);
@@ -322,7 +322,7 @@ export class JobManager {
     if (tm !== undefined) this.send(tm, { type: "AddSplits", attemptId, splits, noMoreSplits: true });
   }
 
-  private onTaskState(attemptId: string, state: ExecutionState, cause?: string, partitionError = false): void {
+  private onTaskState(attemptId: string, state: ExecutionState, cause?: string, partitionError = false, partitionBytes?: (number[] | null)[]): void {
     // Not a current attempt: a speculative one; one that finished first becomes current.
     const e = this.byAttempt.get(attemptId) ?? this.speculation?.onAttemptState(attemptId, state, cause, partitionError);
     if (e === undefined) return;
@@ -336,7 +336,7 @@ export class JobManager {
     // Fault plans may trigger on engine events ("when subtask 1 of v0 finishes").
     this.world.signal(`task.${state.toLowerCase()}`, { vertex: vertexId(e.vertex.vertexIndex), subtask: e.vertex.subtaskIndex, attempt: e.attemptNumber, host: e.host ?? "" });
     if (state === "FINISHED") {
-      this.speculation?.onSubtaskFinished(e);
+      this.speculation?.onSubtaskFinished(e, partitionBytes);
       this.finishedCount++;
       this.releaseSlotIfDone(e);
       this.checkpoints?.onSubtaskFinished(e.vertex.id);

@@ -22,7 +22,15 @@ export type JmToTm =
 
 export type TmToJm =
   | { type: "RegisterTaskManager"; host: string; slots: number }
-  | { type: "TaskStateUpdate"; attemptId: string; state: ExecutionState; cause?: string; failedPartition?: string }
+  | {
+      type: "TaskStateUpdate";
+      attemptId: string;
+      state: ExecutionState;
+      cause?: string;
+      failedPartition?: string;
+      /** FINISHED: bytes per subpartition of each produced blocking partition (null: not tracked), Flink's ResultPartitionBytes. */
+      partitionBytes?: (number[] | null)[];
+    }
   | { type: "ReaderRegistered"; attemptId: string }
   | { type: "HeartbeatResponse"; seq: number; host: string }
   | { type: "AcknowledgeCheckpoint"; attemptId: string; checkpointId: CheckpointId; handle: StateHandle; stats: SubtaskCheckpointStats }

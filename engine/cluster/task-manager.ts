@@ -19,6 +19,7 @@ import type { CostModel } from "../costs";
 import type { LatencyTracker } from "../runtime/latency-tracker";
 import { InsufficientNetworkBuffersError } from "../runtime/network/buffer-pool";
 import { Task } from "../runtime/task";
+import { SortMergeResultPartition } from "../runtime/network/sort-merge-partition";
 import type { TaskSettings } from "../runtime/task-io";
 import type { RocksDbStats } from "../state/rocksdb-backend";
 import type { ChangelogStats } from "../state/changelog-backend";
@@ -252,7 +253,8 @@ export class TaskManager {
         running: () => this.report(attemptId, "RUNNING"),
         finished: () => {
           this.tasks.delete(attemptId);
-          this.report(attemptId, "FINISHED");
+          const partitionBytes = writers.map((w) => (w instanceof SortMergeResultPartition ? w.subpartitionBytes() : null));
+          this.send({ type: "TaskStateUpdate", attemptId, state: "FINISHED", partitionBytes });
         },
         failed: (cause, failedPartition) => {
           this.tasks.delete(attemptId);

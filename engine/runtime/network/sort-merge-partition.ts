@@ -97,6 +97,10 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   readonly indexFile: string;
   state: WriterState = "producing";
   bytesEmitted = 0;
+  /** Record bytes written to each subpartition (unicast), for Flink's ResultPartitionBytes. */
+  private readonly unicastBytesBySubpartition: number[];
+  /** Record bytes broadcast (every subpartition holds them). */
+  private broadcastRecordBytes = 0;
   bytesSent = 0;
   buffersSent = 0;
   /** Bytes appended to the data file (headers and compression included). */
@@ -131,6 +135,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     this.outcome = new PartitionOutcome(ctx.kernel);
     this.partitionId = spec.partitionId;
     this.numSubpartitions = spec.numSubpartitions;
+    this.unicastBytesBySubpartition = new Array<number>(spec.numSubpartitions).fill(0);
     this.owner = spec.owner;
     this.broadcast = spec.broadcast === true;
     const p = ctx.params;
@@ -191,6 +196,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
     const total = recordBytes + RECORD_HEADER_BYTES;
     this.bytesEmitted += total;
+    this.unicastBytesBySubpartition[subpartition]! += total;
     if (this.broadcastBytes > 0) this.spillBroadcast();
     if (this.unicastBytes > 0 && this.unicastBytes + total > this.sortBufferCapacityBytes) this.spillUnicast();
     const list = (this.unicast[subpartition] ??= []);
@@ -306,8 +312,17 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     return true;
   }
 
+  /**
+   * Bytes each subpartition holds (records and broadcast data), as Flink's producers report
+   * ResultPartitionBytes when they finish: the slow-task detector weighs consumers by them.
+   */
+  subpartitionBytes(): number[] {
+    return this.unicastBytesBySubpartition.map((b) => b + this.broadcastRecordBytes);
+  }
+
   private addBroadcast(value: unknown, timestampMs: number, total: number): void {
     this.bytesEmitted += total;
+    this.broadcastRecordBytes += total;
     if (this.unicastBytes > 0) this.spillUnicast();
     if (this.broadcastBytes > 0 && this.broadcastBytes + total > this.sortBufferCapacityBytes) this.spillBroadcast();
     const list = (this.broadcastList ??= []);

@@ -52,7 +52,8 @@ export class Blocklist {
       this.ctx.expired(host);
     });
     this.entries.set(host, entry);
-    this.ctx.added(host, untilNs, cause, existing !== undefined);
+    // Extensions (a host still slow at the next check) are silent: one event per entry.
+    if (existing === undefined) this.ctx.added(host, untilNs, cause, false);
   }
 
   /** Drops every entry without expiry events (the job ended). */

@@ -23,7 +23,7 @@
  * are alive; a subtask has at most one winner.
  */
 import { assert } from "../../../sim/errors";
-import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId } from "../../graph/execution-graph";
+import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId, PartitionId } from "../../graph/execution-graph";
 import type { JobGraph } from "../../graph/job-graph";
 import type { ExecutionState } from "../../trace-events";
 import { Blocklist } from "./blocklist";
@@ -103,9 +103,14 @@ export class SpeculativeExecutionHandler {
   private readonly finishedNs = new Map<string, number>();
   /** The slot each speculative attempt holds, until it ends. */
   private readonly slots = new Map<string, { host: string; slot: number }>();
+  /** Bytes per subpartition of each finished producer's partitions (its last finished attempt). */
+  private readonly partitionBytes = new Map<PartitionId, readonly number[]>();
+  /** Input bytes per subtask, while no producer finished anew. */
+  private readonly inputBytesCache = new Map<ExecutionVertexId, number | undefined>();
   private readonly supported: boolean[];
   private readonly blocklist: Blocklist;
   private timer = -1;
+  private readonly blockedEver = new Set<string>();
   readonly stats: SpeculationStats = { numEffectiveSpeculativeExecutions: 0, numSpeculativeAttempts: 0, numBlockedNodes: 0, numSlowChecks: 0 };
 
   constructor(
@@ -122,6 +127,7 @@ export class SpeculativeExecutionHandler {
       cancel: (t) => host.cancelTimer(t),
       added: (h, until, cause, extended) => {
         if (!extended) this.stats.numBlockedNodes++;
+        this.blockedEver.add(h);
         host.blocked(h, until, cause, extended);
       },
       expired: (h) => {
@@ -147,6 +153,11 @@ export class SpeculativeExecutionHandler {
     if (this.timer >= 0) this.host.cancelTimer(this.timer);
     this.timer = -1;
     this.blocklist.clear();
+  }
+
+  /** Every host blocked at some point, in the order first blocked. */
+  everBlocked(): string[] {
+    return [...this.blockedEver];
   }
 
   isBlocked(host: string): boolean {
@@ -256,8 +267,29 @@ export class SpeculativeExecutionHandler {
   }
 
   private snapshotOf(a: Attempt): ExecutionSnapshot {
-    // Input bytes are not reported to the JobManager yet: raw execution time decides.
-    return { attemptId: a.attemptId, state: a.state, deployingNs: this.deployingNs.get(a.attemptId), finishedNs: this.finishedNs.get(a.attemptId), inputBytes: undefined };
+    return { attemptId: a.attemptId, state: a.state, deployingNs: this.deployingNs.get(a.attemptId), finishedNs: this.finishedNs.get(a.attemptId), inputBytes: this.inputBytes(a.vertex) };
+  }
+
+  /**
+   * The bytes a subtask reads: the sum of the subpartitions it consumes (Flink's
+   * getExecutionInputBytes); undefined for sources and where a producer's bytes are unknown.
+   */
+  private inputBytes(v: ExecutionVertex): number | undefined {
+    if (this.inputBytesCache.has(v.id)) return this.inputBytesCache.get(v.id);
+    let total: number | undefined = v.inputGates.length === 0 ? undefined : 0;
+    for (const gate of v.inputGates) {
+      for (const c of gate.channels) {
+        const bytes = this.partitionBytes.get(c.partitionId)?.[c.subpartitionIndex];
+        if (bytes === undefined) {
+          total = undefined;
+          break;
+        }
+        total! += bytes;
+      }
+      if (total === undefined) break;
+    }
+    this.inputBytesCache.set(v.id, total);
+    return total;
   }
 
   // ---- attempts' fates ----------------------------------------------------------------
@@ -306,9 +338,18 @@ export class SpeculativeExecutionHandler {
     return true;
   }
 
-  /** The subtask finished (its current attempt): the other attempts are cancelled. */
-  onSubtaskFinished(current: Attempt): void {
+  /**
+   * The subtask finished (its current attempt): the other attempts are cancelled. Its
+   * partitions' bytes per subpartition weigh its consumers' execution times.
+   */
+  onSubtaskFinished(current: Attempt, partitionBytes: readonly (number[] | null)[] | undefined): void {
     const vid = current.vertex.id;
+    current.vertex.producedPartitions.forEach((pid, i) => {
+      const bytes = partitionBytes?.[i];
+      if (bytes === undefined || bytes === null) this.partitionBytes.delete(pid);
+      else this.partitionBytes.set(pid, bytes);
+    });
+    this.inputBytesCache.clear();
     const cancelled = this.cancelLive(vid);
     const speculativeWin = this.speculative.has(current.attemptId);
     if (speculativeWin) {
