@@ -32,6 +32,7 @@ import { ShuffleAdapter } from "./cluster/shuffle-adapter";
 import { emptyRocksDbStats, type RocksDbStats } from "./state/rocksdb-backend";
 import { emptyChangelogStats, type ChangelogSettings, type ChangelogStats } from "./state/changelog-backend";
 import type { RestoreRecord } from "./cluster/task-manager";
+import type { SpeculationStats } from "./scheduler/speculative/speculative-execution";
 import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
 import type { KernelEvents } from "../sim/trace/events";
 
@@ -116,6 +117,8 @@ export interface JobRunResult {
   changelog: ChangelogStats | undefined;
   /** Every task attempt's restore of checkpointed state, in the order they completed. */
   restores: readonly RestoreRecord[];
+  /** Speculative execution's counters (numEffectiveSpeculativeExecutions, ...); undefined when off. */
+  speculation: SpeculationStats | undefined;
   kernelEvents: number;
   /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
   processingLatencyNs: readonly number[];
@@ -377,6 +380,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     rocksdb: rocksDbStats,
     changelog: changelogStats,
     restores,
+    speculation: jm.speculation === undefined ? undefined : { ...jm.speculation.stats },
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,

@@ -58,6 +58,8 @@ export interface EngineEvents {
     slot: number;
     state: ExecutionState;
     cause?: string;
+    /** A speculative attempt (engine/scheduler/speculative), drawn beside the original. */
+    speculative?: boolean;
   };
   SplitsAssigned: { vertex: string; subtask: number; splits: string[] };
   PartitionFinished: { partition: string; vertex: string; subtask: number; host: string; bytes: number };
@@ -108,6 +110,14 @@ export interface EngineEvents {
   ChangelogMaterialized: { vertex: string; subtask: number; operator: string; materialization: number; bytes: number; uploadedBytes: number };
   /** A task attempt restored checkpointed state: download, deserialization and (changelog) log replay took durationNs. */
   StateRestored: { vertex: string; subtask: number; attempt: number; checkpointId: number; durationNs: number; stateBytes: number; replayedChanges: number; replayedBytes: number };
+  /** Speculative execution started another attempt of a slow subtask, in a slot of its own. */
+  SpeculativeAttemptLaunched: { vertex: string; name: string; subtask: number; attempt: number; host: string; slot: number; slowAttempts: number[] };
+  /** A subtask that ran speculative attempts finished: the winner and the attempts cancelled. */
+  SpeculativeExecutionFinished: { vertex: string; subtask: number; winner: number; speculativeWin: boolean; cancelled: number[] };
+  /** The blocklist: a host gets no new slots until untilNs (extended: it was blocked already). */
+  NodeBlocked: { host: string; untilNs: number; cause: string; extended: boolean };
+  /** A blocklist entry expired. */
+  NodeUnblocked: { host: string };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -145,4 +155,8 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   ChangelogMaterialized: "summary",
   StateRestored: "summary",
   SinkCommitted: "summary",
+  SpeculativeAttemptLaunched: "summary",
+  SpeculativeExecutionFinished: "summary",
+  NodeBlocked: "summary",
+  NodeUnblocked: "summary",
 };

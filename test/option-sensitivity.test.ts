@@ -15,6 +15,7 @@ import { getJob } from "../scenarios/jobs/index";
 import { programOf } from "../scenarios/define";
 import backpressure from "../scenarios/backpressure.scenario";
 import bufferDebloat from "../scenarios/buffer-debloat.scenario";
+import stragglers from "../scenarios/speculative-stragglers.scenario";
 
 type Probe = { scenario: keyof typeof SCENARIOS; value: unknown; base?: Record<string, unknown> };
 
@@ -150,6 +151,12 @@ const SCENARIOS = {
     faults: [{ trigger: { from: "1s", to: "3s" }, fault: { type: "blobOutage", mode: "fail" } }],
     timeLimitNs: 120e9,
   }),
+  // The speculative-stragglers scenario (two 4× slower hosts, BATCH), its config as base.
+  stragglers: () => ({
+    cluster: stragglers.cluster,
+    job: programOf(stragglers, {}),
+    faults: stragglers.faults,
+  }),
 } satisfies Record<string, () => Omit<JobRunOptions, "config" | "seed" | "scenario">>;
 
 function changelogJob(env: Parameters<JobRunOptions["job"]>[0]): void {
@@ -201,6 +208,7 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
     "slot.request.timeout": "30s",
   },
   "few-slots": { "taskmanager.numberOfTaskSlots": 2 },
+  stragglers: { ...stragglers.config },
   "cp-blob-delay": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
   "cp-blob-fail": { "taskmanager.numberOfTaskSlots": 2, "execution.checkpointing.interval": "500ms" },
   "default-parallelism": { "taskmanager.numberOfTaskSlots": 4 },
@@ -327,6 +335,17 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "jobmanager.partition.hybrid.partition-data-consume-constraint": { scenario: "batch-wc", value: "ALL_PRODUCERS_FINISHED", base: { "execution.batch-shuffle-mode": "ALL_EXCHANGES_HYBRID_FULL" } },
   "jobmanager.execution.failover-strategy": { scenario: "failing-twice-batch", value: "full", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 5 } },
   "restart-strategy.type": { scenario: "failing-twice", value: "fixed-delay" },
+  "execution.batch.speculative.enabled": { scenario: "stragglers", value: true, base: { "execution.batch.speculative.enabled": false } },
+  // A third attempt of each slow subtask.
+  "execution.batch.speculative.max-concurrent-executions": { scenario: "stragglers", value: 3 },
+  // 0: slow hosts are never blocked, so the next stage runs on them too.
+  "execution.batch.speculative.block-slow-node-duration": { scenario: "stragglers", value: "0" },
+  "slow-task-detector.check-interval": { scenario: "stragglers", value: "7s" },
+  // Parse subtasks run ~100–400 s: a 10 min lower bound makes none slow.
+  "slow-task-detector.execution-time.baseline-lower-bound": { scenario: "stragglers", value: "10min" },
+  // 12 of 16 subtasks are fast (0.75): at 0.9 the slow four are never looked at.
+  "slow-task-detector.execution-time.baseline-ratio": { scenario: "stragglers", value: 0.9 },
+  "slow-task-detector.execution-time.baseline-multiplier": { scenario: "stragglers", value: 3.5 },
   "restart-strategy.fixed-delay.attempts": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "fixed-delay" } },
   "restart-strategy.fixed-delay.delay": { scenario: "failing-twice", value: "5s", base: { "restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 3 } },
   "restart-strategy.failure-rate.max-failures-per-interval": { scenario: "failing-twice", value: 3, base: { "restart-strategy.type": "failure-rate" } },

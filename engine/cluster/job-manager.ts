@@ -37,6 +37,8 @@ import { describeRanges } from "../scheduler/adaptive/parallelism-decider";
 import { appendSingletonRegions } from "../graph/regions";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
+import { createSpeculation } from "./speculation-hooks";
+import type { SpeculationHost, SpeculativeExecutionHandler } from "../scheduler/speculative/speculative-execution";
 import type { Trace } from "../../sim/trace/recorder";
 import type { KernelEvents } from "../../sim/trace/events";
 
@@ -110,10 +112,14 @@ export class JobManager {
   restartedTasks = 0;
   /** Slot time held by the job: Σ over slots of allocation to release, ns (slots still held are not counted). */
   slotNs = 0;
+  /** Allocation time of the slots speculative attempts hold, by "host/slot". */
+  private readonly speculativeSlotSince = new Map<string, number>();
   /** The subtask of every restarted attempt, in restart order (restartedTasks of them). */
   readonly restartedVertices: ExecutionVertexId[] = [];
   /** The checkpoint coordinator, when checkpointing is on (STREAMING with an interval). */
   readonly checkpoints: CheckpointCoordinator | undefined;
+  /** Speculative execution, when on (BATCH with execution.batch.speculative.enabled). */
+  readonly speculation: SpeculativeExecutionHandler | undefined;
 
   constructor(
     private readonly world: World,
@@ -145,6 +151,7 @@ export class JobManager {
     // restart-strategy.type unset: "none" without checkpointing, exponential-delay with it (Flink ≥ 1.19).
     this.restartStrategy = createRestartStrategy(config, jobRng.child("failover/restart-backoff"), settings !== undefined);
     this.failoverStrategy = createFailoverStrategy(config.get("jobmanager.execution.failover-strategy"));
+    this.speculation = createSpeculation(config, jobGraph, executionGraph, this.speculationHost());
     this.scheduleHeartbeats();
   }
 
@@ -203,6 +210,7 @@ export class JobManager {
     });
     this.setStatus("RUNNING");
     this.checkpoints?.start();
+    this.speculation?.start();
     this.requestRegions(this.scheduling.start());
     this.advanceAdaptive();
   }
@@ -334,7 +342,7 @@ export class JobManager {
         return this.onReaderRegistered(message.attemptId);
       case "TaskStateUpdate":
         if (message.failedPartition !== undefined) this.onPartitionFailed(message.failedPartition);
-        return this.onTaskState(message.attemptId, message.state, message.cause, message.producedBytes);
+        return this.onTaskState(message.attemptId, message.state, message.cause, message.failedPartition !== undefined, message.producedBytes);
       case "AcknowledgeCheckpoint": {
         const e = this.currentAttempt(message.attemptId);
         if (e !== undefined && !this.isTerminal) this.checkpoints?.acknowledge(e.vertex.id, message.attemptId, message.checkpointId, message.handle, message.stats, from);
@@ -371,7 +379,8 @@ export class JobManager {
   }
 
   private onReaderRegistered(attemptId: string): void {
-    const e = this.byAttempt.get(attemptId);
+    // Speculative source attempts replay the subtask's splits.
+    const e = this.byAttempt.get(attemptId) ?? this.speculation?.attempt(attemptId);
     if (e === undefined || this.isTerminal) return;
     const splits = this.splitAssignment.get(e.vertex.vertexIndex)?.[e.vertex.subtaskIndex] ?? [];
     this.trace.emit("SplitsAssigned", { vertex: vertexId(e.vertex.vertexIndex), subtask: e.vertex.subtaskIndex, splits: splits.map((s) => s.splitId) });
@@ -379,8 +388,9 @@ export class JobManager {
     if (tm !== undefined) this.send(tm, { type: "AddSplits", attemptId, splits, noMoreSplits: true });
   }
 
-  private onTaskState(attemptId: string, state: ExecutionState, cause?: string, producedBytes?: number[][]): void {
-    const e = this.byAttempt.get(attemptId);
+  private onTaskState(attemptId: string, state: ExecutionState, cause?: string, partitionError = false, producedBytes?: number[][]): void {
+    // Not a current attempt: a speculative one; one that finished first becomes current.
+    const e = this.byAttempt.get(attemptId) ?? this.speculation?.onAttemptState(attemptId, state, cause, partitionError);
     if (e === undefined) return;
     if (e.attemptId !== attemptId) {
       // A zombie of an earlier attempt (e.g. behind a partition): fenced off.
@@ -392,6 +402,7 @@ export class JobManager {
     // Fault plans may trigger on engine events ("when subtask 1 of v0 finishes").
     this.world.signal(`task.${state.toLowerCase()}`, { vertex: vertexId(e.vertex.vertexIndex), subtask: e.vertex.subtaskIndex, attempt: e.attemptNumber, host: e.host ?? "" });
     if (state === "FINISHED") {
+      this.speculation?.onSubtaskFinished(e, producedBytes);
       this.finishedCount++;
       if (producedBytes !== undefined) this.adaptive?.recordProducedBytes(e.vertex, producedBytes);
       this.releaseSlotIfDone(e);
@@ -405,6 +416,8 @@ export class JobManager {
       this.advanceAdaptive();
     } else if (state === "FAILED") {
       this.releaseSlotIfDone(e);
+      // Another attempt that can still finish takes over: no failover (Flink archives the failed one).
+      if (!partitionError && this.speculation?.promoteAfterFailure(e) === true) return;
       this.handleFailure(e, `${vertexLabel(this.jobGraph, e)} failed: ${cause ?? "unknown cause"}`);
     }
   }
@@ -493,6 +506,7 @@ export class JobManager {
   }
 
   private cancelForRestart(e: ExecutionInfo): void {
+    this.speculation?.cancelSubtask(e.vertex.id);
     if (e.state === "FINISHED") this.finishedCount--;
     if (e.state !== "CREATED" && e.state !== "FINISHED" && e.state !== "FAILED" && e.state !== "CANCELED") {
       const tm = e.host === undefined ? undefined : this.taskManagers.get(e.host);
@@ -512,7 +526,7 @@ export class JobManager {
       const e = this.executions.get(vid)!;
       // Make sure nothing still runs under the old attempt before the new one exists.
       if (e.state !== "CREATED" && e.state !== "FINISHED" && e.state !== "FAILED" && e.state !== "CANCELED") this.cancelForRestart(e);
-      e.attemptNumber++;
+      e.attemptNumber = this.speculation?.nextAttemptNumber(vid, e.attemptNumber) ?? e.attemptNumber + 1;
       e.attemptId = `${vid}#${e.attemptNumber}`;
       this.byAttempt.set(e.attemptId, e);
       e.host = undefined;
@@ -628,7 +642,7 @@ export class JobManager {
   private allocate(groups: SlotGroup[]): boolean {
     const free: { tm: TaskManagerInfo; slot: number }[] = [];
     for (const tm of this.taskManagers.values()) {
-      if (!tm.alive) continue;
+      if (!tm.alive || this.speculation?.isBlocked(tm.name) === true) continue;
       for (const slot of tm.freeSlots) free.push({ tm, slot });
     }
     const rank = this.slotPreference;
@@ -723,7 +737,8 @@ export class JobManager {
           return { partitionId: attemptPartitionId(c.partitionId, producer.attemptNumber), subpartition: c.subpartitionIndex, producerHost: producer.host };
         }),
       })),
-      ...(this.adaptive !== undefined ? { reportProducedBytes: true } : {}),
+      // Bytes per subpartition: the adaptive scheduler decides by them, the slow-task detector weighs by them.
+      ...(this.adaptive !== undefined || this.speculation !== undefined ? { reportProducedBytes: true } : {}),
       ...(e.attemptNumber > 0 && this.checkpoints?.restoreHandle(e.vertex.id) !== undefined ? { restore: this.checkpoints.restoreHandle(e.vertex.id)! } : {}),
       outputs: e.vertex.producedPartitions.map((pid, i) => {
         const p = eg.partitionById.get(pid)!;
@@ -749,6 +764,7 @@ export class JobManager {
 
   private setExecutionState(e: ExecutionInfo, state: ExecutionState, cause?: string): void {
     e.state = state;
+    this.speculation?.observe(e, state);
     const jv = this.jobGraph.vertices[e.vertex.vertexIndex]!;
     this.trace.emit("TaskStateChanged", {
       vertex: vertexId(jv.index),
@@ -759,7 +775,85 @@ export class JobManager {
       slot: e.slot,
       state,
       ...(cause !== undefined ? { cause } : {}),
+      ...(this.speculation?.isSpeculative(e.attemptId) === true ? { speculative: true } : {}),
     });
+  }
+
+  // ---- speculative execution (engine/scheduler/speculative) ----
+
+  /** The JobManager as the speculative execution handler sees it. */
+  private speculationHost(): SpeculationHost {
+    const kernel = this.world.kernel;
+    const jm = this;
+    const emitTrace = this.trace;
+    return {
+      now: () => this.world.now,
+      after: (delayNs, fn) => kernel.after(delayNs, fn),
+      schedule: (atNs, fn) => kernel.schedule(atNs, fn),
+      cancelTimer: (timer) => kernel.cancel(timer),
+      get jobTerminal() {
+        return jm.isTerminal;
+      },
+      current: (vid) => this.executions.get(vid)!,
+      regionsWaiting: () => this.pendingRegions.length > 0,
+      takeSlot: (attemptId, vid) => {
+        const g: SlotGroup = { request: -1, allocatedNs: this.world.now, vertices: [vid], host: undefined, slot: -1 };
+        if (!this.allocate([g])) return undefined;
+        this.speculativeSlotSince.set(`${g.host!}/${g.slot}`, this.world.now);
+        this.trace.emit("SlotRequested", { request: g.request, group: `speculative/${attemptId}`, vertices: [vid] });
+        this.trace.emit("SlotAllocated", { request: g.request, host: g.host!, slot: g.slot });
+        return { host: g.host!, slot: g.slot };
+      },
+      releaseSlot: (host, slot) => {
+        const since = this.speculativeSlotSince.get(`${host}/${slot}`);
+        if (since !== undefined) this.slotNs += this.world.now - since;
+        this.speculativeSlotSince.delete(`${host}/${slot}`);
+        const tm = this.taskManagers.get(host);
+        if (tm === undefined || !tm.alive) return; // its slots went with it
+        tm.freeSlots.push(slot);
+        tm.freeSlots.sort((a, b) => a - b);
+        this.trace.emit("SlotReleased", { host, slot });
+        kernel.after(0, () => this.tryPendingRegions());
+      },
+      setState: (a, state, cause) => this.setExecutionState(a, state, cause),
+      deploy: (a) => this.send(this.taskManagers.get(a.host!)!, { type: "SubmitTask", deployment: this.deploymentFor(a) }),
+      sendCancel: (a) => {
+        const tm = a.host === undefined ? undefined : this.taskManagers.get(a.host);
+        if (tm !== undefined && tm.alive) this.send(tm, { type: "CancelTask", attemptId: a.attemptId });
+      },
+      adopt: (current, a) => {
+        const e = current as ExecutionInfo;
+        if (e.state === "SCHEDULED" || e.state === "DEPLOYING" || e.state === "INITIALIZING" || e.state === "RUNNING") {
+          const tm = e.host === undefined ? undefined : this.taskManagers.get(e.host);
+          if (tm !== undefined && tm.alive) this.send(tm, { type: "CancelTask", attemptId: e.attemptId });
+          this.setExecutionState(e, "CANCELED", `attempt ${a.attemptNumber} finished first`);
+        }
+        // Reports of the replaced attempt are late from now on: the handler ignores them.
+        this.byAttempt.delete(e.attemptId);
+        e.attemptNumber = a.attemptNumber;
+        e.attemptId = a.attemptId;
+        e.host = a.host;
+        e.slot = a.slot;
+        e.state = a.state;
+        this.byAttempt.set(e.attemptId, e);
+      },
+      failover: (current, cause) => this.handleFailure(current as ExecutionInfo, cause),
+      hostsUnblocked: () => kernel.after(0, () => this.tryPendingRegions()),
+      launched: (a, slowAttempts) => {
+        const jv = this.jobGraph.vertices[a.vertex.vertexIndex]!;
+        emitTrace.emit("SpeculativeAttemptLaunched", { vertex: vertexId(jv.index), name: jv.name, subtask: a.vertex.subtaskIndex, attempt: a.attemptNumber, host: a.host!, slot: a.slot, slowAttempts });
+      },
+      finished: (vid, winner, speculativeWin, cancelled) => {
+        const v = this.executions.get(vid)!.vertex;
+        emitTrace.emit("SpeculativeExecutionFinished", { vertex: vertexId(v.vertexIndex), subtask: v.subtaskIndex, winner, speculativeWin, cancelled });
+      },
+      blocked: (host, untilNs, cause, extended) => {
+        emitTrace.emit("NodeBlocked", { host, untilNs, cause, extended });
+        if (!extended) emitTrace.emit("Mark", { name: "blocklist.added" });
+      },
+      unblocked: (host) => emitTrace.emit("NodeUnblocked", { host }),
+      mark: (name) => emitTrace.emit("Mark", { name }),
+    };
   }
 
   // ---- failure and heartbeats ----
@@ -771,6 +865,7 @@ export class JobManager {
   }
 
   private cancelAll(): void {
+    this.speculation?.cancelAll();
     for (const e of this.executions.values()) {
       if (e.state === "FINISHED" || e.state === "FAILED" || e.state === "CANCELED" || e.state === "CREATED") continue;
       const tm = e.host === undefined ? undefined : this.taskManagers.get(e.host);
@@ -786,11 +881,13 @@ export class JobManager {
     tm.alive = false;
     tm.freeSlots = [];
     this.trace.emit("TaskManagerLost", { host: tm.name, cause });
+    this.speculation?.onHostLost(tm.name);
     for (const e of [...this.executions.values()]) {
       if (e.host !== tm.name || this.pendingRestart.has(e.vertex.id)) continue;
       if (e.state === "CREATED" || e.state === "CANCELED" || e.state === "FAILED") continue;
       if (e.state === "FINISHED") continue; // its lost partitions make consumers' failovers include it
       this.setExecutionState(e, "FAILED", `TaskManager ${tm.name} lost`);
+      if (this.speculation?.promoteAfterFailure(e) === true) continue;
       this.handleFailure(e, `TaskManager ${tm.name} lost: ${cause}`);
       if (this.isTerminal) break;
     }
@@ -828,6 +925,7 @@ export class JobManager {
     this.trace.emit("JobStatusChanged", { job: this.jobGraph.jobName, status, ...(cause !== undefined ? { cause } : {}) });
     if (this.isTerminal) {
       this.checkpoints?.stop();
+      this.speculation?.stop();
       this.finishedNs = this.world.now;
       for (const l of this.terminalListeners) l(status);
     }

@@ -322,6 +322,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     return true;
   }
 
+
   private addBroadcast(value: unknown, timestampMs: number, total: number): void {
     this.bytesEmitted += total;
     this.countBytes(-1, total);
