@@ -389,6 +389,17 @@ const OPTION_LIST = [
     effect: "modelled",
   },
   {
+    // Flink 1.17+ (FLIP-266): no default; 1000 for blocking and hybrid gates, unlimited for pipelined ones.
+    key: "taskmanager.network.memory.read-buffer.required-per-gate.max",
+    type: "int",
+    default: null,
+    min: 1,
+    max: JAVA_INT_MAX,
+    description:
+      "Most buffers an input gate requires; above it exclusive buffers shrink (to none) and floating ones make up the rest. Unset: 1000 for blocking and hybrid gates, unlimited for pipelined ones.",
+    effect: "modelled",
+  },
+  {
     key: "taskmanager.memory.network.fraction",
     type: "number",
     default: 0.1,

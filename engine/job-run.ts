@@ -291,6 +291,9 @@ export function runJob(options: JobRunOptions): JobRunResult {
             networkMemoryBytes: networkMemoryBytes(config),
             bufferTimeoutNs,
             compression: config.get("taskmanager.network.blocking-shuffle.compression.enabled"),
+            ...(config.isSet("taskmanager.network.memory.read-buffer.required-per-gate.max")
+              ? { readBufferRequiredPerGateMax: config.get("taskmanager.network.memory.read-buffer.required-per-gate.max")! }
+              : {}),
           });
           shuffles.set(host, s);
         }

@@ -241,6 +241,9 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
 
 const PROBES: Partial<Record<OptionKey, Probe>> = {
   "execution.batch-shuffle-mode": { scenario: "batch-wc", value: "ALL_EXCHANGES_PIPELINED" },
+  // A gate of c ≤ 2 channels wants 2c + 1 required buffers; at 2 its remote channels get ⌊1/c⌋ exclusive each.
+  // One slot per TaskManager, so consumers read remote channels (local ones take no exclusive buffers).
+  "taskmanager.network.memory.read-buffer.required-per-gate.max": { scenario: "batch-wc", value: 2, base: { "taskmanager.numberOfTaskSlots": 1 } },
   "execution.batch-state-backend.enabled": { scenario: "batch-wc", value: false },
   "execution.buffer-timeout.enabled": { scenario: "stream-wc-slow", value: false },
   "execution.buffer-timeout.interval": { scenario: "stream-wc-slow", value: "10ms" },

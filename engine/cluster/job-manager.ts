@@ -572,7 +572,12 @@ export class JobManager {
           `within slot.request.timeout (${timeoutNs / 1e9} s); the cluster has ${plural(this.totalSlots(), "slot")}`,
       );
     });
-    this.pendingRegions.push(entry);
+    // Served in topological (region id) order, not arrival order: a hybrid consumer that
+    // became schedulable early must not take the slot its still-unscheduled producer needs
+    // (with too few slots that deadlocks: it waits for data the producer never writes).
+    let at = this.pendingRegions.length;
+    while (at > 0 && this.pendingRegions[at - 1]!.regions[0]! > regionId) at--;
+    this.pendingRegions.splice(at, 0, entry);
     this.tryPendingRegions();
   }
 

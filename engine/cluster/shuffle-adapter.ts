@@ -31,6 +31,7 @@ export class ShuffleAdapter {
       gateId: g.gateId,
       owner,
       channels: g.channels.map((c) => ({ partitionId: c.partitionId, subpartition: c.subpartition, producerHost: c.producerHost })),
+      blocking: g.partitionType !== "PIPELINED_BOUNDED",
     });
   }
 }

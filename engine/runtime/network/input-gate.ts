@@ -41,7 +41,7 @@ import { Grant, type FixedReservation, type LocalBufferPool } from "./buffer-poo
 import type { ClientConnection, RemoteChannelHandle } from "./connections";
 import { Fifo } from "../../../sim/fifo";
 import type { ShuffleErrorKind, ShuffleMessage } from "./messages";
-import { MAX_CHANNELS_PER_GATE, MAX_QUEUED_BUFFERS } from "./params";
+import { MAX_CHANNELS_PER_GATE, MAX_QUEUED_BUFFERS, gateBuffersSpec } from "./params";
 import { isViewError, type ManagedPartition, type ShuffleContext, type SubpartitionView, type ViewListener } from "./result-partition";
 import { isEndOfPartition, type ShuffleBuffer } from "./shuffle-buffer";
 
@@ -62,6 +62,8 @@ export interface InputGateSpec {
   /** The consuming task attempt. */
   owner: string;
   channels: InputChannelSpec[];
+  /** Reads blocking or hybrid partitions (sizes its buffers by the batch limit, see gateBuffersSpec). */
+  blocking?: boolean;
 }
 
 export type GateState = "created" | "requested" | "finished" | "failed" | "released";
@@ -269,7 +271,7 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
   constructor(gate: InputGate, ctx: GateContext, index: number, spec: InputChannelSpec & { producerHost: string }) {
     super(gate, ctx, index, spec.partitionId, spec.subpartition, spec.producerHost);
     this.receiverId = ctx.nextReceiverId();
-    this.required = ctx.params.exclusiveBuffersPerChannel;
+    this.required = gate.exclusivePerChannel;
   }
 
   get free(): number {
@@ -420,14 +422,14 @@ class RemoteInputChannel extends InputChannel implements RemoteChannelHandle {
     this.gate.returnFloating(floatingFree);
     const exclusiveFree = free - floatingFree;
     this.exclusive -= exclusiveFree;
-    const neverAssigned = this.ctx.params.exclusiveBuffersPerChannel - this.exclusiveAssigned;
-    this.exclusiveAssigned = this.ctx.params.exclusiveBuffersPerChannel;
+    const neverAssigned = this.gate.exclusivePerChannel - this.exclusiveAssigned;
+    this.exclusiveAssigned = this.gate.exclusivePerChannel;
     this.gate.exclusiveNoLongerNeeded(exclusiveFree + neverAssigned, exclusiveFree);
   }
 
   /** @internal sets required from a backlog and asks the gate for floating buffers. */
   onSenderBacklog(backlog: number): void {
-    this.required = backlog + this.ctx.params.exclusiveBuffersPerChannel;
+    this.required = backlog + this.gate.exclusivePerChannel;
     this.gate.requestFloating(this);
   }
 
@@ -448,6 +450,9 @@ export class InputGate {
   readonly gateId: string;
   readonly owner: string;
   readonly numChannels: number;
+  /** Exclusive buffers per remote channel and the floating pool's largest size (gateBuffersSpec). */
+  readonly exclusivePerChannel: number;
+  private readonly floatingMax: number;
   state: GateState = "created";
   bytesReceived = 0;
   buffersReceived = 0;
@@ -484,7 +489,9 @@ export class InputGate {
     this.gateId = spec.gateId;
     this.owner = spec.owner;
     this.numChannels = spec.channels.length;
-    const p = ctx.params;
+    const buffers = gateBuffersSpec(spec.channels.length, ctx.params, spec.blocking === true);
+    this.exclusivePerChannel = buffers.exclusivePerChannel;
+    this.floatingMax = ctx.params.floatingBuffersPerGate === 0 && buffers.exclusivePerChannel > 0 ? 0 : buffers.totalFloating;
     spec.channels.forEach((c, i) => {
       if (!Number.isInteger(c.subpartition) || c.subpartition < 0) throw new InvariantError(`input gate ${spec.gateId}: channel ${i} has subpartition ${c.subpartition}`);
       if (c.producerHost === undefined) {
@@ -502,17 +509,18 @@ export class InputGate {
       }
     });
     const label = `gate ${spec.gateId}@${ctx.host}`;
-    // Flink's gate pool: min 1 (kept for local channel state recovery), max floating-per-gate.
+    // Flink's gate pool: the required floating buffers (at least 1, kept for local channel
+    // state recovery) up to the total; floating-per-gate for a gate under its limit.
     this.floatingPool = ctx.bufferPool.createPool({
       label: `${label} (floating)`,
-      minBuffers: 1,
-      maxBuffers: Math.max(1, p.floatingBuffersPerGate),
+      minBuffers: buffers.requiredFloating,
+      maxBuffers: Math.max(buffers.requiredFloating, this.floatingMax),
       numSubpartitions: 0,
       maxBuffersPerChannel: Infinity,
       maxOverdraftBuffers: 0,
     });
     try {
-      this.exclusiveReservation = ctx.bufferPool.reserveFixed((this.remote.length + this.unknownChannels) * p.exclusiveBuffersPerChannel, `${label} (exclusive)`, (n) => this.exclusiveAcquired(n));
+      this.exclusiveReservation = ctx.bufferPool.reserveFixed((this.remote.length + this.unknownChannels) * this.exclusivePerChannel, `${label} (exclusive)`, (n) => this.exclusiveAcquired(n));
     } catch (e) {
       this.floatingPool.destroy();
       throw e;
@@ -549,7 +557,7 @@ export class InputGate {
         ch = new LocalInputChannel(this, this.ctx, i, partitionId, old.subpartition, producerHost);
         this.channels[i] = ch;
         // A local channel needs no exclusive buffers: give back the ones reserved for it.
-        this.exclusiveNoLongerNeeded(this.ctx.params.exclusiveBuffersPerChannel, 0);
+        this.exclusiveNoLongerNeeded(this.exclusivePerChannel, 0);
       } else {
         const remote = new RemoteInputChannel(this, this.ctx, i, { partitionId, subpartition: old.subpartition, producerHost });
         ch = remote;
@@ -769,9 +777,9 @@ export class InputGate {
 
   /** @internal */
   requestFloating(ch: RemoteInputChannel): void {
-    if (this.ctx.params.floatingBuffersPerGate === 0 || this.floatingPool.destroyed) return;
+    if (this.floatingMax === 0 || this.floatingPool.destroyed) return;
     let added = 0;
-    while (ch.free < ch.required && this.floatingPool.requested < this.ctx.params.floatingBuffersPerGate) {
+    while (ch.free < ch.required && this.floatingPool.requested < this.floatingMax) {
       if (this.floatingPool.request(-1) === Grant.None) break;
       ch.floatingHeld++;
       added++;
@@ -851,7 +859,7 @@ export class InputGate {
 
   /** Gives held exclusive segments to channels that lack theirs, in channel order. */
   private assignExclusive(): void {
-    const per = this.ctx.params.exclusiveBuffersPerChannel;
+    const per = this.exclusivePerChannel;
     for (const ch of this.remote) {
       if (this.exclusiveUnassigned === 0) return;
       if (ch.state === "finished" || ch.state === "released") continue;

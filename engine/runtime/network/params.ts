@@ -33,6 +33,11 @@ export interface ShuffleParams {
   requestBackoffInitialNs?: number;
   /** taskmanager.network.request-backoff.max (10 s): the retries stop once the backoff reached it. */
   requestBackoffMaxNs?: number;
+  /**
+   * taskmanager.network.memory.read-buffer.required-per-gate.max (no default: 1000 for
+   * blocking and hybrid gates, unlimited for pipelined ones).
+   */
+  readBufferRequiredPerGateMax?: number;
 }
 
 export interface ResolvedShuffleParams {
@@ -48,6 +53,8 @@ export interface ResolvedShuffleParams {
   readonly sortShuffleMinBuffers: number;
   readonly requestBackoffInitialNs: Ns;
   readonly requestBackoffMaxNs: Ns;
+  /** undefined: Flink's per-type default (gateBuffersSpec). */
+  readonly readBufferRequiredPerGateMax: number | undefined;
   /** floor(networkMemoryBytes / bufferSizeBytes). */
   readonly totalBuffers: number;
 }
@@ -104,6 +111,40 @@ export const HYBRID_RELEASE_RATIO = 0.4;
 /** Flink's DEFAULT_HYBRID_SHUFFLE_MIN_BUFFERS: a hybrid pool needs min(8, n + 1). */
 export const HYBRID_MIN_BUFFERS = 8;
 
+/** InputGateSpecUtils.DEFAULT_MAX_REQUIRED_BUFFERS_PER_GATE_FOR_BATCH (FLIP-266). */
+export const DEFAULT_MAX_REQUIRED_BUFFERS_PER_GATE_BATCH = 1000;
+
+/** An input gate's buffers (Flink's GateBuffersSpec). */
+export interface GateBuffersSpec {
+  /** Exclusive buffers of each remote channel. */
+  readonly exclusivePerChannel: number;
+  /** The floating pool's guaranteed size. */
+  readonly requiredFloating: number;
+  /** The floating pool's largest size. */
+  readonly totalFloating: number;
+}
+
+/**
+ * Flink's InputGateSpecUtils.createGateBuffersSpec (FLIP-266, 1.17+): a gate wants
+ * `channels × buffers-per-channel + 1` required buffers; if that exceeds the gate's limit
+ * (read-buffer.required-per-gate.max: 1000 for blocking and hybrid gates unless set,
+ * unlimited for pipelined ones), exclusive buffers shrink — to 0 once there are more
+ * channels than the limit — and the floating pool makes up the rest. Small gates keep
+ * `buffers-per-channel` exclusive each and 1..floating-per-gate floating, as before. Without
+ * it, a consumer reading thousands of subpartitions (the adaptive batch scheduler's ranges)
+ * could never reserve its exclusive buffers.
+ */
+export function gateBuffersSpec(numChannels: number, params: ResolvedShuffleParams, blocking: boolean): GateBuffersSpec {
+  const per = params.exclusiveBuffersPerChannel;
+  const limit = params.readBufferRequiredPerGateMax ?? (blocking ? DEFAULT_MAX_REQUIRED_BUFFERS_PER_GATE_BATCH : Number.POSITIVE_INFINITY);
+  const targetRequired = numChannels * per + 1;
+  const targetTotal = numChannels * per + params.floatingBuffersPerGate;
+  const required = Math.min(limit, targetRequired);
+  const exclusivePerChannel = required < numChannels ? 0 : Math.min(per, Math.floor((required - 1) / numChannels));
+  const exclusive = numChannels * exclusivePerChannel;
+  return { exclusivePerChannel, requiredFloating: Math.max(1, required - exclusive), totalFloating: Math.max(1, targetTotal - exclusive) };
+}
+
 /** Limits (DESIGN style rule 3). */
 export const MAX_SUBPARTITIONS = 32_768;
 export const MAX_CHANNELS_PER_GATE = 32_768;
@@ -145,6 +186,7 @@ export function resolveShuffleParams(p: ShuffleParams, field = "shuffle"): Resol
   const sortShuffleMinBuffers = checkInt(p.sortShuffleMinBuffers ?? DEFAULT_SORT_SHUFFLE_MIN_BUFFERS, `${field}.sortShuffleMinBuffers`, 2);
   const requestBackoffInitialNs = checkInt(p.requestBackoffInitialNs ?? DEFAULT_REQUEST_BACKOFF_INITIAL_NS, `${field}.requestBackoffInitialNs`, 0);
   const requestBackoffMaxNs = checkInt(p.requestBackoffMaxNs ?? DEFAULT_REQUEST_BACKOFF_MAX_NS, `${field}.requestBackoffMaxNs`, 0);
+  const readBufferRequiredPerGateMax = p.readBufferRequiredPerGateMax === undefined ? undefined : checkInt(p.readBufferRequiredPerGateMax, `${field}.readBufferRequiredPerGateMax`, 1);
   return {
     bufferSizeBytes,
     exclusiveBuffersPerChannel,
@@ -157,6 +199,7 @@ export function resolveShuffleParams(p: ShuffleParams, field = "shuffle"): Resol
     sortShuffleMinBuffers,
     requestBackoffInitialNs,
     requestBackoffMaxNs,
+    readBufferRequiredPerGateMax,
     totalBuffers: Math.floor(networkMemoryBytes / bufferSizeBytes),
   };
 }
