@@ -45,6 +45,8 @@ export interface ClusterShape {
    * replacements in the order they are named); stragglers have < 1.
    */
   speeds?: number[];
+  /** Cores per TaskManager host by number, as `speeds` (heterogeneous hosts); unset entries: coresPerTaskManager. */
+  cores?: number[];
   /**
    * An active resource manager (Kubernetes, YARN) replaces a lost TaskManager by a new one
    * on a new host, which starts after `startDelay` (a duration or a distribution, drawn
@@ -158,7 +160,13 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const replacement = parseReplacement(shape.replacement, "cluster.replacement");
   const redundant = config.get("slotmanager.redundant-taskmanager-num");
   const cores = shape.coresPerTaskManager ?? 2;
-  const taskManagerHost = (i: number) => ({ name: taskManagerName(i), cores, speed: shape.speeds?.[i] ?? 1 });
+  if (shape.cores !== undefined) {
+    if (!Array.isArray(shape.cores)) throw new InputError("cluster.cores", "must be a list of core counts, one per TaskManager");
+    shape.cores.forEach((c, i) => {
+      if (!Number.isSafeInteger(c) || c < 1) throw new InputError(`cluster.cores[${i}]`, `must be a positive integer, got ${String(c)}`);
+    });
+  }
+  const taskManagerHost = (i: number) => ({ name: taskManagerName(i), cores: shape.cores?.[i] ?? cores, speed: shape.speeds?.[i] ?? 1 });
   const clusterSpec: ClusterSpec = {
     hosts: [
       { name: JOB_MANAGER_HOST, cores: shape.jobManagerCores ?? 2 },
