@@ -13,12 +13,13 @@ interface Rec {
   seq: number;
 }
 
-/** records over 40 keys → keyed sum of seq → sink; every parallelism left to the scheduler. */
-function job(records: number, failAt?: number): JobRunOptions["job"] {
+/** records over 40 keys → keyed sum of seq → sink; every parallelism but the source's (if given) left to the scheduler. */
+function job(records: number, failAt?: number, sourceParallelism?: number): JobRunOptions["job"] {
   return (env) => {
     let seen = 0;
-    env
-      .fromSource<Rec>(GeneratorSource({ records, splits: 8, keys: { count: 40, distribution: "uniform" } }), "none", "gen")
+    const source = env.fromSource<Rec>(GeneratorSource({ records, splits: sourceParallelism ?? 8, keys: { count: 40, distribution: "uniform" } }), "none", "gen");
+    if (sourceParallelism !== undefined) source.setParallelism(sourceParallelism);
+    source
       .withCost({ recordBytes: 1000 })
       .keyBy((r) => r.key)
       .reduce((a, b) => ({ key: a.key, seq: a.seq + b.seq }), "Sum")
@@ -30,14 +31,14 @@ function job(records: number, failAt?: number): JobRunOptions["job"] {
   };
 }
 
-function run(records: number, config: Record<string, unknown>, failAt?: number) {
+function run(records: number, config: Record<string, unknown>, failAt?: number, sourceParallelism?: number) {
   const sink = new MemorySink();
   const result = runJob({
     seed: 5,
     scenario: "adaptive-batch",
     cluster: { taskManagers: 4, coresPerTaskManager: 4 },
     config: { "execution.runtime-mode": "BATCH", "taskmanager.numberOfTaskSlots": 4, ...config },
-    job: job(records, failAt),
+    job: job(records, failAt, sourceParallelism),
     trace: { sink, level: "summary" },
   });
   const events = sink.lines.map((l) => JSON.parse(l) as Record<string, unknown> & { kind: string });
@@ -58,7 +59,8 @@ describe("adaptive batch scheduler", () => {
     const submitted = events.find((e) => e.kind === "JobSubmitted") as unknown as { vertices: { name: string; parallelism: number }[] };
     expect(submitted.vertices.every((v) => v.parallelism === -1)).toBe(true);
     const decided = events.filter((e) => e.kind === "VertexParallelismDecided") as unknown as { name: string; parallelism: number; path: string; inputBytes: number; inputs: { bytes: number }[]; ranges?: string }[];
-    expect(decided.map((d) => d.path)).toEqual(["source-default", "even-data"]);
+    // The generator infers its parallelism (FLIP-379), bounded by default-source-parallelism (1).
+    expect(decided.map((d) => d.path)).toEqual(["source-inferred", "even-data"]);
     const sum = decided[1]!;
     // ≈ 20 MB into Sum at 4 MiB per task (40 keys in 128 key groups: whole groups, so uneven).
     expect(sum.inputBytes).toBe(sum.inputs[0]!.bytes);
@@ -68,11 +70,22 @@ describe("adaptive batch scheduler", () => {
     expect(result.vertices.map((v) => v.parallelism)).toEqual([1, sum.parallelism]);
   });
 
+  it("a source infers its parallelism from its data volume, bounded by default-source-parallelism and its splits", () => {
+    // 20,000 × 1000 B ≈ 19 MiB at 4 MiB per task: 5 subtasks wanted, within the bound 6 and the 8 splits.
+    const inferred = run(20_000, { "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task": "4mb", "execution.batch.adaptive.auto-parallelism.default-source-parallelism": 6 });
+    expect(inferred.result.vertices[0]!.parallelism).toBe(5);
+    // Bounded by the option…
+    expect(run(20_000, { "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task": "4mb", "execution.batch.adaptive.auto-parallelism.default-source-parallelism": 3 }).result.vertices[0]!.parallelism).toBe(3);
+    // …and by the 8 splits.
+    expect(run(20_000, { "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task": "1mb", "execution.batch.adaptive.auto-parallelism.default-source-parallelism": 64 }).result.vertices[0]!.parallelism).toBe(8);
+    expect(sums(inferred.result.outputs.get("out")!)).toEqual(sums(run(20_000, { "parallelism.default": 2 }).result.outputs.get("out")!));
+  });
+
   it("a decided consumer of 48 producers × 128 subpartitions runs: its gate takes floating buffers (FLIP-266)", () => {
-    const { result } = run(4_000, { "execution.batch.adaptive.auto-parallelism.default-source-parallelism": 48 });
+    const { result } = run(4_000, {}, undefined, 48);
     expect(result.status, result.failureCause).toBe("FINISHED");
     expect(result.vertices.map((v) => v.parallelism)).toEqual([48, 1]);
-    const reference = run(4_000, { "parallelism.default": 2 }).result;
+    const reference = run(4_000, { "parallelism.default": 2 }, undefined, 48).result;
     expect(sums(result.outputs.get("out")!)).toEqual(sums(reference.outputs.get("out")!));
   });
 

@@ -17,7 +17,7 @@
  */
 import { InputError, assert } from "../../sim/errors";
 import type { Rng, Zipf } from "../../sim/rng";
-import type { SourceReader, SourceSpec, SourceSplit } from "./types";
+import type { ParallelismInferenceContext, SourceReader, SourceSpec, SourceSplit } from "./types";
 
 /**
  * What readers call `emit` with: the SourceReader contract's (value, timestamp), plus the
@@ -194,6 +194,17 @@ export class GeneratorSourceSpec implements SourceSpec {
       const splitId = `split-${index}`;
       return { splitId, index, count, stream: () => rng.child(splitId) };
     });
+  }
+
+  /**
+   * A bounded generator knows its data volume: one subtask per avg-data-volume-per-task of
+   * records, at most one per split (a split is read whole) and at most the upper bound.
+   */
+  inferParallelism(ctx: ParallelismInferenceContext): number {
+    const { records, splits } = this.options;
+    if (records === undefined) return ctx.upperBound;
+    const wanted = Math.ceil((records * ctx.recordBytes) / ctx.avgDataVolumePerTaskBytes);
+    return Math.max(1, Math.min(wanted, splits, ctx.upperBound));
   }
 
   createReader(_subtaskIndex: number, _rng: Rng): GeneratorSourceReader {

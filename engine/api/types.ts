@@ -150,6 +150,23 @@ export interface SourceSpec {
   createSplits(parallelism: number, rng: Rng): SourceSplit[];
   /** A reader for one subtask; it pulls splits from the enumerator as it needs them. */
   createReader(subtaskIndex: number, rng: Rng): SourceReader;
+  /**
+   * Flink's DynamicParallelismInference (FLIP-379): the adaptive batch scheduler asks a
+   * source whose parallelism the user left unset how many subtasks its data needs.
+   */
+  inferParallelism?(ctx: ParallelismInferenceContext): number;
+}
+
+/** Serialized record size when an operator declares none, bytes. */
+export const DEFAULT_RECORD_BYTES = 64;
+
+export interface ParallelismInferenceContext {
+  /** `execution.batch.adaptive.auto-parallelism.default-source-parallelism`: the most it may return. */
+  readonly upperBound: number;
+  /** `…avg-data-volume-per-task`. */
+  readonly avgDataVolumePerTaskBytes: number;
+  /** Serialized size of each record the source emits (its operator cost). */
+  readonly recordBytes: number;
 }
 
 export interface SourceSplit {

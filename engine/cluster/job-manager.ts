@@ -22,7 +22,7 @@ import type { World } from "../../sim/world";
 import { sideOutputTagOf } from "../api/environment";
 import { sourceRng } from "../api/job-rng";
 import { assignSplits } from "../api/sources";
-import type { SourceSplit } from "../api/types";
+import { DEFAULT_RECORD_BYTES, type SourceSplit } from "../api/types";
 import { effectiveHybridConsumeConstraint, type EngineConfig } from "../config";
 import type { ExecutionGraph, ExecutionVertex, ExecutionVertexId, PartitionId } from "../graph/execution-graph";
 import type { JobGraph } from "../graph/job-graph";
@@ -71,8 +71,6 @@ interface SlotGroup {
 /** `processRestarted`: noticed by the TaskManager's re-registration (a new process already runs there). */
 export type TaskManagerLostListener = (host: string, cause: string, processRestarted: boolean) => void;
 
-/** Default serialized record size when an operator declares none, bytes. */
-export const DEFAULT_RECORD_BYTES = 64;
 
 export class JobManager {
   status: JobStatus = "CREATED";

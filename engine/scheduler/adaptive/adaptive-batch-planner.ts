@@ -8,8 +8,9 @@
  *   user parallelism (operator or environment level, or `parallelism.default` set
  *   explicitly) keeps it.
  * - An undecided vertex is decided when every producer job vertex has finished (all its
- *   subtasks), from the bytes per subpartition they reported; a source by the decider's
- *   source rule (`default-source-parallelism`).
+ *   subtasks), from the bytes per subpartition they reported; a source by its own
+ *   inference if it has one (FLIP-379, bounded by `default-source-parallelism`), else
+ *   `default-source-parallelism`.
  * - Forward groups (vertices joined by non-chained forward edges) share one parallelism:
  *   a user value if a member has one, else the first member decided decides for all,
  *   bounded by the smallest member max parallelism.
@@ -51,6 +52,8 @@ export class AdaptiveBatchPlanner {
     private readonly decider: ParallelismDecider,
     /** Per job vertex: its user parallelism, or undefined to decide it. */
     userParallelism: readonly (number | undefined)[],
+    /** What a source inferring its parallelism is told (undefined: no source infers). */
+    private readonly inference?: { readonly upperBound: number; readonly avgDataVolumePerTaskBytes: number; readonly defaultRecordBytes: number },
   ) {
     const sets = new DisjointSet(jobGraph.vertices.length);
     for (const e of jobGraph.edges) if (e.partitioner === "forward") sets.union(e.sourceVertex, e.targetVertex);
@@ -113,11 +116,17 @@ export class AdaptiveBatchPlanner {
   private decide(vertexIndex: number): DecisionRecord {
     const jv = this.jobGraph.vertices[vertexIndex]!;
     const members = this.membersOf(vertexIndex);
+    const head = jv.nodes[0]!;
+    const inferred =
+      jv.inputs.length === 0 && this.inference !== undefined && head.source?.inferParallelism !== undefined
+        ? head.source.inferParallelism({ upperBound: this.inference.upperBound, avgDataVolumePerTaskBytes: this.inference.avgDataVolumePerTaskBytes, recordBytes: head.cost.recordBytes ?? this.inference.defaultRecordBytes })
+        : undefined;
     const decision = this.decider.decide({
       name: jv.name,
       inputs: jv.inputs.map((e) => this.deciderInput(e.index)),
       // A forward group's parallelism must fit every member.
       maxParallelism: Math.min(...members.map((m) => this.jobGraph.vertices[m]!.maxParallelism)),
+      ...(inferred !== undefined ? { inferredSourceParallelism: inferred } : {}),
     });
     for (const m of members) this.graph.setParallelism(m, decision.parallelism);
     this.decidedRanges.set(vertexIndex, decision.inputRanges);

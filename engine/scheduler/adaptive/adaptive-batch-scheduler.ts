@@ -19,6 +19,7 @@ import type { StreamGraph } from "../../graph/stream-graph";
 import { DynamicExecutionGraph } from "../../graph/dynamic-execution-graph";
 import type { RuntimeMode } from "../../api/types";
 import { AdaptiveBatchPlanner } from "./adaptive-batch-planner";
+import { DEFAULT_RECORD_BYTES } from "../../api/types";
 import { defaultParallelismDecider, type DeciderOptions } from "./parallelism-decider";
 
 const ADAPTIVE_SHUFFLE_MODES = new Set(["ALL_EXCHANGES_BLOCKING", "ALL_EXCHANGES_HYBRID_FULL", "ALL_EXCHANGES_HYBRID_SELECTIVE"]);
@@ -47,5 +48,7 @@ export function createAdaptivePlanner(config: EngineConfig, jobGraph: JobGraph):
   const nodes = jobGraph.streamGraph.nodes;
   // A chain runs at one parallelism: it is the user's if any of its operators set it.
   const userParallelism = jobGraph.vertices.map((v) => (v.nodes.some((n) => nodes[n.id]!.parallelism !== undefined) ? v.parallelism : undefined));
-  return new AdaptiveBatchPlanner(jobGraph, new DynamicExecutionGraph(jobGraph), defaultParallelismDecider(deciderOptions(config)), userParallelism);
+  const options = deciderOptions(config);
+  const inference = { upperBound: options.defaultSourceParallelism, avgDataVolumePerTaskBytes: options.avgDataVolumePerTaskBytes, defaultRecordBytes: DEFAULT_RECORD_BYTES };
+  return new AdaptiveBatchPlanner(jobGraph, new DynamicExecutionGraph(jobGraph), defaultParallelismDecider(options), userParallelism, inference);
 }

@@ -139,6 +139,13 @@ describe("default parallelism decider: hand-computed cases", () => {
     expect(decide({ name: "s", maxParallelism: 2, inputs: [] }, { defaultSourceParallelism: 3 }).parallelism).toBe(2);
   });
 
+  it("a source's own inference (FLIP-379) replaces the default, capped by its max; a user parallelism still wins", () => {
+    const inferred = decide({ name: "s", maxParallelism: 128, inputs: [], inferredSourceParallelism: 7 }, { defaultSourceParallelism: 3 });
+    expect([inferred.parallelism, inferred.record.path]).toEqual([7, "source-inferred"]);
+    expect(decide({ name: "s", maxParallelism: 4, inputs: [], inferredSourceParallelism: 7 }).parallelism).toBe(4);
+    expect(decide({ name: "s", maxParallelism: 128, inputs: [], userParallelism: 2, inferredSourceParallelism: 7 }).record.path).toBe("source-user");
+  });
+
   it("a user-set parallelism is kept and subpartitions are split evenly by count", () => {
     const d = decide({ name: "v", maxParallelism: 8, userParallelism: 3, inputs: [input("r", 1, 8, () => 100 * MiB)] });
     expect(d.record.path).toBe("user-parallelism");

@@ -66,6 +66,8 @@ export interface VertexToDecide {
   readonly userParallelism?: number;
   /** The vertex's max parallelism (= subpartitions its producers wrote for it). */
   readonly maxParallelism: number;
+  /** A source's own estimate (DynamicParallelismInference, FLIP-379), already within default-source-parallelism. */
+  readonly inferredSourceParallelism?: number;
 }
 
 
@@ -73,6 +75,7 @@ export interface VertexToDecide {
 export type DecisionPath =
   | "source-user" // a source with user parallelism
   | "source-default" // a source: default-source-parallelism, capped by the vertex max
+  | "source-inferred" // a source that inferred its parallelism from its data, capped by the vertex max
   | "user-parallelism" // user parallelism; subpartitions split evenly
   | "even-data" // greedy packing by bytes, count already legal
   | "even-data-bisected" // greedy packing with a bisected volume limit
@@ -404,6 +407,7 @@ function decideDefault(options: DeciderOptions, vertex: VertexToDecide): Paralle
 
   if (vertex.inputs.length === 0) {
     if (user !== undefined) return finish("source-user", user, []);
+    if (vertex.inferredSourceParallelism !== undefined) return finish("source-inferred", Math.min(vertex.inferredSourceParallelism, vertex.maxParallelism), []);
     return finish("source-default", Math.min(options.defaultSourceParallelism, vertex.maxParallelism), []);
   }
 
