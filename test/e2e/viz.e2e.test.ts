@@ -80,7 +80,7 @@ async function ganttPoints(tNs: number, slot: string): Promise<{ x: number; y: n
   return tracks.map((i) => ({ x, y: Number(d.laneTop) + i * Number(d.laneHeight) + Number(d.laneHeight) / 2 }));
 }
 
-async function hoverGantt(p: { x: number; y: number }): Promise<{ subtask?: string; attempt?: string; state?: string } | undefined> {
+async function hoverGantt(p: { x: number; y: number }): Promise<{ subtask?: string; attempt?: string; state?: string; speculative?: string; race?: string } | undefined> {
   const canvas = page.locator("#gantt");
   await canvas.scrollIntoViewIfNeeded();
   const box = (await canvas.boundingBox())!;
@@ -151,7 +151,8 @@ describe.each(SCENARIOS)("%s trace", (name) => {
     const failedAttempt = { subtask: f.failed, attempt: String(last.attempt), state: "RUNNING" };
     const before: { p: { x: number; y: number }; hit: Awaited<ReturnType<typeof hoverGantt>> }[] = [];
     for (const p of await ganttPoints(f.t - span * 0.1, lane)) before.push({ p, hit: await hoverGantt(p) });
-    const found = before.filter((b) => JSON.stringify(b.hit) === JSON.stringify(failedAttempt));
+    // The tip also says whether the attempt is speculative and its part in a race; compare what identifies it.
+    const found = before.filter((b) => b.hit !== undefined && JSON.stringify({ subtask: b.hit.subtask, attempt: b.hit.attempt, state: b.hit.state }) === JSON.stringify(failedAttempt));
     expect(found, JSON.stringify(before.map((b) => b.hit))).toHaveLength(1);
     expect(await ganttPixel(found[0]!.p)).toEqual(RUNNING_RGB);
     for (const p of await ganttPoints(f.t + span * 0.2, lane)) {
@@ -265,6 +266,140 @@ describe("scenario-specific views", () => {
     await download.saveAs(path);
     const chrome = JSON.parse(readFileSync(path, "utf8")) as { traceEvents: { name: string; ph: string }[] };
     expect(chrome.traceEvents.some((e) => e.name === "FailoverTriggered" && e.ph === "i")).toBe(true);
+  });
+});
+
+/** Canvas point at time t in the middle of lane `key` (as the Gantt's data-lanes names it), scrolled into view. */
+async function ganttLanePoint(tNs: number, key: string, dy?: number): Promise<{ x: number; y: number }> {
+  const d = await page.locator("#gantt").evaluate((c) => ({ ...(c as HTMLCanvasElement).dataset }));
+  const [d0, d1] = d.domain!.split(",").map(Number) as [number, number];
+  const [r0, r1] = d.range!.split(",").map(Number) as [number, number];
+  const i = d.lanes!.split(",").indexOf(key);
+  expect(i, `lane ${key} in ${d.lanes}`).toBeGreaterThanOrEqual(0);
+  const y = Number(d.laneTop) + i * Number(d.laneHeight) + (dy ?? Number(d.laneHeight) / 2);
+  await page.locator("#gantt-wrap").evaluate((w, top) => (w.scrollTop = Math.max(0, top - 80)), y);
+  return { x: r0 + ((tNs - d0) / (d1 - d0)) * (r1 - r0), y };
+}
+
+const visibleCells = (vertex: string) => page.locator(`g.vertex[data-vertex="${vertex}"] rect.subtask:not([display="none"])`);
+
+describe("adaptive parallelism, speculative attempts and the blocklist", () => {
+  it("adaptive-parallelism: a vertex is undecided (×?, hatched, no cells) 1 ns before its decision and shows it from then on, also scrubbing back", async () => {
+    const ev = events["adaptive-parallelism"];
+    const decisions = ev.filter((e) => e.kind === "VertexParallelismDecided");
+    const submitted = ev.find((e) => e.kind === "JobSubmitted")!;
+    expect(decisions.map((e) => e.vertex).sort()).toEqual((submitted.vertices as { id: string; parallelism: number }[]).filter((v) => v.parallelism === -1).map((v) => v.id).sort());
+    await open(viz.pageUrl(traceIndex("adaptive-parallelism")));
+    for (const d of decisions) {
+      const vertex = page.locator(`g.vertex[data-vertex="${d.vertex as string}"]`);
+      await scrub(d.t - 1);
+      expect(await vertex.getAttribute("data-parallelism")).toBe("?");
+      expect(await vertex.getAttribute("class")).toContain("undecided");
+      expect(await vertex.locator("text.name").textContent()).toMatch(/×\?$/);
+      expect(await vertex.locator("rect.box").getAttribute("fill")).toBe("url(#undecided-hatch)");
+      expect(await visibleCells(d.vertex as string).count()).toBe(0);
+      await scrub(d.t);
+      expect(await vertex.getAttribute("data-parallelism")).toBe(String(d.parallelism));
+      expect(await vertex.getAttribute("class")).not.toContain("undecided");
+      expect(await vertex.locator("text.name").textContent()).toMatch(new RegExp(`×${d.parallelism as number}$`));
+      expect(await visibleCells(d.vertex as string).count()).toBe(d.parallelism);
+      // The decision, on click: path, input bytes, each input, ranges and summary as the trace has them.
+      await vertex.click();
+      const detail = page.locator("#vertex-detail");
+      expect(await detail.getAttribute("data-vertex")).toBe(d.vertex);
+      expect(await detail.getAttribute("data-decided")).toBe("true");
+      expect(await detail.getAttribute("data-path")).toBe(d.path);
+      const text = (await detail.textContent())!;
+      expect(text).toContain(`parallelism ${d.parallelism as number} decided at`);
+      expect(text).toContain(`subpartition ranges: ${d.ranges as string}`);
+      for (const input of d.inputs as { name: string; partitions: number; subpartitions: number }[]) expect(text).toContain(`input ${input.name}: `);
+      expect(text).toContain(d.summary as string);
+      expect(await vertex.locator("title.vertex-title").textContent()).toContain(d.summary as string);
+    }
+    await page.screenshot({ path: `${SHOTS}/adaptive-decided.png`, fullPage: true });
+    // Scrubbing back before the last decision hides it again, detail included.
+    const last = decisions[decisions.length - 1]!;
+    await scrub(last.t - 1);
+    expect(await page.locator(`g.vertex[data-vertex="${last.vertex as string}"]`).getAttribute("data-parallelism")).toBe("?");
+    expect(await visibleCells(last.vertex as string).count()).toBe(0);
+    expect(await page.locator("#vertex-detail").getAttribute("data-decided")).toBe("false");
+    expect(await page.locator("#vertex-detail").textContent()).toMatch(/not decided yet/);
+    await page.screenshot({ path: `${SHOTS}/adaptive-undecided.png`, fullPage: true });
+    // The log's group filter selects the decisions and initializations together.
+    await page.locator("#filter-kind").selectOption("@adaptive");
+    expect(await page.locator("#log-count").getAttribute("data-count")).toBe(String(ev.filter((e) => e.kind === "VertexParallelismDecided" || e.kind === "VertexInitialized").length));
+  });
+
+  it("speculative-stragglers: a subtask races two attempts from the launch on, drawn side by side with the winner marked and the loser cancelled", async () => {
+    const ev = events["speculative-stragglers"];
+    const launch = ev.find((e) => e.kind === "SpeculativeAttemptLaunched")!;
+    const sub = `${launch.vertex as string}[${launch.subtask as number}]`;
+    const finished = ev.find((e) => e.kind === "SpeculativeExecutionFinished" && `${e.vertex as string}[${e.subtask as number}]` === sub)!;
+    const loser = ev.find((e) => e.kind === "TaskStateChanged" && subtaskOf(e) === sub && e.attempt !== finished.winner && e.state === "CANCELED")!;
+    expect(loser.t).toBe(finished.t);
+    await open(viz.pageUrl(traceIndex("speculative-stragglers")));
+    const cell = page.locator(`rect.subtask[data-subtask="${sub}"]`);
+    await scrub(launch.t - 1);
+    expect(await cell.getAttribute("data-live-attempts")).toBe("1");
+    expect(await cell.getAttribute("class")).not.toContain("racing");
+    await scrub(launch.t);
+    expect(await cell.getAttribute("data-live-attempts")).toBe("2");
+    expect(await cell.getAttribute("class")).toContain("racing");
+    await scrub(finished.t - 1);
+    expect(await cell.getAttribute("data-live-attempts")).toBe("2");
+    await scrub(finished.t);
+    expect(await cell.getAttribute("data-live-attempts")).toBe("0");
+    expect(await cell.getAttribute("data-state")).toBe("FINISHED");
+    // The Gantt: one lane per racing attempt of the subtask; hover finds each attempt in its own lane.
+    const mid = (launch.t + finished.t) / 2;
+    const winnerLane = `race:${sub}/${finished.winner as number}`;
+    const loserLane = `race:${sub}/${loser.attempt as number}`;
+    const w = await hoverGantt(await ganttLanePoint(mid, winnerLane));
+    expect(w).toMatchObject({ subtask: sub, attempt: String(finished.winner), speculative: String(finished.speculativeWin), race: "winner", state: "RUNNING" });
+    const l = await hoverGantt(await ganttLanePoint(mid, loserLane));
+    expect(l).toMatchObject({ subtask: sub, attempt: String(loser.attempt), race: "cancelled", state: "RUNNING" });
+    // Before the launch the speculative lane is empty.
+    expect(await hoverGantt(await ganttLanePoint(launch.t - (finished.t - launch.t) / 4, `race:${sub}/${launch.attempt as number}`))).toBeUndefined();
+    // Distinct style: the winner's gold outline along its top edge; the loser's bar is hatched (dark stripes among its colour).
+    expect(await ganttPixel(await ganttLanePoint(mid, winnerLane, 2))).toEqual([0xff, 0xb3, 0x00]);
+    const lp = await ganttLanePoint(mid, loserLane);
+    const row = await Promise.all([0, 1, 2, 3, 4, 5].map((dx) => ganttPixel({ x: lp.x + dx, y: lp.y })));
+    expect(row.some((p) => JSON.stringify(p) === JSON.stringify(RUNNING_RGB))).toBe(true);
+    expect(row.some((p) => p[0]! < 0x66 && p[1]! < 0xbb)).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/speculative-race.png`, fullPage: true });
+  });
+
+  it("speculative-stragglers: a blocklisted host is shaded on its Gantt lanes and named in the strip from NodeBlocked until NodeUnblocked", async () => {
+    const ev = events["speculative-stragglers"];
+    const blocks = ev.filter((e) => e.kind === "NodeBlocked");
+    expect(blocks.length).toBeGreaterThan(0);
+    await open(viz.pageUrl(traceIndex("speculative-stragglers")));
+    const strip = page.locator("#gantt-blocked");
+    const lanes = (await page.locator("#gantt").getAttribute("data-lanes"))!.split(",");
+    for (const b of blocks) {
+      const host = b.host as string;
+      const unblock = ev.find((e) => e.kind === "NodeUnblocked" && e.host === host && e.seq > b.seq)!;
+      await scrub(b.t - 1);
+      expect((await strip.getAttribute("data-blocked"))!.split(",")).not.toContain(host);
+      await scrub(b.t);
+      expect((await strip.getAttribute("data-blocked"))!.split(",")).toContain(host);
+      expect(await strip.locator(`.blocked-host[data-host="${host}"]`).textContent()).toMatch(/until/);
+      await scrub(unblock.t - 1);
+      expect((await strip.getAttribute("data-blocked"))!.split(",")).toContain(host);
+      await scrub(unblock.t);
+      expect((await strip.getAttribute("data-blocked"))!.split(",")).not.toContain(host);
+      // Every lane of the host: the red band along the top inside [blocked, unblocked), not before.
+      for (const key of lanes.filter((k) => k.startsWith(`${host}/`))) {
+        const inside = await ganttLanePoint((b.t + unblock.t) / 2, key, 2);
+        expect(await ganttPixel(inside)).toEqual([0xe5, 0x39, 0x35]);
+        expect(await ganttPixel({ x: inside.x - ((inside.x - (await ganttLanePoint(b.t, key, 2)).x) + 3), y: inside.y })).not.toEqual([0xe5, 0x39, 0x35]);
+      }
+    }
+    expect(await page.locator("#gantt-legend .key.blocked").isVisible()).toBe(true);
+    await page.locator("#filter-kind").selectOption("@blocklist");
+    expect(await page.locator("#log-count").getAttribute("data-count")).toBe(String(ev.filter((e) => e.kind === "NodeBlocked" || e.kind === "NodeUnblocked").length));
+    await scrub(blocks[0]!.t);
+    await page.screenshot({ path: `${SHOTS}/speculative-blocklist.png`, fullPage: true });
   });
 });
 

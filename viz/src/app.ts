@@ -6,7 +6,7 @@
  * the valid prefix is replayed.
  */
 import { formatUrlHash, parseUrlState } from "./model/url-state";
-import type { LogFilter } from "./model/event-log";
+import { KIND_GROUPS, kindGroupsPresent, type LogFilter } from "./model/event-log";
 import { failoverSubtasksAt } from "./model/failures";
 import { formatClock } from "./model/format";
 import { parseTraceStream, type ParseResult } from "./model/parse";
@@ -50,7 +50,7 @@ export class App {
   private speed = 1;
   private framePending = false;
   private lastTick = 0;
-  private readonly graph = new GraphView($("#graph"));
+  private readonly graph = new GraphView($("#graph"), $("#vertex-detail"));
   private readonly gantt: GanttView;
   private readonly checkpoints: CheckpointsView;
   private readonly failures: FailuresView;
@@ -61,7 +61,7 @@ export class App {
 
   constructor() {
     const seek = (t: number, seq: number) => this.seek(t, seq);
-    this.gantt = new GanttView($("#gantt"), $("#gantt-overlay"), $("#gantt-tip"), $("#gantt-brush"), { onSelectAttempt: (a) => this.select(a.firstSeq) });
+    this.gantt = new GanttView($("#gantt"), $("#gantt-overlay"), $("#gantt-tip"), $("#gantt-brush"), $("#gantt-blocked"), { onSelectAttempt: (a) => this.select(a.firstSeq) });
     this.checkpoints = new CheckpointsView($("#checkpoints"), seek);
     this.failures = new FailuresView($("#failures"), seek);
     this.log = new LogView($("#log"), $("#log-count"), $("#event-detail"), seek);
@@ -141,7 +141,7 @@ export class App {
     $("#run-title").textContent = `${this.traceName} — ${r.scenario ?? "?"} seed ${r.seed ?? "?"} · ${result.events.length.toLocaleString("en")} events · ${formatClock(r.index.endNs)}`;
     this.slider.min = String(r.index.startNs);
     this.slider.max = String(r.index.endNs);
-    fillSelect($("#filter-kind"), r.index.kinds, this.filter.kind);
+    fillSelect($("#filter-kind"), r.index.kinds, this.filter.kind, kindGroupsPresent(r.index.kinds));
     fillSelect($("#filter-vertex"), r.index.vertices, this.filter.vertex);
     fillSelect($("#filter-host"), r.index.hosts, this.filter.host);
     this.graph.load(r);
@@ -354,7 +354,9 @@ export class App {
   }
 }
 
-function fillSelect(sel: HTMLSelectElement, values: readonly string[], selected: string | undefined): void {
+/** The options: "all", then the kind groups present (if any), then each value. */
+function fillSelect(sel: HTMLSelectElement, values: readonly string[], selected: string | undefined, groups: readonly string[] = []): void {
   const first = sel.options[0]!;
-  sel.replaceChildren(first, ...values.map((v) => new Option(v, v, false, v === selected)));
+  const groupOptions = groups.map((g) => new Option(`group: ${KIND_GROUPS[g]!.label}`, g, false, g === selected));
+  sel.replaceChildren(first, ...groupOptions, ...values.map((v) => new Option(v, v, false, v === selected)));
 }

@@ -12,10 +12,30 @@ export interface LogFilter {
   host: string | undefined;
 }
 
+/**
+ * Kind filters that select a family of kinds at once; a filter's `kind` may name one
+ * ("@blocklist"). The "@" prefix cannot clash with a kind (kinds are PascalCase).
+ */
+export const KIND_GROUPS: Readonly<Record<string, { label: string; kinds: readonly string[] }>> = {
+  "@blocklist": { label: "blocklist (NodeBlocked, NodeUnblocked)", kinds: ["NodeBlocked", "NodeUnblocked"] },
+  "@speculation": { label: "speculative execution", kinds: ["SpeculativeAttemptLaunched", "SpeculativeExecutionFinished", "NodeBlocked", "NodeUnblocked"] },
+  "@adaptive": { label: "parallelism decisions", kinds: ["VertexParallelismDecided", "VertexInitialized"] },
+};
+
+/** The groups with at least one of their kinds in the trace, for the kind filter. */
+export function kindGroupsPresent(kinds: readonly string[]): string[] {
+  return Object.keys(KIND_GROUPS).filter((g) => KIND_GROUPS[g]!.kinds.some((k) => kinds.includes(k)));
+}
+
+function kindMatches(kind: string, filterKind: string): boolean {
+  const group = KIND_GROUPS[filterKind];
+  return group === undefined ? kind === filterKind : group.kinds.includes(kind);
+}
+
 export const NO_FILTER: LogFilter = { kind: undefined, vertex: undefined, host: undefined };
 
 export function matches(e: TraceEvent, f: LogFilter): boolean {
-  if (f.kind !== undefined && e.kind !== f.kind) return false;
+  if (f.kind !== undefined && !kindMatches(e.kind, f.kind)) return false;
   if (f.host !== undefined && eventHost(e) !== f.host) return false;
   if (f.vertex !== undefined && !eventVertices(e).includes(f.vertex)) return false;
   return true;

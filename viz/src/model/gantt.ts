@@ -5,15 +5,25 @@
  * sharing several tasks (a pipeline's subtasks) run in one slot at once, so a slot gets
  * as many tracks as it has concurrent attempts (first-fit interval partitioning), and no
  * bar ever hides another.
+ * Below the slot lanes, a subtask that ran speculative attempts gets a group of lanes,
+ * one per racing attempt, so the attempts race side by side (they ran on different hosts
+ * and slots, far apart in the slot lanes). A host that was blocklisted but never ran a
+ * task gets an empty lane, so its blocked intervals have somewhere to show.
  * `hitTest` maps a (time, lane) to the attempt drawn there — the canvas has no DOM per
  * bar, so this is how hovering and the e2e tests find a bar.
  */
 import type { TraceEvent } from "../../../sim/trace/events";
 import { compareStrings } from "../../../sim/trace/reader";
 import { str, strings } from "./event-fields";
+import type { BlocklistModel } from "./blocklist";
+import type { SpeculationModel } from "./speculation";
 import type { Attempt, TaskModel } from "./tasks";
 
 export interface Lane {
+  /** "slot": a (host, slot) track; "race": one attempt of a subtask that ran speculative attempts. */
+  kind: "slot" | "race";
+  /** For race lanes, the subtask ("v0[4]"). */
+  subtask: string | undefined;
   host: string;
   slot: number;
   /** 0 for the slot's first track; more when attempts share the slot at once. */
@@ -41,7 +51,7 @@ export interface GanttModel {
 
 const FAULT_KINDS = new Set(["FaultFired", "HostCrashed", "LinkPartitioned", "DiskFaultStarted", "BlobOutageStarted"]);
 
-export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel): GanttModel {
+export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel, speculation?: SpeculationModel, blocklist?: BlocklistModel): GanttModel {
   const hosts: string[] = [];
   const seen = new Set<string>();
   const addHost = (h: string) => {
@@ -83,14 +93,28 @@ export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel): Gant
         const last = l.attempts[l.attempts.length - 1]!;
         return last.endNs !== undefined && last.endNs <= a.phases[0]!.startNs;
       });
-      if (lane === undefined) tracks.push((lane = { host: a.host, slot: a.slot, track: tracks.length, attempts: [] }));
+      if (lane === undefined) tracks.push((lane = { kind: "slot", subtask: undefined, host: a.host, slot: a.slot, track: tracks.length, attempts: [] }));
       lane.attempts.push(a);
     }
     lanes.push(...tracks);
   }
+  for (const h of blocklist?.hosts ?? []) {
+    addHost(h);
+    if (!lanes.some((l) => l.host === h)) lanes.push({ kind: "slot", subtask: undefined, host: h, slot: -1, track: 0, attempts: [] });
+  }
   const hostOrder = new Map(hosts.map((h, i) => [h, i]));
   lanes.sort((a, b) => hostOrder.get(a.host)! - hostOrder.get(b.host)! || a.slot - b.slot || a.track - b.track);
+  lanes.push(...raceLanes(speculation));
   return { hosts, lanes, markers };
+}
+
+/** One lane per racing attempt, grouped by subtask in order of the first launch; track numbers the attempt in its group. */
+function raceLanes(speculation: SpeculationModel | undefined): Lane[] {
+  const out: Lane[] = [];
+  for (const g of speculation?.groups ?? []) {
+    g.attempts.forEach((a, i) => out.push({ kind: "race", subtask: g.subtask, host: a.host, slot: a.slot, track: i, attempts: [a] }));
+  }
+  return out;
 }
 
 /**

@@ -3,17 +3,23 @@
  * a layered layout (a vertex's layer is its longest path from a source), and what each
  * vertex shows at the scrub time — its subtasks' states, the highest busy and
  * backpressured ratios among them (as Flink's web UI colours a vertex), the low
- * watermark, and which subtasks are in the failover region being restarted.
+ * watermark, and which subtasks are in the failover region being restarted. A vertex the
+ * adaptive batch scheduler decides at runtime (parallelism -1 in JobSubmitted) has no
+ * subtasks until its decision (model/adaptive), and a subtask racing speculative
+ * attempts says how many attempts are live.
  */
 import type { TraceEvent } from "../../../sim/trace/events";
 import { compareStrings } from "../../../sim/trace/reader";
+import type { DecisionModel, ParallelismDecision } from "./adaptive";
 import { subtaskId, vertexOfSubtask } from "./event-fields";
 import { backpressureLevel, latestSample, sampleField, sampleWatermarkMs, type BackpressureLevel, type MetricsModel } from "./metrics";
+import { liveAttemptsAt } from "./speculation";
 import { subtaskStateAt, type TaskModel } from "./tasks";
 
 export interface GraphVertex {
   id: string;
   name: string;
+  /** As submitted: -1 when the adaptive batch scheduler decides it at runtime. */
   parallelism: number;
   chain: string[];
   layer: number;
@@ -146,10 +152,16 @@ export interface SubtaskView {
   attempt: number | undefined;
   region: number | undefined;
   inFailover: boolean;
+  /** Attempts begun and not terminal at t: 2 or more while speculative attempts race. */
+  liveAttempts: number;
 }
 
 export interface VertexView {
   id: string;
+  /** Undefined while the adaptive batch scheduler has not decided it. */
+  parallelism: number | undefined;
+  /** The decision shown from its time on (adaptive vertices only). */
+  decision: ParallelismDecision | undefined;
   subtasks: SubtaskView[];
   /** Subtasks per state (undefined state counted as "NONE"). */
   stateCounts: Record<string, number>;
@@ -171,19 +183,23 @@ export function vertexViewsAt(
   metrics: MetricsModel,
   failoverSubtasks: ReadonlySet<string>,
   t: number,
+  decisions: DecisionModel = new Map(),
 ): VertexView[] {
   return graph.vertices.map((v) => {
+    const d = decisions.get(v.id);
+    const decision = d !== undefined && d.tNs <= t ? d : undefined;
+    const parallelism = v.parallelism >= 0 ? v.parallelism : decision?.parallelism;
     const subtasks: SubtaskView[] = [];
     const stateCounts: Record<string, number> = {};
     let busyMax: number | undefined;
     let bpMax: number | undefined;
     let wm: number | undefined;
-    for (let i = 0; i < v.parallelism; i++) {
+    for (let i = 0; i < (parallelism ?? 0); i++) {
       const id = subtaskId(v.id, i);
       const st = subtaskStateAt(tasks, id, t);
       const state = st?.state;
       stateCounts[state ?? "NONE"] = (stateCounts[state ?? "NONE"] ?? 0) + 1;
-      subtasks.push({ id, state, attempt: st?.attempt.attempt, region: graph.regionOfSubtask.get(id), inFailover: failoverSubtasks.has(id) });
+      subtasks.push({ id, state, attempt: st?.attempt.attempt, region: graph.regionOfSubtask.get(id), inFailover: failoverSubtasks.has(id), liveAttempts: liveAttemptsAt(tasks, id, t) });
       const s = latestSample(metrics, id, t);
       // A sample from an attempt that has since ended says nothing about now.
       if (s !== undefined && state === "RUNNING") {
@@ -195,6 +211,8 @@ export function vertexViewsAt(
     }
     return {
       id: v.id,
+      parallelism,
+      decision,
       subtasks,
       stateCounts,
       busyMax,

@@ -4,11 +4,14 @@
  * that is a search or touches only the entities on screen.
  */
 import type { TraceEvent } from "../../../sim/trace/events";
+import { buildDecisions, type DecisionModel } from "./adaptive";
+import { buildBlocklist, type BlocklistModel } from "./blocklist";
 import { buildCheckpoints, type CheckpointModel } from "./checkpoints";
 import { buildFailovers, type Failover } from "./failures";
 import { buildGantt, type GanttModel } from "./gantt";
 import { readJobGraph, type JobGraph } from "./graph";
 import { buildMetrics, type MetricsModel } from "./metrics";
+import { buildSpeculation, type SpeculationModel } from "./speculation";
 import { buildTasks, type TaskModel } from "./tasks";
 import { buildTraceIndex, eventsOfKind, type TraceIndex } from "./trace-index";
 
@@ -20,6 +23,10 @@ export interface Replay {
   failovers: Failover[];
   checkpoints: CheckpointModel;
   gantt: GanttModel;
+  /** Adaptive batch scheduler: when each runtime-decided vertex got its parallelism, and why. */
+  decisions: DecisionModel;
+  speculation: SpeculationModel;
+  blocklist: BlocklistModel;
   /** RunStarted fields worth a header line. */
   scenario: string | undefined;
   seed: string | undefined;
@@ -35,14 +42,21 @@ export function buildReplay(events: readonly TraceEvent[]): Replay {
     .flatMap(of)
     .sort((a, b) => a.seq - b.seq);
   const first = events[0];
+  const graph = readJobGraph(of("JobSubmitted")[0]);
+  const bySeq = (kinds: string[]) => kinds.flatMap(of).sort((a, b) => a.seq - b.seq);
+  const speculation = buildSpeculation(bySeq(["SpeculativeAttemptLaunched", "SpeculativeExecutionFinished"]), tasks);
+  const blocklist = buildBlocklist(bySeq(["NodeBlocked", "NodeUnblocked"]));
   return {
     index,
-    graph: readJobGraph(of("JobSubmitted")[0]),
+    graph,
     tasks,
     metrics: buildMetrics(of("TaskMetrics")),
     failovers: buildFailovers(lifecycle, tasks),
     checkpoints: buildCheckpoints(checkpointEvents),
-    gantt: buildGantt(ganttEvents, tasks),
+    gantt: buildGantt(ganttEvents, tasks, speculation, blocklist),
+    decisions: buildDecisions(graph, bySeq(["VertexParallelismDecided", "VertexInitialized"])),
+    speculation,
+    blocklist,
     scenario: first !== undefined && typeof first.scenario === "string" ? first.scenario : undefined,
     seed: first !== undefined && typeof first.seed === "string" ? first.seed : undefined,
   };

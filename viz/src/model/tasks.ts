@@ -6,7 +6,8 @@
  *
  * An attempt that overlaps an earlier attempt of the same subtask in time (both not yet
  * terminal) is a speculative twin: Flink runs those only under speculative execution,
- * a normal restart starts the new attempt after the old one is terminal.
+ * a normal restart starts the new attempt after the old one is terminal. The engine also
+ * flags speculative attempts (`speculative: true`), which counts as well.
  */
 import type { TraceEvent } from "../../../sim/trace/events";
 import { num, str, subtaskId } from "./event-fields";
@@ -77,7 +78,7 @@ export function buildTasks(events: Iterable<TraceEvent>): TaskModel {
         firstSeq: e.seq,
       };
       const siblings = bySubtask.get(sub) ?? [];
-      a.speculative = siblings.some((s) => s.endNs === undefined);
+      a.speculative = e.speculative === true || siblings.some((s) => s.endNs === undefined);
       siblings.push(a);
       bySubtask.set(sub, siblings);
       byKey.set(key, a);

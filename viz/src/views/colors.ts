@@ -19,3 +19,10 @@ export const LEVEL_FILL: Record<string, string> = { OK: "#e8f5e9", LOW: "#ffe0b2
 export const MARKER_COLORS: Record<string, string> = { fault: "#d50000", "tm-lost": "#6a1b9a", failover: "#ff6f00", restart: "#2e7d32" };
 
 export const PHASE_COLORS = { startDelay: "#b0bec5", alignment: "#ffb300", sync: "#1e88e5", async: "#26a69a" } as const;
+
+/** Speculative attempts and their race (Gantt). */
+export const RACE_COLORS = { speculative: "#6a1b9a", winner: "#ffb300", cancelledHatch: "rgba(38, 50, 56, 0.55)", cancelledCross: "#263238", background: "#f7f3fc" } as const;
+
+/** A blocklisted host's lanes: a translucent fill and a solid band along the lane's top. */
+export const BLOCKED_FILL = "rgba(229, 57, 53, 0.10)";
+export const BLOCKED_BAND = "#e53935";

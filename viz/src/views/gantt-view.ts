@@ -2,7 +2,11 @@
  * Slots and attempts (canvas Gantt): one lane per (host, slot), attempts as bars split
  * into their phases, speculative attempts outlined dashed, fault / TaskManager-lost /
  * failover / restart markers as vertical lines, and the scrub time as a cursor with the
- * future greyed. The bars are drawn on a base canvas only when the trace or the zoom
+ * future greyed. Subtasks that ran speculative attempts get a group of lanes below the
+ * slots, one per racing attempt, the winner outlined in gold with a star and cancelled
+ * losers hatched and crossed out. A blocklisted host's lanes are shaded red while it is
+ * blocked (NodeBlocked to NodeUnblocked or expiry), and a strip above the chart names the
+ * hosts blocked at the scrub time. The bars are drawn on a base canvas only when the trace or the zoom
  * changes; a scrub only moves two DOM elements over it (cursor and greying of the
  * future) by a compositor transform, so it costs no canvas repaint however tall the chart.
  *
@@ -12,10 +16,12 @@
  */
 import * as d3 from "d3";
 import { formatClock, formatDuration } from "../model/format";
+import { blockedAt, blockedHostsAt } from "../model/blocklist";
 import { attemptAt, type Lane } from "../model/gantt";
 import type { Replay } from "../model/replay";
+import { raceRole, type RaceRole } from "../model/speculation";
 import type { Attempt } from "../model/tasks";
-import { MARKER_COLORS, stateColor } from "./colors";
+import { BLOCKED_BAND, BLOCKED_FILL, MARKER_COLORS, RACE_COLORS, stateColor } from "./colors";
 
 const LABEL_W = 90;
 const LANE_H = 18;
@@ -35,6 +41,7 @@ export class GanttView {
   private readonly brush: d3.BrushBehavior<unknown>;
   private syncing = false;
   private lastT = 0;
+  private blockedShown: string | undefined;
 
   constructor(
     private readonly base: HTMLCanvasElement,
@@ -42,6 +49,8 @@ export class GanttView {
     private readonly overlay: HTMLElement,
     private readonly tip: HTMLElement,
     private readonly brushSvg: SVGSVGElement,
+    /** Names the hosts blocklisted at the scrub time. */
+    private readonly blockedNow: HTMLElement,
     private readonly callbacks: GanttCallbacks,
   ) {
     this.zoom = d3
@@ -61,6 +70,9 @@ export class GanttView {
 
   load(replay: Replay): void {
     this.replay = replay;
+    this.blockedShown = undefined;
+    // The legend explains speculation and blocklist marks: shown only when the trace has some.
+    this.blockedNow.parentElement!.hidden = replay.blocklist.intervals.length === 0 && !replay.tasks.attempts.some((a) => a.speculative);
     this.resize();
   }
 
@@ -137,29 +149,20 @@ export class GanttView {
     }
     r.gantt.lanes.forEach((lane, i) => {
       const y = TOP + i * LANE_H;
-      const firstOfHost = i === 0 || r.gantt.lanes[i - 1]!.host !== lane.host;
-      ctx.fillStyle = firstOfHost ? "#90a4ae" : "#eceff1";
-      ctx.fillRect(0, y, this.width, 1);
-      ctx.fillStyle = "#37474f";
-      const firstOfSlot = lane.track === 0;
-      if (!firstOfHost && firstOfSlot) {
-        ctx.fillStyle = "#cfd8dc";
-        ctx.fillRect(LABEL_W, y, this.width - LABEL_W, 1);
-      }
-      ctx.fillStyle = "#37474f";
-      if (firstOfSlot) ctx.fillText(`${firstOfHost ? lane.host : ""}  slot ${lane.slot}`, 2, y + 13);
+      if (lane.kind === "race") this.drawRaceLaneFrame(ctx, lane, i, y);
+      else this.drawSlotLaneFrame(ctx, lane, i, y, d0, d1);
       this.drawLane(ctx, lane, y, d0, d1, r.index.endNs);
     });
     this.base.dataset.domain = `${d0},${d1}`;
     this.base.dataset.range = `${this.x.range()[0]},${this.x.range()[1]}`;
     this.base.dataset.laneTop = String(TOP);
     this.base.dataset.laneHeight = String(LANE_H);
-    this.base.dataset.lanes = r.gantt.lanes.map((l) => `${l.host}/${l.slot}/${l.track}`).join(",");
+    this.base.dataset.lanes = r.gantt.lanes.map((l) => (l.kind === "race" ? `race:${l.subtask}/${l.attempts[0]!.attempt}` : `${l.host}/${l.slot}/${l.track}`)).join(",");
     for (const m of r.gantt.markers) {
       if (m.tNs < d0 || m.tNs > d1) continue;
       const px = Math.round(this.x(m.tNs));
       ctx.fillStyle = MARKER_COLORS[m.kind] ?? "#000";
-      const lanes = r.gantt.lanes.map((l, i) => [l, i] as const).filter(([l]) => m.host === undefined || l.host === m.host);
+      const lanes = r.gantt.lanes.map((l, i) => [l, i] as const).filter(([l]) => m.host === undefined || (l.kind === "slot" && l.host === m.host));
       for (const [, i] of lanes) ctx.fillRect(px - 1, TOP + i * LANE_H, 2, LANE_H);
       ctx.beginPath();
       ctx.moveTo(px - 4, TOP);
@@ -167,6 +170,43 @@ export class GanttView {
       ctx.lineTo(px, TOP + 6);
       ctx.fill();
     }
+  }
+
+  /** Separators and the host / slot label; the host's blocked intervals shaded behind the bars, with a band along the top. */
+  private drawSlotLaneFrame(ctx: CanvasRenderingContext2D, lane: Lane, i: number, y: number, d0: number, d1: number): void {
+    const lanes = this.replay!.gantt.lanes;
+    const firstOfHost = i === 0 || lanes[i - 1]!.host !== lane.host || lanes[i - 1]!.kind !== "slot";
+    ctx.fillStyle = firstOfHost ? "#90a4ae" : "#eceff1";
+    ctx.fillRect(0, y, this.width, 1);
+    const firstOfSlot = lane.track === 0;
+    if (!firstOfHost && firstOfSlot) {
+      ctx.fillStyle = "#cfd8dc";
+      ctx.fillRect(LABEL_W, y, this.width - LABEL_W, 1);
+    }
+    for (const iv of this.replay!.blocklist.intervals) {
+      if (iv.host !== lane.host || iv.toNs < d0 || iv.fromNs > d1) continue;
+      const x0 = this.x(Math.max(iv.fromNs, d0));
+      const w = Math.max(1, this.x(Math.min(iv.toNs, d1)) - x0);
+      ctx.fillStyle = BLOCKED_FILL;
+      ctx.fillRect(x0, y + 1, w, LANE_H - 1);
+      ctx.fillStyle = BLOCKED_BAND;
+      ctx.fillRect(x0, y + 1, w, 2);
+    }
+    ctx.fillStyle = "#37474f";
+    if (firstOfSlot) ctx.fillText(`${firstOfHost ? lane.host : ""}  ${lane.slot < 0 ? "no slot used" : `slot ${lane.slot}`}`, 2, y + 13);
+  }
+
+  /** A race lane: the group's heading line and subtask label, then the attempt and where it ran. */
+  private drawRaceLaneFrame(ctx: CanvasRenderingContext2D, lane: Lane, i: number, y: number): void {
+    const lanes = this.replay!.gantt.lanes;
+    const firstRace = lanes[i - 1]?.kind !== "race";
+    ctx.fillStyle = RACE_COLORS.background;
+    ctx.fillRect(LABEL_W, y, this.width - LABEL_W, LANE_H);
+    ctx.fillStyle = firstRace ? "#263238" : lane.track === 0 ? "#9575cd" : "#ede7f6";
+    ctx.fillRect(0, y, this.width, firstRace ? 2 : 1);
+    const a = lane.attempts[0]!;
+    ctx.fillStyle = "#4a148c";
+    ctx.fillText(`${lane.track === 0 ? a.subtask : ""} #${a.attempt} ${a.host}/${a.slot}`, 2, y + 13, LABEL_W - 4);
   }
 
   private drawLane(ctx: CanvasRenderingContext2D, lane: Lane, y: number, d0: number, d1: number, endNs: number): void {
@@ -189,15 +229,53 @@ export class GanttView {
       }
       if (a.speculative) {
         ctx.setLineDash([3, 2]);
-        ctx.strokeStyle = "#6a1b9a";
+        ctx.strokeStyle = RACE_COLORS.speculative;
         ctx.strokeRect(xs, y + 2, Math.max(1, xe - xs), LANE_H - 4);
         ctx.setLineDash([]);
       }
+      const role = raceRole(this.replay!.speculation, a);
+      if (role !== undefined) this.drawRaceMark(ctx, a, role, xs, xe, y);
       if (xe - xs > 40) {
         ctx.fillStyle = "#102027";
         ctx.fillText(`${a.subtask}${a.attempt > 0 ? ` #${a.attempt}` : ""}`, Math.max(xs, LABEL_W) + 3, y + 13, xe - Math.max(xs, LABEL_W) - 4);
       }
     }
+  }
+
+  /** The winner: a gold outline and a star after its end; a cancelled loser: hatched, with a cross at its end. */
+  private drawRaceMark(ctx: CanvasRenderingContext2D, a: Attempt, role: RaceRole, xs: number, xe: number, y: number): void {
+    const w = Math.max(1, xe - xs);
+    if (role === "winner") {
+      ctx.strokeStyle = RACE_COLORS.winner;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(xs, y + 2, w, LANE_H - 4);
+      ctx.lineWidth = 1;
+      ctx.fillStyle = RACE_COLORS.winner;
+      ctx.fillText("★", xe + 2, y + 13);
+      return;
+    }
+    if (role !== "loser" || a.endState !== "CANCELED") return;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(xs, y + 3, w, LANE_H - 6);
+    ctx.clip();
+    ctx.strokeStyle = RACE_COLORS.cancelledHatch;
+    ctx.beginPath();
+    for (let hx = xs - LANE_H; hx < xe; hx += 6) {
+      ctx.moveTo(hx, y + LANE_H - 3);
+      ctx.lineTo(hx + LANE_H - 6, y + 3);
+    }
+    ctx.stroke();
+    ctx.restore();
+    ctx.strokeStyle = RACE_COLORS.cancelledCross;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(xe - 4, y + 4);
+    ctx.lineTo(xe + 4, y + LANE_H - 4);
+    ctx.moveTo(xe + 4, y + 4);
+    ctx.lineTo(xe - 4, y + LANE_H - 4);
+    ctx.stroke();
+    ctx.lineWidth = 1;
   }
 
   /** Cursor at the scrub time; everything after it greyed. Moves DOM layers only. */
@@ -209,6 +287,28 @@ export class GanttView {
     this.overlay.style.width = `${this.width}px`;
     this.overlay.style.transform = `translateX(${px}px)`;
     this.overlay.dataset.cursorX = String(px);
+    this.renderBlockedNow(t);
+  }
+
+  /** The strip naming the hosts blocked at t; touches the DOM only when that set changes. */
+  private renderBlockedNow(t: number): void {
+    const r = this.replay!;
+    const hosts = blockedHostsAt(r.blocklist, t);
+    const key = hosts.join(",");
+    if (key === this.blockedShown) return;
+    this.blockedShown = key;
+    this.blockedNow.dataset.blocked = key;
+    this.blockedNow.hidden = r.blocklist.intervals.length === 0;
+    const items = hosts.map((h) => {
+      const iv = blockedAt(r.blocklist, h, t)!;
+      const span = document.createElement("span");
+      span.className = "blocked-host";
+      span.dataset.host = h;
+      span.textContent = `${h} until ${formatClock(iv.toNs)}`;
+      span.title = iv.causes.join("; ");
+      return span;
+    });
+    this.blockedNow.replaceChildren(`blocklisted now: ${hosts.length === 0 ? "none" : ""}`, ...items);
   }
 
   /** The attempt under canvas point (px, py), if any. */
@@ -233,14 +333,23 @@ export class GanttView {
     let state = a.phases[0]!.state;
     for (const p of a.phases) if (p.startNs <= t) state = p.state;
     const dur = (a.endNs ?? this.replay!.index.endNs) - a.phases[0]!.startNs;
-    this.tip.textContent = `${a.subtask} attempt ${a.attempt}${a.speculative ? " (speculative)" : ""} · ${a.name} · ${a.host}/slot ${a.slot} · ${state} · ${formatClock(a.phases[0]!.startNs)} +${formatDuration(dur)}${a.endState ? ` → ${a.endState}` : ""}${a.cause ? ` (${a.cause})` : ""}`;
+    const role = raceRole(this.replay!.speculation, a);
+    this.tip.textContent = `${a.subtask} attempt ${a.attempt}${a.speculative ? " (speculative)" : ""}${raceText(role, a)} · ${a.name} · ${a.host}/slot ${a.slot} · ${state} · ${formatClock(a.phases[0]!.startNs)} +${formatDuration(dur)}${a.endState ? ` → ${a.endState}` : ""}${a.cause ? ` (${a.cause})` : ""}`;
     this.tip.dataset.subtask = a.subtask;
     this.tip.dataset.attempt = String(a.attempt);
     this.tip.dataset.state = state;
+    this.tip.dataset.speculative = String(a.speculative);
+    this.tip.dataset.race = role === undefined ? "" : role === "loser" && a.endState === "CANCELED" ? "cancelled" : role;
     this.tip.style.left = `${Math.min(ev.offsetX + 12, this.width - 300)}px`;
     this.tip.style.top = `${ev.offsetY + 12}px`;
     this.tip.hidden = false;
   }
+}
+
+function raceText(role: RaceRole | undefined, a: Attempt): string {
+  if (role === "winner") return " ★ won the race";
+  if (role === "loser") return a.endState === "CANCELED" ? " ✕ lost the race, cancelled" : " lost the race";
+  return role === "racing" ? " racing" : "";
 }
 
 export function sizeCanvas(c: HTMLCanvasElement, w: number, h: number): void {

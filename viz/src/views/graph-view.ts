@@ -2,12 +2,17 @@
  * Job graph (d3, SVG): one box per job vertex in a layered layout, its subtasks as cells
  * coloured by state, the box filled by the vertex's backpressure level (Flink's OK / LOW /
  * HIGH), busy and backpressure ratios and the low watermark as text, pipelined regions
- * as dashed outlines and the failover region in orange. The SVG is built once per trace;
- * a scrub only updates attributes and text.
+ * as dashed outlines and the failover region in orange. A vertex whose parallelism the
+ * adaptive batch scheduler has not decided yet shows "×?" on a hatched box and no cells;
+ * from its decision on, its parallelism and cells. Clicking a vertex shows its decision
+ * (path, input bytes, per-input partitions, ranges) below the graph. A subtask racing
+ * speculative attempts gets a purple outline. The SVG is built once per trace; a scrub
+ * only updates attributes and text.
  */
 import * as d3 from "d3";
+import { decisionLines, finalParallelism } from "../model/adaptive";
 import { formatClock } from "../model/format";
-import { regionOutlines, vertexViewsAt, type JobGraph, type VertexView } from "../model/graph";
+import { regionOutlines, vertexViewsAt, type GraphVertex, type JobGraph, type VertexView } from "../model/graph";
 import type { Replay } from "../model/replay";
 import { LEVEL_FILL, stateColor } from "./colors";
 
@@ -27,14 +32,24 @@ export class GraphView {
   private graph: JobGraph | undefined;
   /** What each vertex showed last, so a scrub that changes nothing there touches no DOM. */
   private shown = new Map<string, string>();
+  /** The clicked vertex, whose decision the detail panel shows. */
+  private selected: string | undefined;
+  private views = new Map<string, VertexView>();
+  private lastT = 0;
 
-  constructor(el: SVGSVGElement) {
+  constructor(
+    el: SVGSVGElement,
+    private readonly detail: HTMLElement,
+  ) {
     this.svg = d3.select(el);
   }
 
   load(replay: Replay): void {
     this.svg.selectAll("*").remove();
     this.shown.clear();
+    this.selected = undefined;
+    this.detail.replaceChildren();
+    delete this.detail.dataset.vertex;
     this.graph = replay.graph;
     const g = this.graph;
     if (g === undefined) {
@@ -49,8 +64,23 @@ export class GraphView {
     const width = PAD * 2 + g.layers * (BOX_W + GAP_X) - GAP_X;
     const height = PAD * 2 + rows * (BOX_H + GAP_Y) - GAP_Y;
     this.svg.attr("viewBox", `0 0 ${width} ${height}`).attr("data-job", g.job);
-    this.svg
-      .append("defs")
+    const defs = this.svg.append("defs");
+    defs
+      .append("pattern")
+      .attr("id", "undecided-hatch")
+      .attr("width", 6)
+      .attr("height", 6)
+      .attr("patternUnits", "userSpaceOnUse")
+      .attr("patternTransform", "rotate(45)")
+      .call((p) => p.append("rect").attr("width", 6).attr("height", 6).attr("fill", "#eceff1"))
+      .append("line")
+      .attr("x1", 0)
+      .attr("y1", 0)
+      .attr("x2", 0)
+      .attr("y2", 6)
+      .attr("stroke", "#b0bec5")
+      .attr("stroke-width", 2);
+    defs
       .append("marker")
       .attr("id", "arrow")
       .attr("viewBox", "0 0 10 10")
@@ -104,20 +134,21 @@ export class GraphView {
       .attr("data-vertex", (v) => v.id)
       .attr("transform", (v) => `translate(${pos(v.id).x},${pos(v.id).y})`);
     boxes.append("rect").attr("class", "box").attr("width", BOX_W).attr("height", BOX_H).attr("rx", 4);
-    boxes.append("title").text((v) => `${v.id}: ${v.chain.join(" → ")}`);
-    boxes
-      .append("text")
-      .attr("x", 6)
-      .attr("y", 14)
-      .attr("font-weight", "bold")
-      .text((v) => `${v.name.length > 24 ? v.name.slice(0, 23) + "…" : v.name}  ×${v.parallelism}`);
+    boxes.append("title").attr("class", "vertex-title");
+    boxes.append("text").attr("class", "name").attr("x", 6).attr("y", 14).attr("font-weight", "bold");
+    boxes.on("click", (_ev, v) => {
+      this.selected = v.id;
+      this.renderDetail();
+    });
     boxes.append("text").attr("class", "ratios").attr("x", 6).attr("y", 28);
     boxes.append("text").attr("class", "watermark").attr("x", 6).attr("y", 41);
     boxes.each(function (v) {
-      const cell = Math.min(CELL_MAX, (BOX_W - 12) / v.parallelism);
+      // Cells for the parallelism the vertex will have; an undecided vertex hides them until its decision.
+      const n = finalParallelism(v.parallelism, replay.decisions.get(v.id));
+      const cell = Math.min(CELL_MAX, (BOX_W - 12) / Math.max(1, n));
       d3.select(this)
         .selectAll("rect.subtask")
-        .data(d3.range(v.parallelism))
+        .data(d3.range(n))
         .join("rect")
         .attr("class", "subtask")
         .attr("data-subtask", (i) => `${v.id}[${i}]`)
@@ -129,22 +160,49 @@ export class GraphView {
     });
   }
 
+  /** The clicked vertex's parallelism decision at the scrub time (or why there is none yet). */
+  private renderDetail(): void {
+    const g = this.graph;
+    const id = this.selected;
+    const view = id === undefined ? undefined : this.views.get(id);
+    const vertex = g?.vertices.find((v) => v.id === id);
+    if (view === undefined || vertex === undefined) return;
+    const head = document.createElement("strong");
+    head.textContent = `${vertex.id} ${vertex.name}`;
+    let lines: string[];
+    if (view.decision !== undefined) lines = decisionLines(view.decision);
+    else if (view.parallelism === undefined) lines = [`parallelism not decided yet at ${formatClock(this.lastT)} (adaptive batch scheduler)`];
+    else lines = [`parallelism ${view.parallelism}, fixed at submission`];
+    const list = document.createElement("ul");
+    list.append(...lines.map((l) => Object.assign(document.createElement("li"), { textContent: l })));
+    this.detail.replaceChildren(head, list);
+    this.detail.dataset.vertex = vertex.id;
+    this.detail.dataset.decided = String(view.parallelism !== undefined);
+    this.detail.dataset.path = view.decision?.path ?? "";
+  }
+
   render(replay: Replay, failoverSubtasks: ReadonlySet<string>, t: number): void {
     const g = this.graph;
     if (g === undefined) return;
-    const views = new Map<string, VertexView>(vertexViewsAt(g, replay.tasks, replay.metrics, failoverSubtasks, t).map((v) => [v.id, v]));
+    const views = new Map<string, VertexView>(vertexViewsAt(g, replay.tasks, replay.metrics, failoverSubtasks, t, replay.decisions).map((v) => [v.id, v]));
+    this.views = views;
+    this.lastT = t;
     const changed = new Set<string>();
     for (const [id, v] of views) {
       const key = JSON.stringify(v);
       if (this.shown.get(id) !== key) changed.add(id);
       this.shown.set(id, key);
     }
-    const boxes = this.svg.selectAll<SVGGElement, { id: string }>("g.vertex").filter((v) => changed.has(v.id));
+    const boxes = this.svg.selectAll<SVGGElement, GraphVertex>("g.vertex").filter((v) => changed.has(v.id));
     boxes
       .classed("in-failover", (v) => views.get(v.id)!.inFailover)
+      .classed("undecided", (v) => views.get(v.id)!.parallelism === undefined)
+      .attr("data-parallelism", (v) => String(views.get(v.id)!.parallelism ?? "?"))
       .attr("data-level", (v) => views.get(v.id)!.level ?? "NA")
       .attr("data-states", (v) => Object.entries(views.get(v.id)!.stateCounts).map(([s, n]) => `${s}:${n}`).join(" "));
-    boxes.select("rect.box").attr("fill", (v) => LEVEL_FILL[views.get(v.id)!.level ?? ""] ?? "#fff");
+    boxes.select("rect.box").attr("fill", (v) => (views.get(v.id)!.parallelism === undefined ? "url(#undecided-hatch)" : (LEVEL_FILL[views.get(v.id)!.level ?? ""] ?? "#fff")));
+    boxes.select("text.name").text((v) => `${v.name.length > 24 ? v.name.slice(0, 23) + "…" : v.name}  ×${views.get(v.id)!.parallelism ?? "?"}`);
+    boxes.select("title.vertex-title").text((v) => vertexTitle(v.id, v.chain, views.get(v.id)!));
     boxes.select("text.ratios").text((v) => {
       const view = views.get(v.id)!;
       return `busy ${pct(view.busyMax)}  backpressured ${pct(view.backpressuredMax)}${view.level ? ` (${view.level})` : ""}`;
@@ -157,18 +215,30 @@ export class GraphView {
       const subtasks = views.get(v.id)!.subtasks;
       d3.select(this)
         .selectAll<SVGRectElement, number>("rect.subtask")
+        .attr("display", (i) => (i < subtasks.length ? null : "none"))
+        .classed("racing", (i) => (subtasks[i]?.liveAttempts ?? 0) > 1)
+        .attr("data-live-attempts", (i) => String(subtasks[i]?.liveAttempts ?? 0))
         .attr("fill", (i) => stateColor(subtasks[i]?.state))
         .attr("data-state", (i) => subtasks[i]?.state ?? "NONE")
         .attr("data-failover", (i) => String(subtasks[i]?.inFailover ?? false))
         .select("title")
         .text((i) => {
-          const s = subtasks[i]!;
-          return `${s.id} attempt ${s.attempt ?? "–"}: ${s.state ?? "not started"}${s.region !== undefined ? `, region ${s.region}` : ""}${s.inFailover ? " (being restarted)" : ""}`;
+          const s = subtasks[i];
+          if (s === undefined) return `${v.id}[${i}]: not created yet`;
+          return `${s.id}${s.liveAttempts > 1 ? ` (${s.liveAttempts} attempts racing)` : ""} attempt ${s.attempt ?? "–"}: ${s.state ?? "not started"}${s.region !== undefined ? `, region ${s.region}` : ""}${s.inFailover ? " (being restarted)" : ""}`;
         });
     });
+    if (this.selected !== undefined && changed.has(this.selected)) this.renderDetail();
     // An outline turns orange only when all its regions restart; a partial restart shows on the subtask cells.
     if (changed.size === 0) return;
     const active = new Set([...failoverSubtasks].map((s) => g.regionOfSubtask.get(s)).filter((r): r is number => r !== undefined));
     this.svg.selectAll<SVGRectElement, { regions: number[] }>("rect.region").classed("failover", (o) => o.regions.every((r) => active.has(r)));
   }
 }
+
+function vertexTitle(id: string, chain: string[], view: VertexView): string {
+  const head = `${id}: ${chain.join(" → ")}`;
+  if (view.decision?.summary !== undefined) return `${head}\n${view.decision.summary}`;
+  return view.parallelism === undefined ? `${head}\nparallelism not decided yet (adaptive batch scheduler)` : head;
+}
+
