@@ -11,7 +11,12 @@
  * running: no finished subtask runs again. The knock-out twin (recovery off) runs the job
  * from scratch: every subtask finished before the crash runs again.
  *
- * Measured (seed 1): see scenarios.test.ts and the module's summary line in the report.
+ * Measured (seed 1): crash at 2.6 s with Source (4) and Parse (9) finished, 13 subtasks.
+ * Recovery: RUNNING again 10.07 s after the loss (10 s down, then 70 ms to read 4 log
+ * segments / 15 events; all 9 needed partitions found at once), 0 subtasks rerun, makespan
+ * 24.10 s. Twin (recovery off): from scratch, 13 of 13 rerun, makespan 26.23 s. Variant with
+ * tm-2 lost during the outage (test/jm-failover.test.ts): the reconcile waits the full 30 s,
+ * 3 Parse partitions missing, 11 subtasks reset by the region rule, makespan 57.87 s.
  */
 import type { StreamExecutionEnvironment } from "../engine/api/environment";
 import { TransactionalSink } from "../engine/api/sinks";
