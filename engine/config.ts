@@ -246,6 +246,46 @@ const OPTION_LIST = [
     description: "Baseline = the median (weighted) execution time of the first finished subtasks times this.",
     effect: "modelled",
   },
+  // ---- batch job recovery after a JobManager failover (§6; FLIP-383, 1.20) ----------------
+  {
+    key: "execution.batch.job-recovery.enabled",
+    type: "boolean",
+    default: false,
+    description: "In BATCH mode, a new JobManager leader replays the job event log and reuses the finished tasks whose partitions survived, instead of rerunning the job.",
+    effect: "modelled",
+  },
+  {
+    key: "execution.batch.job-recovery.previous-worker.recovery.timeout",
+    type: "duration",
+    default: 30 * NS_PER_S,
+    min: 0,
+    description: "How long a recovering JobManager waits for the previous TaskManagers to re-register and report their partitions.",
+    effect: "modelled",
+  },
+  {
+    key: "execution.batch.job-recovery.snapshot.min-pause",
+    type: "duration",
+    default: 3 * NS_PER_MIN,
+    min: 0,
+    description: "Least time between two coordinator/shuffle-master snapshots in the event log (a job vertex finishing always takes one).",
+    effect: "modelled",
+  },
+  {
+    key: "job-event.store.write-buffer.size",
+    type: "memory",
+    default: MIB,
+    min: 1,
+    description: "Write buffer of the job event store on HA storage: full, it is flushed.",
+    effect: "modelled",
+  },
+  {
+    key: "job-event.store.write-buffer.flush-interval",
+    type: "duration",
+    default: NS_PER_S,
+    min: NS_PER_MS,
+    description: "Period at which the job event store flushes its write buffer to HA storage.",
+    effect: "modelled",
+  },
   // ---- pipeline --------------------------------------------------------------------------
   {
     key: "parallelism.default",

@@ -24,7 +24,11 @@ import { buildExecutionGraph } from "./graph/execution-graph";
 import { compileJobGraph } from "./graph/job-graph";
 import { computeRegions } from "./graph/regions";
 import { createAdaptivePlanner, usesAdaptiveBatchScheduler } from "./scheduler/adaptive/adaptive-batch-scheduler";
-import { JobManager } from "./cluster/job-manager";
+import { JobManager, type JobManagerLeadership } from "./cluster/job-manager";
+import { JobManagerHa, type JobManagerFailoverRecord } from "./cluster/job-manager-ha";
+import type { BatchJobRecoverySettings } from "./scheduler/adaptive/batch-job-recovery";
+import type { JobGraph } from "./graph/job-graph";
+import type { ExecutionVertexId } from "./graph/execution-graph";
 import { checkpointSettings, type CompletedAck } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
 import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
@@ -125,8 +129,16 @@ export interface JobRunResult {
   /** Latency-marker samples (empty unless metrics.latency.interval > 0), ns. */
   processingLatencyNs: readonly number[];
   visibilityLatencyNs: readonly number[];
+  /**
+   * JobManager failovers (the "jm" host crashed): when each leader was lost and the next
+   * took over, and how; `rerunFinishedTasks` counts subtasks FINISHED when a leader was
+   * lost that a later leader ran again (reset by recovery, or the whole job from scratch).
+   */
+  jobManagerFailovers: readonly (JobManagerFailoverRecord & { rerunFinished: string[] })[];
+  rerunFinishedTasks: number;
   fingerprint: string;
   world: World;
+  /** The last JobManager leader (the only one unless the JobManager failed over). */
   jobManager: JobManager;
   store: ExternalStore;
 }
@@ -247,7 +259,28 @@ export function runJob(options: JobRunOptions): JobRunResult {
       : undefined;
   const changelogStats = changelog !== undefined ? emptyChangelogStats() : undefined;
   const restores: RestoreRecord[] = [];
-  const jm = new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng, planner);
+  const recovery = batchJobRecoverySettings(config, jobGraph);
+  const createLeader = (leadership: JobManagerLeadership): JobManager => {
+    if (leadership.epoch === 0) return new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng, planner, leadership);
+    // A new leader builds the job's execution graph anew (recovery re-initializes it from the log).
+    const p = adaptive ? createAdaptivePlanner(config, jobGraph) : undefined;
+    const eg = p?.graph ?? buildExecutionGraph(jobGraph);
+    return new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, eg, p !== undefined ? [] : computeRegions(eg), jobRng, p, leadership);
+  };
+  const ha: JobManagerHa = new JobManagerHa(world, trace, {
+    host: JOB_MANAGER_HOST,
+    create: createLeader,
+    recovery: recovery.settings,
+    recoveryOffReason: recovery.offReason,
+    onLeader: (leader) => {
+      leader.onTerminal(() => world.kernel.stop());
+      leader.addTaskManagerLostListener((host, cause, processRestarted) => resourceManager.taskManagerLost(host, cause, processRestarted));
+      if (redundant > 0) leader.setSlotPreference((host) => (resourceManager.isRedundant(host) ? 1 : 0));
+    },
+    notifyTaskManagers: () => {
+      for (const tm of resourceManager.taskManagers) tm.jobManagerLeaderChanged();
+    },
+  });
   const shuffles = new Map<string, ShuffleAdapter>();
   const bufferTimeoutNs = config.get("execution.buffer-timeout.enabled") && runtimeMode === "STREAMING" ? config.get("execution.buffer-timeout.interval") : -1;
   const createTaskManager = (host: string) =>
@@ -307,7 +340,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
         }
         return s;
       },
-      jobManagerEndpoint: (tm, connection) => jm.endpointFor(tm, connection),
+      jobManagerEndpoint: (tm, connection) => ha.current.endpointFor(tm, connection),
+      retainPartitionsOnJobManagerLoss: recovery.settings !== undefined,
       heartbeatIntervalNs: config.get("heartbeat.interval"),
       heartbeatTimeoutNs: config.get("heartbeat.timeout"),
       latency,
@@ -323,19 +357,16 @@ export function runJob(options: JobRunOptions): JobRunResult {
     hostSpec: taskManagerHost,
     createTaskManager,
     spareStartFallbackNs: config.get("heartbeat.timeout"),
-    jobActive: () => !jm.isTerminal,
+    jobActive: () => !ha.jobTerminal,
     rng: world.rng,
   });
-  jm.addTaskManagerLostListener((host, cause, processRestarted) => resourceManager.taskManagerLost(host, cause, processRestarted));
-  if (redundant > 0) jm.setSlotPreference((host) => (resourceManager.isRedundant(host) ? 1 : 0));
   // Grows when replacements start: metrics and statistics see every TaskManager.
   const taskManagers = resourceManager.taskManagers;
   const vertexTotals = new Map<string, { recordsIn: number; recordsOut: number; busy: number; bp: number; idle: number }>();
   const samples: MetricSample[] = [];
-  sampleMetrics(world, trace, taskManagers, options.metricsIntervalNs ?? DEFAULT_METRICS_INTERVAL_NS, samples, () => jm.isTerminal);
+  sampleMetrics(world, trace, taskManagers, options.metricsIntervalNs ?? DEFAULT_METRICS_INTERVAL_NS, samples, () => ha.jobTerminal);
 
-  jm.onTerminal(() => world.kernel.stop());
-  jm.submit();
+  ha.start();
   resourceManager.start();
 
   // A running job heartbeats forever, so every run needs a limit; a day is far beyond any
@@ -343,6 +374,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const limit = options.timeLimitNs ?? DEFAULT_TIME_LIMIT_NS;
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   const run = world.run({ untilNs: limit, maxEvents });
+  const jm = ha.current;
   if (!jm.isTerminal) {
     const why =
       run.reason === "maxEvents"
@@ -352,6 +384,14 @@ export function runJob(options: JobRunOptions): JobRunResult {
           : `time limit reached (${formatDuration(limit)})`;
     jm.cancel(why);
   }
+  ha.finish();
+  const first = ha.leaders[0]!;
+  const failovers = ha.failovers.map((f, i) => {
+    // Attempt numbers only grow, and each leader numbers its attempts above the earlier ones'.
+    const base = ha.leaders[i + 1]?.leadership.attemptBase ?? Infinity;
+    const rerunFinished = f.finishedAtLoss.filter((v) => (jm.placementOf(v as ExecutionVertexId)?.attemptNumber ?? -1) >= base);
+    return { ...f, rerunFinished };
+  });
   collectFinalStats(taskManagers, vertexTotals);
   const outputs = new Map<string, readonly unknown[]>();
   for (const sink of store.sinks()) outputs.set(sink, store.committed(sink));
@@ -360,7 +400,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     status: jm.status,
     failureCause: jm.failureCause,
     runtimeMode,
-    makespanNs: jm.finishedNs === undefined ? undefined : jm.finishedNs - jm.startedNs,
+    makespanNs: jm.finishedNs === undefined ? undefined : jm.finishedNs - first.startedNs,
     endNs: world.now,
     outputs,
     vertices: jobGraph.vertices.map((v) => {
@@ -370,7 +410,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
         id: `v${v.index}`,
         name: v.name,
         // The subtasks it ran with (0 if the adaptive scheduler never initialized it).
-        parallelism: executionGraph.verticesOfJobVertex[v.index]!.length,
+        parallelism: jm.executionGraph.verticesOfJobVertex[v.index]!.length,
         recordsIn: t.recordsIn,
         recordsOut: t.recordsOut,
         busyNs: t.busy,
@@ -380,9 +420,9 @@ export function runJob(options: JobRunOptions): JobRunResult {
       };
     }),
     samples,
-    restarts: jm.restarts,
-    restartedTasks: jm.restartedTasks,
-    slotSeconds: jm.slotNs / 1e9,
+    restarts: ha.leaders.reduce((n, l) => n + l.restarts, 0),
+    restartedTasks: ha.leaders.reduce((n, l) => n + l.restartedTasks, 0),
+    slotSeconds: ha.leaders.reduce((n, l) => n + l.slotNs, 0) / 1e9,
     marks: Object.fromEntries(world.trace.marks),
     checkpoints:
       jm.checkpoints === undefined
@@ -395,10 +435,35 @@ export function runJob(options: JobRunOptions): JobRunResult {
     kernelEvents: world.kernel.eventsRun,
     processingLatencyNs: latency.processingNs,
     visibilityLatencyNs: latency.visibilityNs,
+    jobManagerFailovers: failovers,
+    rerunFinishedTasks: failovers.reduce((n, f) => n + f.rerunFinished.length, 0),
     fingerprint,
     world,
     jobManager: jm,
     store,
+  };
+}
+
+/**
+ * Batch job recovery's settings, or why it is off: the option, and Flink's requirements as
+ * flowsim models them — BATCH mode, and every exchange BLOCKING (partitions on the
+ * producers' TaskManagers, which outlive a JobManager; hybrid and pipelined exchanges are
+ * not recovered here).
+ */
+function batchJobRecoverySettings(config: EngineConfig, jobGraph: JobGraph): { settings: BatchJobRecoverySettings | undefined; offReason: string } {
+  if (!config.get("execution.batch.job-recovery.enabled")) return { settings: undefined, offReason: "execution.batch.job-recovery.enabled is false" };
+  if (jobGraph.runtimeMode !== "BATCH") return { settings: undefined, offReason: "batch job recovery needs execution.runtime-mode BATCH" };
+  const notBlocking = jobGraph.edges.find((e) => e.partitionType !== "BLOCKING");
+  if (notBlocking !== undefined) return { settings: undefined, offReason: `batch job recovery needs BLOCKING exchanges, the job has a ${notBlocking.partitionType} one` };
+  return {
+    settings: {
+      previousWorkerRecoveryTimeoutNs: config.get("execution.batch.job-recovery.previous-worker.recovery.timeout"),
+      snapshotMinPauseNs: config.get("execution.batch.job-recovery.snapshot.min-pause"),
+      writeBufferBytes: config.get("job-event.store.write-buffer.size"),
+      flushIntervalNs: config.get("job-event.store.write-buffer.flush-interval"),
+      logPrefix: `job-events/${jobGraph.jobName}`,
+    },
+    offReason: "",
   };
 }
 

@@ -9,7 +9,8 @@
 import type { TraceLevel } from "../sim/trace/events";
 import type { SubtaskCheckpointStats } from "./checkpoint/snapshot";
 
-export type JobStatus = "CREATED" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELED";
+/** RECONCILING: a new JobManager leader recovers a batch job from its event log (Flink 1.20, FLIP-383). */
+export type JobStatus = "CREATED" | "RECONCILING" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELED";
 export type ExecutionState = "CREATED" | "SCHEDULED" | "DEPLOYING" | "INITIALIZING" | "RUNNING" | "FINISHED" | "CANCELED" | "FAILED";
 
 export interface EngineEvents {
@@ -118,6 +119,24 @@ export interface EngineEvents {
   NodeBlocked: { host: string; untilNs: number; cause: string; extended: boolean };
   /** A blocklist entry expired. */
   NodeUnblocked: { host: string };
+  /** The JobManager process died with its host: its leadership, buffered job events and running tasks are lost. */
+  JobManagerLost: { host: string; epoch: number; cause: string };
+  /** A JobManager process became the leader (HA) for the job: epoch 0 at submission, then one per failover. */
+  JobManagerLeaderElected: { host: string; epoch: number; recovery: "none" | "from-scratch" | "event-log"; reason: string };
+  /** The job event store flushed its buffer to HA storage (one sequential append). */
+  JobEventsFlushed: { segment: number; events: number; bytes: number; reason: "full" | "interval" | "vertex-finished" };
+  /**
+   * Batch job recovery replayed the event log: vertices re-initialized with their logged
+   * decisions, subtasks recovered as finished, and finished events dropped by the tail trim
+   * (no snapshot after them).
+   */
+  JobEventsReplayed: { events: number; segments: number; readNs: number; initialized: string[]; finished: string[]; trimmed: string[] };
+  /** Batch job recovery asked the re-registered TaskManagers for their partitions (waitedNs, up to the previous-worker timeout). */
+  PartitionsReconciled: { expected: number; found: number; missing: string[]; released: number; waitedNs: number; timedOut: boolean };
+  /** Batch job recovery reset these subtasks (producers of missing partitions and, by the region rule, their consumers). */
+  RecoveryVerticesReset: { vertices: string[]; cause: string };
+  /** Batch job recovery ended: the job is RUNNING again (or, failed, restarts from scratch). */
+  JobRecoveryFinished: { succeeded: boolean; recoveredFinished: number; reset: number; durationNs: number; cause?: string };
   /** A record committed to the external store became visible. */
   SinkCommitted: { sink: string; txn: string; records: number };
 }
@@ -159,4 +178,11 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   SpeculativeExecutionFinished: "summary",
   NodeBlocked: "summary",
   NodeUnblocked: "summary",
+  JobManagerLost: "summary",
+  JobManagerLeaderElected: "summary",
+  JobEventsFlushed: "summary",
+  JobEventsReplayed: "summary",
+  PartitionsReconciled: "summary",
+  RecoveryVerticesReset: "summary",
+  JobRecoveryFinished: "summary",
 };

@@ -14,6 +14,7 @@ import changelog, { checkpointDurationMs, keyedRestores, meanRestoreMs } from ".
 import { defineScenario, specOf } from "./define";
 import adaptiveParallelism, { countParallelism } from "./adaptive-parallelism.scenario";
 import hybridShuffle, { SOURCE, FRAGILE, restartedSubtasksOf } from "./hybrid-shuffle.scenario";
+import jmFailoverBatch, { recoveryNs } from "./jm-failover-batch.scenario";
 import pointwisePipelined, { MAKESPAN_RATIO_BOUND, blockingMakespanNs } from "./pointwise-pipelined.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -51,6 +52,24 @@ describe("scenarios", () => {
     expect(bpFailure, "the knock-out twin must fail the backpressure expectation").toBeDefined();
     const source = twin.result.vertices.find((v) => v.name.startsWith("Source"))!;
     expect(source.backpressuredRatio).toBeLessThan(0.1);
+  });
+
+  it("JobManager failover: batch job recovery reruns no finished subtask; its recovery-off twin reruns them all", () => {
+    const o = runScenarioOnce(jmFailoverBatch, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const [f] = o.result.jobManagerFailovers;
+    expect(f!.recovery).toBe("event-log");
+    expect(o.result.rerunFinishedTasks).toBe(0);
+    // Down 10 s, then the log replayed and every partition found at once (measured 10.07 s).
+    const rec = recoveryNs(o.result)!;
+    expect(rec).toBeGreaterThanOrEqual(10e9);
+    expect(rec).toBeLessThan(11e9);
+    const twin = runScenarioOnce(jmFailoverBatch, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.result.jobManagerFailovers[0]!.recovery).toBe("from-scratch");
+    expect(twin.result.rerunFinishedTasks).toBe(twin.result.jobManagerFailovers[0]!.finishedAtLoss.length);
+    expect(twin.failures.map((x) => x.expectation)).toEqual(["no subtask finished before the crash runs again"]);
+    expect(twin.result.makespanNs!).toBeGreaterThan(o.result.makespanNs!);
   });
 
   it("region failover restarts a few subtasks; its full-restart twin restarts all and fails the expectation", () => {

@@ -16,6 +16,7 @@ import { programOf } from "../scenarios/define";
 import backpressure from "../scenarios/backpressure.scenario";
 import bufferDebloat from "../scenarios/buffer-debloat.scenario";
 import stragglers from "../scenarios/speculative-stragglers.scenario";
+import jmFailover from "../scenarios/jm-failover-batch.scenario";
 
 type Probe = { scenario: keyof typeof SCENARIOS; value: unknown; base?: Record<string, unknown> };
 
@@ -157,6 +158,20 @@ const SCENARIOS = {
     job: programOf(stragglers, {}),
     faults: stragglers.faults,
   }),
+  // The jm-failover-batch scenario: the JobManager crashes while Sum per key runs, back after 10 s.
+  "jm-failover": () => ({ cluster: jmFailover.cluster, job: programOf(jmFailover, {}), faults: jmFailover.faults }),
+  // ... and tm-2 crashes for good while the JobManager is down: partitions go missing.
+  "jm-failover-tm-lost": () => ({
+    cluster: jmFailover.cluster,
+    job: programOf(jmFailover, {}),
+    faults: [...jmFailover.faults!, { trigger: { at: "5s" }, fault: "crash", target: "tm-2" }],
+  }),
+  // ... crashing at 2.15 s instead, when eight Parse subtasks have finished but not Parse.
+  "jm-failover-partial": () => ({
+    cluster: jmFailover.cluster,
+    job: programOf(jmFailover, {}),
+    faults: [{ trigger: { at: "2.15s" }, fault: { type: "crash", restartAfter: "10s" }, target: "jm" }],
+  }),
 } satisfies Record<string, () => Omit<JobRunOptions, "config" | "seed" | "scenario">>;
 
 function changelogJob(env: Parameters<JobRunOptions["job"]>[0]): void {
@@ -191,6 +206,9 @@ function failingJob(env: Parameters<JobRunOptions["job"]>[0], failures: number, 
 }
 
 const BASE_CONFIG: Record<string, Record<string, unknown>> = {
+  "jm-failover": jmFailover.config!,
+  "jm-failover-tm-lost": jmFailover.config!,
+  "jm-failover-partial": { ...jmFailover.config!, "job-event.store.write-buffer.flush-interval": "100ms" },
   "failing-twice": { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
   "failing-twice-slow": { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2 },
   "failing-twice-batch": { "taskmanager.numberOfTaskSlots": 2, "parallelism.default": 2, "execution.runtime-mode": "BATCH" },
@@ -344,6 +362,14 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   // 0: slow hosts are never blocked, so the next stage runs on them too.
   "execution.batch.speculative.block-slow-node-duration": { scenario: "stragglers", value: "0" },
   "slow-task-detector.check-interval": { scenario: "stragglers", value: "7s" },
+  "execution.batch.job-recovery.enabled": { scenario: "jm-failover", value: true, base: { "execution.batch.job-recovery.enabled": false } },
+  // The wait for tm-2, which never re-registers, ends sooner.
+  "execution.batch.job-recovery.previous-worker.recovery.timeout": { scenario: "jm-failover-tm-lost", value: "5s" },
+  // Every finished event carries a snapshot: the tail trim keeps the eight Parse subtasks.
+  "execution.batch.job-recovery.snapshot.min-pause": { scenario: "jm-failover-partial", value: "0" },
+  // A buffer smaller than two events: flushed when full, not on the interval.
+  "job-event.store.write-buffer.size": { scenario: "jm-failover", value: "256b" },
+  "job-event.store.write-buffer.flush-interval": { scenario: "jm-failover", value: "100ms" },
   // Parse subtasks run ~100–400 s: a 10 min lower bound makes none slow.
   "slow-task-detector.execution-time.baseline-lower-bound": { scenario: "stragglers", value: "10min" },
   // 12 of 16 subtasks are fast (0.75): at 0.9 the slow four are never looked at.

@@ -41,6 +41,30 @@ import { createSpeculation } from "./speculation-hooks";
 import type { SpeculationHost, SpeculativeExecutionHandler } from "../scheduler/speculative/speculative-execution";
 import type { Trace } from "../../sim/trace/recorder";
 import type { KernelEvents } from "../../sim/trace/events";
+import { BatchJobRecoveryHandler, type BatchJobRecoveryContext, type BatchJobRecoverySettings } from "../scheduler/adaptive/batch-job-recovery";
+import type { ExecutionVertexFinishedEvent } from "./job-event-store";
+import type { SubtaskInputRange } from "../graph/dynamic-execution-graph";
+
+/**
+ * One JobManager leader's place in a run with JobManager failovers (engine/cluster/job-manager-ha.ts).
+ */
+export interface JobManagerLeadership {
+  /** 0 for the first leader, then one more per failover. */
+  epoch: number;
+  /**
+   * First attempt number of this leader's attempts, above every attempt an earlier leader
+   * ran: flowsim names result partitions by (partition, attempt number) where Flink's
+   * ExecutionAttemptID is a fresh random id, so a new leader must not reuse one a
+   * TaskManager may still hold.
+   */
+  attemptBase: number;
+  /** Batch job recovery (execution.batch.job-recovery.enabled on a job it supports). */
+  recovery?: BatchJobRecoverySettings;
+  /** Recover from the event log (it has events) instead of starting the job. */
+  recover: boolean;
+  /** Recovery failed: the HA services start a fresh leader that runs the job from scratch. */
+  restartFromScratch: (cause: string) => void;
+}
 
 interface TaskManagerInfo {
   name: string;
@@ -90,6 +114,7 @@ export class JobManager {
   private heartbeatSeq = 0;
   private finishedCount = 0;
   private readonly terminalListeners: ((status: JobStatus) => void)[] = [];
+  private readonly statusListeners: ((status: JobStatus) => void)[] = [];
   private readonly taskManagerLostListeners: TaskManagerLostListener[] = [];
   /** Ranks TaskManagers for slot allocation (lower first); unset: registration order only. */
   private slotPreference: ((host: string) => number) | undefined;
@@ -118,6 +143,15 @@ export class JobManager {
   readonly checkpoints: CheckpointCoordinator | undefined;
   /** Speculative execution, when on (BATCH with execution.batch.speculative.enabled). */
   readonly speculation: SpeculativeExecutionHandler | undefined;
+  /** Batch job recovery's log writer and recovery handler (engine/scheduler/adaptive/batch-job-recovery.ts). */
+  readonly recovery: BatchJobRecoveryHandler | undefined;
+  /** The process died with its host (a JobManager failover): it does nothing more. */
+  private halted = false;
+  /** While reconciling: TaskManagers that register are asked for their partitions. */
+  private requestingPartitions = false;
+  private readonly attemptBase: number;
+  /** Highest attempt number that ever changed state here (speculative attempts included). */
+  private maxAttemptSeen = 0;
 
   constructor(
     private readonly world: World,
@@ -133,12 +167,15 @@ export class JobManager {
      * empty and `regions` (a mutable array) grows as job vertices are initialized.
      */
     private readonly adaptive?: AdaptiveBatchPlanner,
+    readonly leadership: JobManagerLeadership = { epoch: 0, attemptBase: 0, recover: false, restartFromScratch: () => {} },
   ) {
+    this.attemptBase = leadership.attemptBase;
+    this.maxAttemptSeen = leadership.attemptBase;
     assert(adaptive === undefined || (adaptive.graph === executionGraph && regions.length === 0), "adaptive scheduling needs its own empty graph");
     this.hybridConstraint = effectiveHybridConsumeConstraint(config);
     this.scheduling = new PipelinedRegionScheduling(executionGraph, regions, this.hybridConstraint);
     for (const v of executionGraph.vertices) {
-      const info: ExecutionInfo = { vertex: v, attemptNumber: 0, attemptId: `${v.id}#0`, state: "CREATED", host: undefined, slot: -1 };
+      const info: ExecutionInfo = { vertex: v, attemptNumber: this.attemptBase, attemptId: `${v.id}#${this.attemptBase}`, state: "CREATED", host: undefined, slot: -1 };
       this.executions.set(v.id, info);
       this.byAttempt.set(info.attemptId, info);
     }
@@ -150,11 +187,26 @@ export class JobManager {
     this.restartStrategy = createRestartStrategy(config, jobRng.child("failover/restart-backoff"), settings !== undefined);
     this.failoverStrategy = createFailoverStrategy(config.get("jobmanager.execution.failover-strategy"));
     this.speculation = createSpeculation(config, jobGraph, executionGraph, this.speculationHost());
+    this.recovery = leadership.recovery === undefined ? undefined : new BatchJobRecoveryHandler(this.recoveryContext(), leadership.recovery);
     this.scheduleHeartbeats();
   }
 
   onTerminal(listener: (status: JobStatus) => void): void {
     this.terminalListeners.push(listener);
+  }
+
+  /** Told of every status change (the HA services time a recovery by it). */
+  onStatus(listener: (status: JobStatus) => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  /** A lost leader nobody replaced: the run ends with the job FAILED. */
+  abandon(cause: string): void {
+    if (this.jobTerminal) return;
+    this.status = "FAILED";
+    this.failureCause = cause;
+    this.finishedNs = this.world.now;
+    this.trace.emit("JobStatusChanged", { job: this.jobGraph.jobName, status: "FAILED", cause });
   }
 
   /** Told of every TaskManager loss, after its subtasks failed over (the resource manager listens). */
@@ -186,7 +238,15 @@ export class JobManager {
     assert(this.status === "CREATED", "job submitted twice");
     const jg = this.jobGraph;
     if (this.adaptive === undefined) for (const jv of jg.vertices) this.assignSourceSplits(jv.index, jv.parallelism);
-    this.trace.emit("JobSubmitted", {
+    if (this.leadership.recover) {
+      // A new leader recovering a batch job: RECONCILING until the log is replayed and the partitions reconciled.
+      this.setStatus("RECONCILING");
+      this.recovery!.startRecovering();
+      return;
+    }
+    this.recovery?.startWriting(0);
+    // A later leader runs the same JobGraph: it was submitted once.
+    if (this.leadership.epoch === 0) this.trace.emit("JobSubmitted", {
       job: jg.jobName,
       runtimeMode: jg.runtimeMode,
       vertices: jg.vertices.map((v) => ({
@@ -250,18 +310,129 @@ export class JobManager {
       });
     }
     if (step.initialized.length === 0) return;
-    for (const v of step.initialized) {
-      const info: ExecutionInfo = { vertex: v, attemptNumber: 0, attemptId: `${v.id}#0`, state: "CREATED", host: undefined, slot: -1 };
+    step.initializedJobVertices.forEach((jvIndex, i) => this.recovery?.onExecutionJobVertexInitialized(jvIndex, this.parallelismOf(jvIndex), step.initializedRanges[i]!));
+    this.attachInitialized(step.initialized, step.initializedJobVertices);
+  }
+
+  /** Executions, splits and regions of newly initialized job vertices; schedules what can run. */
+  private attachInitialized(initialized: readonly ExecutionVertex[], jobVertices: readonly number[]): void {
+    for (const v of initialized) {
+      const info: ExecutionInfo = { vertex: v, attemptNumber: this.attemptBase, attemptId: `${v.id}#${this.attemptBase}`, state: "CREATED", host: undefined, slot: -1 };
       this.executions.set(v.id, info);
       this.byAttempt.set(info.attemptId, info);
     }
-    for (const jvIndex of step.initializedJobVertices) {
+    for (const jvIndex of jobVertices) {
       const parallelism = this.parallelismOf(jvIndex);
       this.assignSourceSplits(jvIndex, parallelism);
       this.trace.emit("VertexInitialized", { vertex: vertexId(jvIndex), parallelism, subtasks: [...this.executionGraph.verticesOfJobVertex[jvIndex]!] });
     }
-    const added = appendSingletonRegions(this.executionGraph, this.regions as PipelinedRegion[], step.initialized.map((v) => v.id), this.regionOf);
+    const added = appendSingletonRegions(this.executionGraph, this.regions as PipelinedRegion[], initialized.map((v) => v.id), this.regionOf);
     this.requestRegions(this.scheduling.addRegions(added));
+  }
+
+  // ---- batch job recovery (engine/scheduler/adaptive/batch-job-recovery.ts) ----
+
+  /** The JobManager as the batch job recovery handler sees it (Flink's BatchJobRecoveryContext). */
+  private recoveryContext(): BatchJobRecoveryContext {
+    const jm = this;
+    const trace = this.trace;
+    return {
+      kernel: this.world.kernel,
+      blob: this.world.blobStore,
+      host: this.world.host(this.host),
+      jobGraph: this.jobGraph,
+      executionGraph: this.executionGraph,
+      state: (v) => this.executions.get(v)!.state,
+      attemptNumber: (v) => this.executions.get(v)!.attemptNumber,
+      isJobVertexInitialized: (i) => this.adaptive === undefined || this.adaptive.graph.isInitialized(i),
+      initializeJobVertex: (vertexIndex, parallelism, inputRanges) => this.replayInitialization(vertexIndex, parallelism, inputRanges),
+      recoverFinished: (event) => this.recoverFinished(event),
+      tasksNeedingRestart: (v) => this.failoverStrategy.verticesToRestart(v, this.failoverContext),
+      markPartitionMissing: (pid) => this.failedPartitions.add(pid),
+      partitionFound: (pid, host) => {
+        const producer = this.executions.get(this.executionGraph.partitionById.get(pid)!.producer)!;
+        producer.host = host;
+      },
+      resetVertices: (vertices) => this.resetInRecovering(vertices),
+      requestPartitions: () => {
+        this.requestingPartitions = true;
+        for (const tm of this.taskManagers.values()) if (tm.alive) this.send(tm, { type: "RequestPartitions" });
+      },
+      stopRequesting: () => {
+        this.requestingPartitions = false;
+      },
+      releasePartitions: (byHost) => {
+        for (const [host, partitionIds] of byHost) {
+          const tm = this.taskManagers.get(host);
+          if (tm !== undefined && tm.alive) this.send(tm, { type: "ReleasePartitions", partitionIds });
+        }
+      },
+      recoveringFinished: () => this.onRecoveringFinished(),
+      recoveringFailed: (cause) => {
+        if (!jm.isTerminal) jm.leadership.restartFromScratch(cause);
+      },
+      emit: {
+        replayed: (e) => trace.emit("JobEventsReplayed", e),
+        reconciled: (e) => trace.emit("PartitionsReconciled", e),
+        reset: (vertices, cause) => trace.emit("RecoveryVerticesReset", { vertices, cause }),
+        finished: (e) => trace.emit("JobRecoveryFinished", e),
+        flushed: (segment, events, bytes, reason) => trace.emit("JobEventsFlushed", { segment, events, bytes, reason }),
+      },
+    };
+  }
+
+  /** Replay: a job vertex initialized with its logged decision (parallelism and input ranges, not decided again). */
+  private replayInitialization(vertexIndex: number, parallelism: number, inputRanges: readonly (readonly SubtaskInputRange[])[]): void {
+    assert(this.adaptive !== undefined, `initialization event for v${vertexIndex} in a job without the adaptive batch scheduler`);
+    const initialized = this.adaptive.replayInitialization(vertexIndex, parallelism, inputRanges);
+    this.attachInitialized(initialized, [vertexIndex]);
+  }
+
+  /** Replay: a subtask finished before the failover; its partitions are where the log says until the reconcile. */
+  private recoverFinished(event: ExecutionVertexFinishedEvent): void {
+    const e = this.executions.get(event.vertex);
+    assert(e !== undefined && e.state === "CREATED", `recovered finished ${event.vertex} is not a created subtask`);
+    this.byAttempt.delete(e.attemptId);
+    e.attemptNumber = event.attemptNumber;
+    e.attemptId = `${e.vertex.id}#${event.attemptNumber}`;
+    e.host = event.host;
+    e.slot = -1;
+    e.state = "FINISHED";
+    this.byAttempt.set(e.attemptId, e);
+    this.finishedCount++;
+    if (event.producedBytes !== undefined) this.adaptive?.recordProducedBytes(e.vertex, event.producedBytes.map((row) => [...row]));
+  }
+
+  /** Recovery resets recovered subtasks (Flink's resetVerticesInRecovering): CREATED with a fresh attempt, no back-off. */
+  private resetInRecovering(vertices: readonly ExecutionVertexId[]): void {
+    for (const vid of vertices) {
+      const e = this.executions.get(vid)!;
+      assert(e.state === "FINISHED", `recovery resets ${vid} in state ${e.state}`);
+      this.finishedCount--;
+      this.byAttempt.delete(e.attemptId);
+      e.attemptNumber = Math.max(e.attemptNumber + 1, this.attemptBase);
+      e.attemptId = `${vid}#${e.attemptNumber}`;
+      this.byAttempt.set(e.attemptId, e);
+      e.host = undefined;
+      e.slot = -1;
+      e.state = "CREATED";
+      for (const pid of e.vertex.producedPartitions) this.failedPartitions.delete(pid);
+    }
+  }
+
+  /** RECONCILING → RUNNING: regions of recovered subtasks count as finished; scheduling goes on from there. */
+  private onRecoveringFinished(): void {
+    if (this.isTerminal) return;
+    for (const e of this.executions.values()) assert(e.state === "CREATED" || e.state === "FINISHED", `${e.vertex.id} is ${e.state} after recovery`);
+    this.setStatus("RUNNING");
+    this.speculation?.start();
+    const finished = [...this.executions.values()].filter((e) => e.state === "FINISHED").map((e) => e.vertex.id);
+    if (this.finishedCount === this.executions.size && (this.adaptive?.allInitialized ?? true)) {
+      this.setStatus("FINISHED");
+      return;
+    }
+    this.requestRegions(this.scheduling.startRecovered(finished));
+    this.advanceAdaptive();
   }
 
   // ---- checkpoints ----
@@ -312,8 +483,46 @@ export class JobManager {
     this.setStatus("CANCELED", cause);
   }
 
+  /** Terminal, or dead with its host: either way it schedules nothing more. */
   get isTerminal(): boolean {
+    return this.halted || this.status === "FINISHED" || this.status === "FAILED" || this.status === "CANCELED";
+  }
+
+  /** The job reached a terminal status (a halted leader's job goes on under the next one). */
+  get jobTerminal(): boolean {
     return this.status === "FINISHED" || this.status === "FAILED" || this.status === "CANCELED";
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  /** Highest attempt number this leader used (the next leader numbers its attempts above). */
+  get maxAttemptNumber(): number {
+    return this.maxAttemptSeen;
+  }
+
+  /**
+   * The JobManager process died with its host: timers and callbacks find it terminal and
+   * stop, the log writer drops its buffer, slots held so far are accounted. Its job's
+   * status is left as it was: a new leader takes the job over.
+   */
+  halt(): void {
+    if (this.halted) return;
+    for (const g of new Set(this.slotGroupOf.values())) if (g.host !== undefined) this.slotNs += this.world.now - g.allocatedNs;
+    this.halted = true;
+    this.recovery?.stop();
+    this.speculation?.stop();
+    for (const p of this.pendingRegions) this.world.kernel.cancel(p.timer);
+    this.pendingRegions.length = 0;
+    if (this.restartTimer >= 0) this.world.kernel.cancel(this.restartTimer);
+    this.restartTimer = -1;
+  }
+
+  /** One subtask's current attempt, or undefined if it does not exist (yet) here. */
+  placementOf(vertex: ExecutionVertexId): { attemptNumber: number; state: ExecutionState; host: string | undefined } | undefined {
+    const e = this.executions.get(vertex);
+    return e === undefined ? undefined : { attemptNumber: e.attemptNumber, state: e.state, host: e.host };
   }
 
   /** Where each subtask runs (for summaries and tests). */
@@ -338,6 +547,8 @@ export class JobManager {
       }
       case "ReaderRegistered":
         return this.onReaderRegistered(message.attemptId);
+      case "PartitionsReport":
+        return this.recovery?.onPartitionsReported(from, message.partitions.map((p) => p.partitionId));
       case "TaskStateUpdate":
         if (message.failedPartition !== undefined) this.onPartitionFailed(message.failedPartition);
         return this.onTaskState(message.attemptId, message.state, message.cause, message.failedPartition !== undefined, message.producedBytes);
@@ -373,6 +584,7 @@ export class JobManager {
     this.taskManagers.set(name, tm);
     this.trace.emit("TaskManagerRegistered", { host: name, slots });
     this.send(tm, { type: "RegistrationAccepted" });
+    if (this.requestingPartitions) this.send(tm, { type: "RequestPartitions" });
     this.tryPendingRegions();
   }
 
@@ -403,6 +615,10 @@ export class JobManager {
       this.speculation?.onSubtaskFinished(e, producedBytes);
       this.finishedCount++;
       if (producedBytes !== undefined) this.adaptive?.recordProducedBytes(e.vertex, producedBytes);
+      if (this.recovery !== undefined) {
+        const jobVertexFinished = this.executionGraph.verticesOfJobVertex[e.vertex.vertexIndex]!.every((v) => this.executions.get(v)!.state === "FINISHED");
+        this.recovery.onExecutionFinished(e.vertex.id, e.attemptNumber, e.host!, producedBytes, jobVertexFinished);
+      }
       this.releaseSlotIfDone(e);
       this.checkpoints?.onSubtaskFinished(e.vertex.id);
       if (this.finishedCount === this.executions.size && (this.adaptive?.allInitialized ?? true)) {
@@ -524,7 +740,8 @@ export class JobManager {
       const e = this.executions.get(vid)!;
       // Make sure nothing still runs under the old attempt before the new one exists.
       if (e.state !== "CREATED" && e.state !== "FINISHED" && e.state !== "FAILED" && e.state !== "CANCELED") this.cancelForRestart(e);
-      e.attemptNumber = this.speculation?.nextAttemptNumber(vid, e.attemptNumber) ?? e.attemptNumber + 1;
+      // Above every attempt an earlier JobManager leader ran (see JobManagerLeadership.attemptBase).
+      e.attemptNumber = Math.max(this.speculation?.nextAttemptNumber(vid, e.attemptNumber) ?? e.attemptNumber + 1, this.attemptBase);
       e.attemptId = `${vid}#${e.attemptNumber}`;
       this.byAttempt.set(e.attemptId, e);
       e.host = undefined;
@@ -533,6 +750,7 @@ export class JobManager {
       this.slotGroupOf.delete(vid);
       for (const pid of e.vertex.producedPartitions) this.failedPartitions.delete(pid);
     }
+    this.recovery?.onExecutionVertexReset(vertices);
     this.restarts++;
     this.restartedTasks += vertices.length;
     this.restartedVertices.push(...vertices);
@@ -767,6 +985,7 @@ export class JobManager {
 
   private setExecutionState(e: ExecutionInfo, state: ExecutionState, cause?: string): void {
     e.state = state;
+    this.maxAttemptSeen = Math.max(this.maxAttemptSeen, e.attemptNumber);
     this.speculation?.observe(e, state);
     const jv = this.jobGraph.vertices[e.vertex.vertexIndex]!;
     this.trace.emit("TaskStateChanged", {
@@ -926,7 +1145,9 @@ export class JobManager {
     this.status = status;
     if (cause !== undefined) this.failureCause = cause;
     this.trace.emit("JobStatusChanged", { job: this.jobGraph.jobName, status, ...(cause !== undefined ? { cause } : {}) });
+    for (const l of this.statusListeners) l(status);
     if (this.isTerminal) {
+      this.recovery?.stop();
       this.checkpoints?.stop();
       this.speculation?.stop();
       this.finishedNs = this.world.now;

@@ -18,6 +18,10 @@ export type JmToTm =
   | { type: "AddSplits"; attemptId: string; splits: SourceSplit[]; noMoreSplits: boolean }
   | { type: "FreeSlot"; slot: number }
   | { type: "HeartbeatRequest"; seq: number }
+  /** Batch job recovery: report (and keep) the finished result partitions held here (Flink's getAndRetainPartitionWithMetrics). */
+  | { type: "RequestPartitions" }
+  /** The scheduler no longer needs these partitions: data and files go. */
+  | { type: "ReleasePartitions"; partitionIds: string[] }
   | { type: "TriggerCheckpoint"; attemptId: string; checkpointId: CheckpointId; timestampNs: number }
   | { type: "NotifyCheckpointComplete"; attemptId: string; checkpointId: CheckpointId }
   | { type: "NotifyCheckpointAborted"; attemptId: string; checkpointId: CheckpointId };
@@ -35,6 +39,8 @@ export type TmToJm =
     }
   | { type: "ReaderRegistered"; attemptId: string }
   | { type: "HeartbeatResponse"; seq: number; host: string }
+  /** Finished result partitions this TaskManager holds, with bytes per subpartition (PartitionWithMetrics). */
+  | { type: "PartitionsReport"; partitions: { partitionId: string; bytes: number[] }[] }
   | { type: "AcknowledgeCheckpoint"; attemptId: string; checkpointId: CheckpointId; handle: StateHandle; stats: SubtaskCheckpointStats }
   | { type: "DeclineCheckpoint"; attemptId: string; checkpointId: CheckpointId; reason: string; counts: boolean };
 
@@ -45,6 +51,10 @@ export function messageBytes(message: JmToTm | TmToJm): number {
       return 8 * 1024;
     case "AddSplits":
       return 256 + 128 * message.splits.length;
+    case "PartitionsReport":
+      return 256 + message.partitions.reduce((n, p) => n + 64 + 8 * p.bytes.length, 0);
+    case "ReleasePartitions":
+      return 256 + 64 * message.partitionIds.length;
     case "TaskStateUpdate":
       return 256 + 8 * (message.producedBytes?.reduce((n, row) => n + row.length, 0) ?? 0);
     default:

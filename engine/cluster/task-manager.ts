@@ -64,6 +64,12 @@ export interface TaskManagerContext {
   changelogStats?: ChangelogStats;
   /** Every restore of checkpointed state by a task attempt (JobRunResult.restores). */
   restores?: RestoreRecord[];
+  /**
+   * Keep finished result partitions when the JobManager is lost (Flink's TaskExecutor
+   * shouldRetainPartitionsOnJobManagerConnectionLost: execution.batch.job-recovery.enabled
+   * with the Netty shuffle); otherwise they are released with the connection.
+   */
+  retainPartitionsOnJobManagerLoss?: boolean;
 }
 
 export class TaskManager {
@@ -78,6 +84,8 @@ export class TaskManager {
   /** Every task ever deployed here, for end-of-run statistics. */
   readonly allTasks: Task[] = [];
   private shuffle: ShuffleAdapter;
+  /** Result partitions of tasks that finished here, with their bytes per subpartition (PartitionWithMetrics). */
+  private readonly finishedPartitions = new Map<string, number[]>();
 
   constructor(
     readonly name: string,
@@ -90,6 +98,7 @@ export class TaskManager {
     // The TaskManager process comes back with its host (as a supervisor would restart it),
     // with a fresh shuffle environment: what the old one held died with the host.
     this.host.onRestart(() => {
+      this.finishedPartitions.clear();
       this.shuffle = this.ctx.shuffle(this.name);
       this.start();
     });
@@ -143,6 +152,25 @@ export class TaskManager {
     this.watchTimer = kernel.scheduleDaemon(kernel.now + this.ctx.heartbeatIntervalNs, check);
   }
 
+  /**
+   * HA leader retrieval told this TaskManager of a new JobManager leader (after a
+   * JobManager failover): the old JobManager is gone, so its tasks are failed (Flink's
+   * disconnectJobManagerConnection), the finished partitions kept only with batch job
+   * recovery, and the TaskManager registers with the new leader.
+   */
+  jobManagerLeaderChanged(): void {
+    if (!this.host.up) return;
+    for (const task of this.tasks.values()) task.cancel();
+    this.tasks.clear();
+    if (this.ctx.retainPartitionsOnJobManagerLoss !== true) {
+      for (const id of this.finishedPartitions.keys()) this.shuffle.environment.releasePartition(id);
+      this.finishedPartitions.clear();
+    }
+    if (this.connection?.open) this.connection.close();
+    this.connection = undefined;
+    this.start();
+  }
+
   get runningTasks(): readonly Task[] {
     return [...this.tasks.values()];
   }
@@ -194,6 +222,21 @@ export class TaskManager {
         this.tasks.get(message.attemptId)?.addSplits(message.splits, message.noMoreSplits);
         return;
       case "FreeSlot":
+        return;
+      case "RequestPartitions": {
+        const partitions: { partitionId: string; bytes: number[] }[] = [];
+        for (const [partitionId, bytes] of this.finishedPartitions) {
+          if (this.shuffle.environment.hasPartition(partitionId)) partitions.push({ partitionId, bytes });
+          else this.finishedPartitions.delete(partitionId);
+        }
+        this.send({ type: "PartitionsReport", partitions });
+        return;
+      }
+      case "ReleasePartitions":
+        for (const id of message.partitionIds) {
+          this.shuffle.environment.releasePartition(id);
+          this.finishedPartitions.delete(id);
+        }
         return;
     }
   }
@@ -260,6 +303,7 @@ export class TaskManager {
         running: () => this.report(attemptId, "RUNNING"),
         finished: () => {
           this.tasks.delete(attemptId);
+          d.outputs.forEach((o, i) => this.finishedPartitions.set(o.partitionId, writers[i]!.subpartitionBytes()));
           if (d.reportProducedBytes === true) this.send({ type: "TaskStateUpdate", attemptId, state: "FINISHED", producedBytes: writers.map((w) => w.subpartitionBytes()) });
           else this.report(attemptId, "FINISHED");
         },

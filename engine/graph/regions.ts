@@ -291,6 +291,28 @@ export class PipelinedRegionScheduling {
     return this.maybeSchedule(sourceRegions(this.regions));
   }
 
+  /**
+   * Starts scheduling after a batch job recovery (JobManager failover): the regions of the
+   * recovered finished vertices count as scheduled and their partitions as finished; returns
+   * every other region whose inputs allow scheduling. Recovery resets whole regions, so a
+   * region is either all finished or not at all.
+   */
+  startRecovered(finishedVertices: readonly ExecutionVertexId[]): RegionId[] {
+    assert(!this.started, "region scheduling started twice");
+    this.started = true;
+    const finished = new Set(finishedVertices);
+    const regions = new Set(finishedVertices.map((v) => this.regionOf(v)));
+    for (const id of regions) {
+      const region = this.regions[id]!;
+      assert(region.vertexIds.every((v) => finished.has(v)), `region ${id} is partly finished after recovery`);
+      this.scheduled[id] = true;
+      for (const v of region.vertexIds) {
+        for (const pid of getVertex(this.eg, v).producedPartitions) if (!mustBePipelinedConsumed(getPartition(this.eg, pid).partitionType)) this.finished.add(pid);
+      }
+    }
+    return this.maybeSchedule(this.regions.map((r) => r.id));
+  }
+
   /** A partition's producer finished it; returns regions that became schedulable. */
   onPartitionFinished(partitionId: PartitionId): RegionId[] {
     return this.maybeSchedule(this.markFinished(partitionId));

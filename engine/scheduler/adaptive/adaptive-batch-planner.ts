@@ -35,6 +35,8 @@ export interface PlannerStep {
   readonly initialized: readonly ExecutionVertex[];
   /** Job vertices initialized in this step, ascending. */
   readonly initializedJobVertices: readonly number[];
+  /** The input ranges each of them was initialized with (the job event log records them). */
+  readonly initializedRanges: readonly (readonly (readonly SubtaskInputRange[])[])[];
 }
 
 export class AdaptiveBatchPlanner {
@@ -88,6 +90,7 @@ export class AdaptiveBatchPlanner {
     const decisions: { vertexIndex: number; record: DecisionRecord; ranges: readonly (readonly SubtaskInputRange[])[] }[] = [];
     const initialized: ExecutionVertex[] = [];
     const initializedJobVertices: number[] = [];
+    const initializedRanges: (readonly (readonly SubtaskInputRange[])[])[] = [];
     for (let changed = true; changed; ) {
       changed = false;
       for (const jv of this.jobGraph.vertices) {
@@ -103,10 +106,21 @@ export class AdaptiveBatchPlanner {
         this.decidedRanges.delete(jv.index);
         initialized.push(...this.graph.initialize(jv.index, ranges));
         initializedJobVertices.push(jv.index);
+        initializedRanges.push(ranges);
         changed = true;
       }
     }
-    return { decisions, initialized, initializedJobVertices };
+    return { decisions, initialized, initializedJobVertices, initializedRanges };
+  }
+
+  /**
+   * Batch job recovery: initializes a vertex with the decision its event logged (the
+   * forward group shares the parallelism, as when it was decided). Not decided again.
+   */
+  replayInitialization(vertexIndex: number, parallelism: number, inputRanges: readonly (readonly SubtaskInputRange[])[]): ExecutionVertex[] {
+    for (const m of this.membersOf(vertexIndex)) if (this.graph.parallelism(m) === undefined || m === vertexIndex) this.graph.setParallelism(m, parallelism);
+    this.decidedRanges.delete(vertexIndex);
+    return this.graph.initialize(vertexIndex, inputRanges);
   }
 
   private membersOf(vertexIndex: number): number[] {
