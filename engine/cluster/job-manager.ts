@@ -816,7 +816,12 @@ export class JobManager {
         kernel.after(0, () => this.tryPendingRegions());
       },
       setState: (a, state, cause) => this.setExecutionState(a, state, cause),
-      deploy: (a) => this.send(this.taskManagers.get(a.host!)!, { type: "SubmitTask", deployment: this.deploymentFor(a) }),
+      deploy: (a) => {
+        this.send(this.taskManagers.get(a.host!)!, { type: "SubmitTask", deployment: this.deploymentFor(a) });
+        // Fault plans may hit speculative attempts: "crash the host of the 2nd speculative attempt" (target "$host").
+        const current = this.executions.get(a.vertex.id)!;
+        this.world.signal("speculation.deployed", { vertex: vertexId(a.vertex.vertexIndex), subtask: a.vertex.subtaskIndex, attempt: a.attemptNumber, host: a.host!, originalHost: current.host ?? "" });
+      },
       sendCancel: (a) => {
         const tm = a.host === undefined ? undefined : this.taskManagers.get(a.host);
         if (tm !== undefined && tm.alive) this.send(tm, { type: "CancelTask", attemptId: a.attemptId });
