@@ -121,6 +121,8 @@ type SpecFault =
   | "killSpeculativeProcess"
   /** The host of the original attempt crashes while the nth speculative attempt runs: the survivor takes over. */
   | "crashOriginalHost"
+  /** The original's TaskManager process is killed and restarted at once (it registers again). */
+  | "killOriginalProcess"
   /** A user function throws in a non-original attempt (attempt number ≥ 1). */
   | "failSpeculativeAttempt";
 
@@ -147,7 +149,7 @@ const specCase: fc.Arbitrary<SpecCase> = fc.record({
   stages: fc.integer({ min: 1, max: 3 }),
   records: fc.integer({ min: 40, max: 400 }),
   slowHosts: fc.uniqueArray(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 2 }),
-  fault: fc.constantFrom<SpecFault>("none", "crashSpeculativeHost", "killSpeculativeProcess", "crashOriginalHost", "failSpeculativeAttempt"),
+  fault: fc.constantFrom<SpecFault>("none", "crashSpeculativeHost", "killSpeculativeProcess", "crashOriginalHost", "killOriginalProcess", "failSpeculativeAttempt"),
   nth: fc.integer({ min: 1, max: 2 }),
   // A subtask runs ~4 s on a fast host, 20 s on a slow one; speculation starts ~6 s in and
   // its attempts run ~4 s: faults within that hit them running.
@@ -173,6 +175,7 @@ function specFaults(c: SpecCase): FaultSpec[] {
   if (c.fault === "crashSpeculativeHost") out.push({ trigger, fault: { type: "crash", restartAfter: "20s" }, target: "$host" });
   if (c.fault === "killSpeculativeProcess") out.push({ trigger, fault: { type: "crash", restartAfter: "100ms" }, target: "$host" });
   if (c.fault === "crashOriginalHost") out.push({ trigger, fault: { type: "crash", restartAfter: "20s" }, target: "$originalHost" });
+  if (c.fault === "killOriginalProcess") out.push({ trigger, fault: { type: "crash", restartAfter: "100ms" }, target: "$originalHost" });
   if (c.crashAtS !== undefined) out.push({ trigger: { at: `${c.crashAtS}s` }, fault: { type: "crash", restartAfter: "20s" }, target: `tm-${c.crashHost + 1}` });
   return out;
 }
@@ -215,44 +218,64 @@ function buildSpecJob(env: StreamExecutionEnvironment, c: SpecCase, inject: bool
     .sinkTo(CollectSink("out"));
 }
 
+function oracleOf(c: SpecCase) {
+  const env = new StreamExecutionEnvironment();
+  buildSpecJob(env, c, false);
+  const graph = env.getStreamGraph();
+  resolvePartitioners(graph, c.parallelism);
+  return runOracle(graph, { runtimeMode: "BATCH", seed: Rng.root(c.seed) });
+}
+
+function runSpecCase(c: SpecCase) {
+  const slow = slowHostsOf(c);
+  const speeds = Array.from({ length: 8 }, (_, i) => (slow.includes(i) ? 0.2 : 1));
+  return runJob({
+    seed: c.seed,
+    scenario: "speculation-property",
+    cluster: { taskManagers: 8, coresPerTaskManager: 1, speeds },
+    config: {
+      "execution.runtime-mode": "BATCH",
+      "parallelism.default": c.parallelism,
+      "taskmanager.numberOfTaskSlots": 1,
+      "execution.batch.speculative.enabled": true,
+      "slow-task-detector.execution-time.baseline-lower-bound": "1s",
+      "execution.batch.speculative.block-slow-node-duration": "10s",
+      "restart-strategy.type": "fixed-delay",
+      "restart-strategy.fixed-delay.attempts": 50,
+      "restart-strategy.fixed-delay.delay": "1s",
+      // A lost TaskManager is noticed within ~2 s, while a speculative attempt still runs.
+      "heartbeat.interval": "500ms",
+      "heartbeat.timeout": "2s",
+    },
+    job: (env) => buildSpecJob(env, c, true),
+    faults: specFaults(c),
+    timeLimitNs: 3600e9,
+  });
+}
+
 describe("speculation property", () => {
+  it("regression: the original's TaskManager process restarts while a speculative attempt takes over; its slot is released once", () => {
+    // Found by the property below: the lost original's slot was released only when the
+    // adopted attempt finished, by then into the host's new TaskManager process — one slot
+    // handed out twice.
+    const c: SpecCase = { seed: 1, parallelism: 4, stages: 1, records: 40, slowHosts: [0], fault: "killOriginalProcess", nth: 1, delayS: 0, failStage: 0, crashAtS: undefined, crashHost: 0 };
+    const result = runSpecCase(c);
+    const repro = `speculation property case ${JSON.stringify(c)} (simulation seed ${c.seed})`;
+    expect(result.status, `${result.failureCause}\n${repro}`).toBe("FINISHED");
+    expect(result.marks["speculation.failedAttemptArchived"], repro).toBeGreaterThanOrEqual(1);
+    const check = checkExactlyOnce(new Map([...result.outputs].map(([k, v]) => [k, [...v]])), oracleOf(c), { compare: "multiset" });
+    expect(check.ok, `${check.summary}\n${repro}`).toBe(true);
+  });
+
   it("outputs equal the oracle and the job finishes, also when faults hit speculative attempts", () => {
     const seen = { runs: 0, speculated: 0, wins: 0, faulted: 0, faultHitSpeculative: 0, speculativeFailed: 0, takeovers: 0 };
     /** Per fault kind: [cases, cases where the fault fired, cases where a fault met a speculative attempt]. */
     const byFault: Record<string, [number, number, number]> = {};
     const details = fc.check(
       fc.property(specCase, (c) => {
-        const oracleEnv = new StreamExecutionEnvironment();
-        buildSpecJob(oracleEnv, c, false);
-        const graph = oracleEnv.getStreamGraph();
-        resolvePartitioners(graph, c.parallelism);
-        const expected = runOracle(graph, { runtimeMode: "BATCH", seed: Rng.root(c.seed) });
-        const slow = slowHostsOf(c);
-        const speeds = Array.from({ length: 8 }, (_, i) => (slow.includes(i) ? 0.2 : 1));
-        const result = runJob({
-          seed: c.seed,
-          scenario: "speculation-property",
-          cluster: { taskManagers: 8, coresPerTaskManager: 1, speeds },
-          config: {
-            "execution.runtime-mode": "BATCH",
-            "parallelism.default": c.parallelism,
-            "taskmanager.numberOfTaskSlots": 1,
-            "execution.batch.speculative.enabled": true,
-            "slow-task-detector.execution-time.baseline-lower-bound": "1s",
-            "execution.batch.speculative.block-slow-node-duration": "10s",
-            "restart-strategy.type": "fixed-delay",
-            "restart-strategy.fixed-delay.attempts": 50,
-            "restart-strategy.fixed-delay.delay": "1s",
-            // A lost TaskManager is noticed within ~2 s, while a speculative attempt still runs.
-            "heartbeat.interval": "500ms",
-            "heartbeat.timeout": "2s",
-          },
-          job: (env) => buildSpecJob(env, c, true),
-          faults: specFaults(c),
-          timeLimitNs: 3600e9,
-        });
+        const result = runSpecCase(c);
         expect(result.status, result.failureCause).toBe("FINISHED");
-        const check = checkExactlyOnce(new Map([...result.outputs].map(([k, v]) => [k, [...v]])), expected, { compare: "multiset" });
+        const check = checkExactlyOnce(new Map([...result.outputs].map(([k, v]) => [k, [...v]])), oracleOf(c), { compare: "multiset" });
         expect(check.ok, check.summary).toBe(true);
         seen.runs++;
         seen.wins += result.speculation!.numEffectiveSpeculativeExecutions;
