@@ -6,7 +6,7 @@
  * drawn from the seed) on all 32 slots (Read+Parse, ~50 s per average file on a fast
  * host), then a heavier keyed Enrich at parallelism 16 (~150 s a subtask), then Sum.
  *
- * Why it pays at 2× (the previous 4× slow windows are gone):
+ * Why it pays at exactly 2× (no slow fault windows):
  * - The blocklist does most of it. Read's 8 subtasks on the slow hosts are detected (raw
  *   time ≥ 1 min and ≥ 1.5 × median); their hosts are blocked and the block is extended
  *   at every check while a slow attempt runs, so it still holds when Read's last subtask

@@ -1,8 +1,11 @@
 /**
  * Speculative execution end to end (flink-mechanics §3): the speculative-stragglers scenario
  * and its knock-out twin; the acceptance measurement (paired makespans over 20 seeds, median
- * reduction with a seeded bootstrap CI); and a property: random BATCH jobs with speculation,
- * slow hosts and faults that also hit speculative attempts finish with the oracle's output.
+ * reduction with a seeded bootstrap CI); and a property: random BATCH jobs with speculation
+ * and slow hosts finish with the oracle's output while faults aimed at speculative attempts
+ * (triggered by the engine's `speculation.deployed` signal: crash or process kill of the
+ * attempt's host or of its original's host, an exception in a non-original attempt) hit
+ * them — the property counts those hits and requires most fired faults to land.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
