@@ -12,6 +12,7 @@ import {
   computeDefaultMaxParallelism,
   defaultMaxParallelism,
   effectiveMaxParallelism,
+  effectiveHybridConsumeConstraint,
   effectiveRestartStrategy,
   formatFlinkDuration,
   formatMemory,
@@ -130,6 +131,32 @@ describe("defaults", () => {
     );
     const fixed = EngineConfig.parse({ "restart-strategy.type": "fixed-delay", "execution.checkpointing.interval": "1s" });
     expect(effectiveRestartStrategy(fixed)).toBe("fixed-delay");
+  });
+
+  it("resolves the hybrid consume constraint from speculation when unset, as Flink's AdaptiveBatchSchedulerFactory", () => {
+    const C = "jobmanager.partition.hybrid.partition-data-consume-constraint";
+    const S = "execution.batch.speculative.enabled";
+    expect(effectiveHybridConsumeConstraint(EngineConfig.defaults())).toBe("UNFINISHED_PRODUCERS");
+    expect(effectiveHybridConsumeConstraint(EngineConfig.parse({ [S]: false }))).toBe("UNFINISHED_PRODUCERS");
+    expect(effectiveHybridConsumeConstraint(EngineConfig.parse({ [S]: true }))).toBe("ONLY_FINISHED_PRODUCERS");
+    expect(effectiveHybridConsumeConstraint(EngineConfig.parse({ [S]: "true", [C]: "ALL_PRODUCERS_FINISHED" }))).toBe("ALL_PRODUCERS_FINISHED");
+    expect(effectiveHybridConsumeConstraint(EngineConfig.parse({ [C]: "ONLY_FINISHED_PRODUCERS" }))).toBe("ONLY_FINISHED_PRODUCERS");
+    // Speculation turned on by an override (a knock-out twin, --set) resolves anew.
+    expect(effectiveHybridConsumeConstraint(EngineConfig.parse({}).withOverrides({ [S]: true }))).toBe("ONLY_FINISHED_PRODUCERS");
+  });
+
+  it("rejects an explicit UNFINISHED_PRODUCERS together with speculation, naming the option on one line", () => {
+    const C = "jobmanager.partition.hybrid.partition-data-consume-constraint";
+    const S = "execution.batch.speculative.enabled";
+    const message = errorOf(() => EngineConfig.parse({ [S]: true, [C]: "UNFINISHED_PRODUCERS" }));
+    expect(message).toContain(C);
+    expect(message).toContain("UNFINISHED_PRODUCERS");
+    expect(message).toContain(S);
+    expect(message).not.toContain("\n");
+    // Either order of setting them, also through overrides.
+    expect(errorOf(() => EngineConfig.parse({ [C]: "UNFINISHED_PRODUCERS" }).withOverrides({ [S]: true }))).toContain(C);
+    // Without speculation it is the plain default.
+    expect(EngineConfig.parse({ [S]: false, [C]: "UNFINISHED_PRODUCERS" }).get(C)).toBe("UNFINISHED_PRODUCERS");
   });
 });
 

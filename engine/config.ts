@@ -1096,6 +1096,14 @@ export class EngineConfig {
       const key = writtenAs.has(floating) && !writtenAs.has(exclusive) ? floating : exclusive;
       throw new InputError(`${field}.${JSON.stringify(writtenAs.get(key) ?? key)}`, `an input channel needs a buffer: "${exclusive}" and "${floating}" cannot both be 0`);
     }
+    const constraint = "jobmanager.partition.hybrid.partition-data-consume-constraint";
+    if (this.get("execution.batch.speculative.enabled") && this.get(constraint) === "UNFINISHED_PRODUCERS") {
+      // Flink's AdaptiveBatchSchedulerFactory: "For speculative execution, only supports consume finished partition now."
+      throw new InputError(
+        `${field}.${JSON.stringify(writtenAs.get(constraint) ?? constraint)}`,
+        'UNFINISHED_PRODUCERS cannot be used with "execution.batch.speculative.enabled": speculative execution only supports consuming finished partitions (use ONLY_FINISHED_PRODUCERS or ALL_PRODUCERS_FINISHED, or leave it unset)',
+      );
+    }
     if (this.get("execution.batch-state-backend.enabled") && !this.get("execution.sorted-inputs.enabled")) {
       // Flink's StreamGraphGenerator: "Batch state backend requires the sorted inputs to be enabled!"
       const key = writtenAs.has("execution.sorted-inputs.enabled") ? "execution.sorted-inputs.enabled" : "execution.batch-state-backend.enabled";
@@ -1157,13 +1165,14 @@ export function effectiveRestartStrategy(config: EngineConfig): RestartStrategy 
 
 /**
  * The hybrid consume constraint in force: the option when set, else Flink's scheduler
- * default, UNFINISHED_PRODUCERS.
- * TODO(speculation): once `execution.batch.speculative.enabled` exists, the default is
- * ONLY_FINISHED_PRODUCERS when it is true, and an explicit UNFINISHED_PRODUCERS with it is
- * an error ("For speculative execution, only supports consume finished partition now").
+ * default (AdaptiveBatchSchedulerFactory.getOrDecideHybridPartitionDataConsumeConstraint):
+ * ONLY_FINISHED_PRODUCERS when speculative execution is on — a consumer must never read
+ * an unfinished attempt's data, since another attempt may win — else UNFINISHED_PRODUCERS.
+ * An explicit UNFINISHED_PRODUCERS together with speculation is rejected when the config
+ * is built (checkCrossOptionRules).
  */
 export function effectiveHybridConsumeConstraint(config: EngineConfig): HybridConsumeConstraint {
-  return config.get("jobmanager.partition.hybrid.partition-data-consume-constraint") ?? "UNFINISHED_PRODUCERS";
+  return config.get("jobmanager.partition.hybrid.partition-data-consume-constraint") ?? (config.get("execution.batch.speculative.enabled") ? "ONLY_FINISHED_PRODUCERS" : "UNFINISHED_PRODUCERS");
 }
 
 // ---- parsing ---------------------------------------------------------------------------

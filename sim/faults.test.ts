@@ -100,6 +100,30 @@ describe("fault plans", () => {
     expect(world.disk("tm-1").isActive("ioError")).toBe(true);
   });
 
+  it("a \"$field\" target is the host the triggering event names, resolved when it fires", () => {
+    const { world, kinds } = makeWorld();
+    const injector = world.injectFaults([
+      { trigger: { on: "speculation.deployed", nth: 2, delay: "5ms" }, fault: { type: "crash", restartAfter: "1s" }, target: "$host" },
+      { trigger: { on: "speculation.deployed", nth: 3 }, fault: "crash", target: "$host" },
+    ]);
+    world.kernel.schedule(1e8, () => injector.signal("speculation.deployed", { host: "tm-1" }));
+    world.kernel.schedule(2e8, () => injector.signal("speculation.deployed", { host: "tm-2" }));
+    // No such host: the fault is void (traced), nothing crashes.
+    world.kernel.schedule(3e8, () => injector.signal("speculation.deployed", { host: "tm-9" }));
+    world.kernel.schedule(5e8, () => expect(world.host("tm-2").up).toBe(false));
+    world.run();
+    const fired = kinds().filter((e) => e.kind === "FaultFired");
+    expect(fired.map((e) => [e.t, e.fault, e.target])).toEqual([
+      [2e8 + 5e6, "crash", "tm-2"],
+      [3e8, "crash.void", "$host"],
+    ]);
+    expect(world.host("tm-1").up).toBe(true);
+    expect(world.host("tm-2").up).toBe(true); // restarted after 1 s
+    const hosts = ["jm", "tm-1", "tm-2"];
+    expect(errorOf(() => parseFaults([{ trigger: { at: "1s" }, fault: "crash", target: "$host" }], hosts))).toMatch(/^faults\[0\]\.target: .*use an \{ on \} trigger/);
+    expect(errorOf(() => parseFaults([{ trigger: { on: "x" }, fault: "partition", target: "$host" }], hosts))).toMatch(/^faults\[0\]\.target: .*only works for host faults/);
+  });
+
   it("blob outage window fails puts inside it", () => {
     const { world } = makeWorld();
     world.injectFaults([{ trigger: { from: "1s", to: "2s" }, fault: "blobOutage" }]);

@@ -48,7 +48,11 @@ const FAULT_TYPES: FaultType[] = [
 export interface FaultSpec {
   trigger: TriggerSpec;
   fault: FaultType | ({ type: FaultType } & Record<string, unknown>);
-  /** A host, a pair of hosts ("a|b" or [a, b]) for link faults, or the blob store's name. */
+  /**
+   * A host, a pair of hosts ("a|b" or [a, b]) for link faults, or the blob store's name.
+   * A host fault triggered by an engine event may name a field of that event instead,
+   * "$host": the host the event names ("crash wherever that attempt was deployed").
+   */
   target?: string | [string, string];
 }
 
@@ -63,6 +67,8 @@ export interface Fault {
   type: FaultType;
   /** Hosts involved: one for host faults, two for link faults, none for the blob store. */
   hosts: string[];
+  /** A "$field" target: the host is the triggering event's `field`, resolved when it fires. */
+  hostFromSignal: string | undefined;
   trigger:
     | { kind: "at"; atNs: Ns }
     | { kind: "window"; fromNs: Ns; toNs: Ns }
@@ -136,8 +142,14 @@ function parseFault(spec: unknown, index: number, hostNames: readonly string[], 
   if (!FAULT_TYPES.includes(type)) {
     throw new InputError(`${field}.fault.type`, unknownNameProblem("fault type", String(params.type), FAULT_TYPES));
   }
-  const hosts = parseTarget(s.target, type, hostNames, `${field}.target`);
   const trigger = parseTrigger(s.trigger, `${field}.trigger`);
+  const fromSignal = typeof s.target === "string" && s.target.startsWith("$") ? s.target.slice(1) : undefined;
+  if (fromSignal !== undefined) {
+    if (!HOST_FAULTS.has(type)) throw new InputError(`${field}.target`, `"${String(s.target)}" (a host named by the triggering event) only works for host faults, not ${type}`);
+    if (trigger.kind !== "event") throw new InputError(`${field}.target`, `"${String(s.target)}" names a field of the triggering event: use an { on } trigger`);
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(fromSignal)) throw new InputError(`${field}.target`, `expected "$" and an event field name, got ${describe(s.target)}`);
+  }
+  const hosts = fromSignal !== undefined ? [] : parseTarget(s.target, type, hostNames, `${field}.target`);
   const num = (key: string, fallback: number, ok: (x: number) => boolean, rule: string) => {
     const value = params[key] ?? fallback;
     if (typeof value !== "number" || !ok(value)) throw new InputError(`${field}.fault.${key}`, `${rule}, got ${describe(value)}`);
@@ -152,6 +164,7 @@ function parseFault(spec: unknown, index: number, hostNames: readonly string[], 
     index,
     type,
     hosts,
+    hostFromSignal: fromSignal,
     trigger,
     silent: params.silent === true,
     factor: type === "slow" || type === "diskSlow"
@@ -240,21 +253,31 @@ export class FaultInjector {
       if (!Object.entries(trigger.where).every(([k, v]) => fields[k] === v)) continue;
       entry.seen++;
       if (entry.seen !== trigger.nth) continue;
-      const fire = () => this.apply(entry.fault, true, `on ${name} #${trigger.nth}`);
+      let hosts = entry.fault.hosts;
+      if (entry.fault.hostFromSignal !== undefined) {
+        // Resolved now, from this event: the host it names must exist, else the fault is void.
+        const host = fields[entry.fault.hostFromSignal];
+        if (typeof host !== "string" || !this.world.hostNames().includes(host)) {
+          this.trace.emit("FaultFired", { fault: `${entry.fault.type}.void`, target: `$${entry.fault.hostFromSignal}`, trigger: `on ${name} #${trigger.nth}: no host ${JSON.stringify(host ?? null)}` });
+          continue;
+        }
+        hosts = [host];
+      }
+      const fire = () => this.apply(entry.fault, true, `on ${name} #${trigger.nth}`, hosts);
       if (trigger.delayNs === 0) fire();
       else this.kernel.after(trigger.delayNs, fire);
     }
   }
 
-  private apply(fault: Fault, start: boolean, why: string): void {
+  private apply(fault: Fault, start: boolean, why: string, hosts: readonly string[] = fault.hosts): void {
     const w = this.world;
-    const [a, b] = fault.hosts as [string, string];
-    const target = fault.hosts.length > 0 ? fault.hosts.join("|") : "blob";
+    const [a, b] = hosts as [string, string];
+    const target = hosts.length > 0 ? hosts.join("|") : "blob";
     this.trace.emit("FaultFired", {
       fault: start ? fault.type : `${fault.type}.end`,
       target,
       trigger: why,
-      ...(fault.hosts.length === 1 ? { host: a } : {}),
+      ...(hosts.length === 1 ? { host: a } : {}),
     });
     switch (fault.type) {
       case "crash":

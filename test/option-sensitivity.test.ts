@@ -152,7 +152,7 @@ const SCENARIOS = {
     faults: [{ trigger: { from: "1s", to: "3s" }, fault: { type: "blobOutage", mode: "fail" } }],
     timeLimitNs: 120e9,
   }),
-  // The speculative-stragglers scenario (two 4× slower hosts, BATCH), its config as base.
+  // The speculative-stragglers scenario (two hosts at speed 0.5, BATCH), its config as base.
   stragglers: () => ({
     cluster: stragglers.cluster,
     job: programOf(stragglers, {}),

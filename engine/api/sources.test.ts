@@ -59,6 +59,18 @@ describe("assignSplits", () => {
 });
 
 describe("GeneratorSource", () => {
+  it("splitSizeSigma: uneven split sizes from the seed, summing to records exactly", () => {
+    const counts = (seed: number, sigma: number) =>
+      GeneratorSource({ records: 1600, splits: 32, splitSizeSigma: sigma }).createSplits(4, Rng.root(seed)).map((s) => s.count);
+    const a = counts(1, 0.3);
+    expect(a.reduce((x, y) => x + y, 0)).toBe(1600);
+    expect(counts(1, 0.3)).toEqual(a);
+    expect(counts(2, 0.3)).not.toEqual(a);
+    expect(Math.max(...a) / Math.min(...a)).toBeGreaterThan(1.5);
+    expect(counts(1, 0)).toEqual(Array.from({ length: 32 }, () => 50));
+    expect(() => GeneratorSource({ splits: 2, splitSizeSigma: 0.3 })).toThrow(/splitSizeSigma/);
+  });
+
   it("produces the same data whatever the parallelism (per split and as a whole)", () => {
     fc.assert(
       fc.property(

@@ -148,12 +148,19 @@ export interface GeneratorSourceOptions {
   records?: number;
   /** Number of splits; fixed by the job, independent of parallelism, so the data is too. */
   splits: number;
+  /**
+   * Uneven split sizes, as files of different lengths: split i gets a share of `records`
+   * proportional to a lognormal(0, sigma) weight drawn from the source's own seeded stream
+   * (child "split-sizes"), apportioned by largest remainder so the total stays exact.
+   * Unset or 0: even splits. Bounded sources only.
+   */
+  splitSizeSigma?: number;
   /** Records per second per split; unset = as fast as the reader is polled. */
   ratePerSecond?: number;
   /** Key of each record: a rank in [0, count), uniform or zipf (exponent default 1). Unset: key = seq. */
   keys?: { count: number; distribution: "uniform" | "zipf"; exponent?: number };
   /**
-   * The record for global sequence number `seq` (unique over splits, dense when bounded),
+   * The record for global sequence number `seq` (unique over splits, dense when bounded with even splits),
    * its key, the split's stream (draw freely: it is replayed identically) and its event
    * timestamp (NaN without eventTime). Default `{ key, seq }`.
    */
@@ -189,8 +196,9 @@ export class GeneratorSourceSpec implements SourceSpec {
 
   createSplits(_parallelism: number, rng: Rng): GeneratorSplit[] {
     const { splits, records } = this.options;
+    const counts = records === undefined ? undefined : splitCounts(records, splits, this.options.splitSizeSigma ?? 0, rng);
     return Array.from({ length: splits }, (_, index) => {
-      const count = records === undefined ? Infinity : Math.floor(records / splits) + (index < records % splits ? 1 : 0);
+      const count = counts === undefined ? Infinity : counts[index]!;
       const splitId = `split-${index}`;
       return { splitId, index, count, stream: () => rng.child(splitId) };
     });
@@ -282,6 +290,24 @@ export class GeneratorSourceReader extends RoundRobinReader<GeneratorCursor> {
   }
 }
 
+/**
+ * Records per split: even (the first `records % splits` get one more) without skew; with
+ * sigma > 0, proportional to lognormal weights by largest remainder (ties by split index),
+ * so the counts sum to `records` exactly and depend only on the seed.
+ */
+function splitCounts(records: number, splits: number, sigma: number, rng: Rng): number[] {
+  if (sigma === 0) return Array.from({ length: splits }, (_, i) => Math.floor(records / splits) + (i < records % splits ? 1 : 0));
+  const draw = rng.child("split-sizes");
+  const weights = Array.from({ length: splits }, () => draw.lognormal(0, sigma));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (records * w) / total);
+  const counts = exact.map(Math.floor);
+  let left = records - counts.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ r: x - Math.floor(x), i })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (let k = 0; left > 0; k++, left--) counts[order[k % splits]!.i]!++;
+  return counts;
+}
+
 function validateGenerator(o: GeneratorSourceOptions): void {
   const f = "GeneratorSource";
   if (!Number.isSafeInteger(o.splits) || o.splits < 1 || o.splits > MAX_SPLITS) {
@@ -289,6 +315,10 @@ function validateGenerator(o: GeneratorSourceOptions): void {
   }
   if (o.records !== undefined && (!Number.isSafeInteger(o.records) || o.records < 0)) {
     throw new InputError(`${f}.records`, `must be a non-negative integer (or unset for unbounded), got ${o.records}`);
+  }
+  if (o.splitSizeSigma !== undefined) {
+    if (!(o.splitSizeSigma >= 0 && o.splitSizeSigma <= 3)) throw new InputError(`${f}.splitSizeSigma`, `must be a number in [0, 3], got ${o.splitSizeSigma}`);
+    if (o.records === undefined && o.splitSizeSigma > 0) throw new InputError(`${f}.splitSizeSigma`, "uneven split sizes need a bounded source (set records)");
   }
   if (o.ratePerSecond !== undefined && !(o.ratePerSecond > 0 && Number.isFinite(o.ratePerSecond))) {
     throw new InputError(`${f}.ratePerSecond`, `must be a positive number (or unset for as fast as possible), got ${o.ratePerSecond}`);

@@ -886,6 +886,7 @@ export class JobManager {
     if (!g.vertices.every((v) => this.slotGroupOf.get(v) !== g || isTerminalState(this.executions.get(v)!.state))) return;
     const tm = this.taskManagers.get(g.host)!;
     this.slotNs += this.world.now - g.allocatedNs;
+    assert(!tm.freeSlots.includes(g.slot), `slot ${g.host}/${g.slot} released twice (group of ${g.vertices.join(", ")})`);
     tm.freeSlots.push(g.slot);
     tm.freeSlots.sort((a, b) => a - b);
     this.trace.emit("SlotReleased", { host: g.host, slot: g.slot });
@@ -1032,13 +1033,19 @@ export class JobManager {
         this.speculativeSlotSince.delete(`${host}/${slot}`);
         const tm = this.taskManagers.get(host);
         if (tm === undefined || !tm.alive) return; // its slots went with it
+        assert(!tm.freeSlots.includes(slot), `slot ${host}/${slot} released twice (a speculative attempt's)`);
         tm.freeSlots.push(slot);
         tm.freeSlots.sort((a, b) => a - b);
         this.trace.emit("SlotReleased", { host, slot });
         kernel.after(0, () => this.tryPendingRegions());
       },
       setState: (a, state, cause) => this.setExecutionState(a, state, cause),
-      deploy: (a) => this.send(this.taskManagers.get(a.host!)!, { type: "SubmitTask", deployment: this.deploymentFor(a) }),
+      deploy: (a) => {
+        this.send(this.taskManagers.get(a.host!)!, { type: "SubmitTask", deployment: this.deploymentFor(a) });
+        // Fault plans may hit speculative attempts: "crash the host of the 2nd speculative attempt" (target "$host").
+        const current = this.executions.get(a.vertex.id)!;
+        this.world.signal("speculation.deployed", { vertex: vertexId(a.vertex.vertexIndex), subtask: a.vertex.subtaskIndex, attempt: a.attemptNumber, host: a.host!, originalHost: current.host ?? "" });
+      },
       sendCancel: (a) => {
         const tm = a.host === undefined ? undefined : this.taskManagers.get(a.host);
         if (tm !== undefined && tm.alive) this.send(tm, { type: "CancelTask", attemptId: a.attemptId });
@@ -1109,6 +1116,10 @@ export class JobManager {
       if (e.state === "CREATED" || e.state === "CANCELED" || e.state === "FAILED") continue;
       if (e.state === "FINISHED") continue; // its lost partitions make consumers' failovers include it
       this.setExecutionState(e, "FAILED", `TaskManager ${tm.name} lost`);
+      // Give up the lost slot now, as a failed report does: a surviving attempt adopted
+      // below runs in its own slot, and releasing this one when it finishes would hand a
+      // slot of the host's next TaskManager process out twice.
+      this.releaseSlotIfDone(e);
       if (this.speculation?.promoteAfterFailure(e) === true) continue;
       this.handleFailure(e, `TaskManager ${tm.name} lost: ${cause}`);
       if (this.isTerminal) break;
