@@ -25,8 +25,10 @@ const run = promisify(execFile);
  */
 function casesFor(seed: number): LibraryCase[] {
   return jobNames().flatMap((job) =>
-    (["STREAMING", "BATCH", "ROCKSDB", "CHANGELOG"] as const).map((variant): LibraryCase => {
-      const mode = variant === "BATCH" ? "BATCH" : "STREAMING";
+    (["STREAMING", "BATCH", "ROCKSDB", "CHANGELOG", "ADAPTIVE"] as const).flatMap((variant): LibraryCase[] => {
+      // ADAPTIVE: BATCH with every parallelism left to the adaptive batch scheduler (decisions from bytes).
+      if (variant === "ADAPTIVE" && job === "rebalance-rescale") return [];
+      const mode = variant === "BATCH" || variant === "ADAPTIVE" ? "BATCH" : "STREAMING";
       const rocksdb =
         variant === "ROCKSDB"
           ? { "state.backend.type": "rocksdb", "state.backend.incremental": true, "state.backend.rocksdb.writebuffer.size": "64kb", "execution.checkpointing.interval": "100ms" }
@@ -36,16 +38,19 @@ function casesFor(seed: number): LibraryCase[] {
       const params: Record<string, unknown> =
         job === "rebalance-rescale"
           ? { records: 400, sourceParallelism: 2, mapParallelism: 3, map2Parallelism: 4, sinkParallelism: 3 }
-          : { records: 400, parallelism: 3 };
+          : { records: 400, parallelism: variant === "ADAPTIVE" ? "auto" : 3 };
+      const adaptive = variant === "ADAPTIVE" ? { "execution.batch.adaptive.auto-parallelism.avg-data-volume-per-task": "2kb", "execution.batch.adaptive.auto-parallelism.max-parallelism": 4 } : {};
       if (mode === "STREAMING") params.ratePerSecond = 2_000;
-      return {
-        job,
-        params,
-        mode,
-        config: { "taskmanager.numberOfTaskSlots": 2, "pipeline.auto-watermark-interval": "50ms", ...rocksdb },
-        cluster: { taskManagers: 2, coresPerTaskManager: 2 },
-        seed,
-      };
+      return [
+        {
+          job,
+          params,
+          mode,
+          config: { "taskmanager.numberOfTaskSlots": 2, "pipeline.auto-watermark-interval": "50ms", ...rocksdb, ...adaptive },
+          cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+          seed,
+        },
+      ];
     }),
   );
 }
