@@ -52,8 +52,9 @@ export class Blocklist {
       this.ctx.expired(host);
     });
     this.entries.set(host, entry);
-    // Extensions (a host still slow at the next check) are silent: one event per entry.
-    if (existing === undefined) this.ctx.added(host, untilNs, cause, false);
+    // An extension (the host still runs a slow attempt at the next check) is traced too, so
+    // the trace's untilNs is always the entry's real end.
+    this.ctx.added(host, untilNs, cause, existing !== undefined);
   }
 
   /** Drops every entry without expiry events (the job ended). */

@@ -78,7 +78,7 @@ describe("ExecutionTimeBasedSlowTaskDetector (hand-computed)", () => {
 });
 
 describe("Blocklist", () => {
-  it("blocks until the end time, extends silently, expires with an event", () => {
+  it("blocks until the end time, traces an extension, expires with an event", () => {
     let now = 0;
     const timers: { at: number; fn: () => void; live: boolean }[] = [];
     const log: string[] = [];
@@ -99,7 +99,7 @@ describe("Blocklist", () => {
       now = t.at;
       t.fn();
     }
-    expect(log).toEqual(["+tm-1@60", "+tm-2@30", "-tm-2@30", "-tm-1@70"]);
+    expect(log).toEqual(["+tm-1@60", "+tm-1@70", "+tm-2@30", "-tm-2@30", "-tm-1@70"]);
     expect(b.isBlocked("tm-1")).toBe(false);
     expect(b.added).toBe(2);
   });

@@ -105,6 +105,8 @@ export class SpeculativeExecutionHandler {
   private readonly slots = new Map<string, { host: string; slot: number }>();
   /** Bytes per subpartition of each finished producer's partitions (its last finished attempt). */
   private readonly partitionBytes = new Map<PartitionId, readonly number[]>();
+  /** Subtasks whose original attempt a speculative winner just replaced (cancelled in adopt). */
+  private readonly originalCancelledByWin = new Map<ExecutionVertexId, number>();
   /** Input bytes per subtask, while no producer finished anew. */
   private readonly inputBytesCache = new Map<ExecutionVertexId, number | undefined>();
   private readonly supported: boolean[];
@@ -307,6 +309,8 @@ export class SpeculativeExecutionHandler {
       const current = this.host.current(vid);
       assert(current.state !== "FINISHED", `${vid} finished twice (attempt ${attemptId})`);
       this.removeLive(a);
+      // The replaced original is cancelled by the adoption: the race's record lists it too.
+      if (!isTerminal(current.state) && current.state !== "CREATED") this.originalCancelledByWin.set(vid, current.attemptNumber);
       this.host.adopt(current, a);
       return current;
     }
@@ -350,7 +354,9 @@ export class SpeculativeExecutionHandler {
       else this.partitionBytes.set(pid, bytes);
     });
     this.inputBytesCache.clear();
-    const cancelled = this.cancelLive(vid);
+    const original = this.originalCancelledByWin.get(vid);
+    this.originalCancelledByWin.delete(vid);
+    const cancelled = [...(original !== undefined ? [original] : []), ...this.cancelLive(vid)];
     const speculativeWin = this.speculative.has(current.attemptId);
     if (speculativeWin) {
       this.stats.numEffectiveSpeculativeExecutions++;

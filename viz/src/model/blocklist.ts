@@ -3,8 +3,8 @@
  * from NodeBlocked to NodeUnblocked. A NodeBlocked on a host that is blocked already
  * extends the interval (a later untilNs, one more cause). An interval with no
  * NodeUnblocked by the trace's end runs to its untilNs (expiry), which may lie past the
- * end of the trace. The engine extends an entry silently (a host still slow at the next
- * check), so NodeUnblocked, not untilNs, is what ends an interval when it is there.
+ * end of the trace. The engine traces each extension (a host still slow at the next check)
+ * as a NodeBlocked with extended: true; NodeUnblocked, when there, ends the interval.
  *
  * Invariant: a host's intervals are disjoint and in time order; fromNs ≤ toNs.
  */
@@ -48,7 +48,7 @@ export function buildBlocklist(events: Iterable<TraceEvent>): BlocklistModel {
       if (current !== undefined) {
         current.untilNs = Math.max(current.untilNs, untilNs);
         current.toNs = current.untilNs;
-        current.causes.push(cause);
+        if (!current.causes.includes(cause)) current.causes.push(cause);
         continue;
       }
       const iv: BlockedInterval = { host, fromNs: e.t, toNs: Math.max(untilNs, e.t), untilNs, end: "expiry", causes: [cause], seq: e.seq };

@@ -6,7 +6,7 @@ import { parseTraceText } from "./parse";
 import { buildReplay } from "./replay";
 import { scenarioTraceText } from "./scenario-traces";
 import { buildSpeculation, liveAttemptsAt, raceRole } from "./speculation";
-import { buildTasks } from "./tasks";
+import { buildTasks, subtaskStateAt } from "./tasks";
 
 const ev = (seq: number, t: number, kind: string, extra: Record<string, unknown> = {}): TraceEvent => ({ v: 1, seq, t, kind, ...extra });
 const tsc = (seq: number, t: number, subtask: number, attempt: number, state: string, host: string, slot: number, extra: Record<string, unknown> = {}) =>
@@ -20,12 +20,26 @@ const raceEvents = [
   tsc(3, 20, 0, 1, "RUNNING", "h2", 0, { speculative: true }),
   tsc(4, 50, 0, 0, "CANCELED", "h1", 0, { cause: "attempt 1 finished first" }),
   tsc(5, 50, 0, 1, "FINISHED", "h2", 0, { speculative: true }),
-  // The engine's cancelled list leaves out an original cancelled on adopting the winner.
-  ev(6, 50, "SpeculativeExecutionFinished", { vertex: "v0", subtask: 0, winner: 1, speculativeWin: true, cancelled: [] }),
+  ev(6, 50, "SpeculativeExecutionFinished", { vertex: "v0", subtask: 0, winner: 1, speculativeWin: true, cancelled: [0] }),
   tsc(7, 60, 1, 0, "FINISHED", "h2", 1),
 ];
 
 describe("speculative races", () => {
+  it("a subtask whose race was won is FINISHED, whichever attempt's event comes last", () => {
+    // Original wins: its FINISHED, then the speculative attempt's CANCELED, at one instant.
+    const originalWins = [
+      tsc(0, 0, 0, 0, "RUNNING", "h1", 0),
+      tsc(1, 20, 0, 1, "RUNNING", "h2", 0, { speculative: true }),
+      tsc(2, 50, 0, 0, "FINISHED", "h1", 0),
+      tsc(3, 50, 0, 1, "CANCELED", "h2", 0, { speculative: true }),
+    ];
+    const t = buildTasks(originalWins);
+    expect(subtaskStateAt(t, "v0[0]", 49)).toMatchObject({ state: "RUNNING", attempt: { attempt: 1 } });
+    expect(subtaskStateAt(t, "v0[0]", 50)).toMatchObject({ state: "FINISHED", attempt: { attempt: 0 } });
+    // The speculative attempt wins: the cancelled original is not the subtask's state either.
+    expect(subtaskStateAt(buildTasks(raceEvents), "v0[0]", 50)).toMatchObject({ state: "FINISHED", attempt: { attempt: 1 } });
+  });
+
   const tasks = buildTasks(raceEvents);
   const spec = buildSpeculation(raceEvents.filter((e) => e.kind.startsWith("Speculative")), tasks);
 
@@ -86,7 +100,9 @@ describe("speculation and the blocklist on the speculative-stragglers scenario",
     const sub = `${launch.vertex as string}[${launch.subtask as number}]`;
     expect(liveAttemptsAt(replay.tasks, sub, launch.t - 1)).toBe(1);
     expect(liveAttemptsAt(replay.tasks, sub, launch.t)).toBe(2);
-    const blocks = events.filter((e) => e.kind === "NodeBlocked");
+    const blocks = events.filter((e) => e.kind === "NodeBlocked" && e.extended !== true);
+    // Extensions push the interval's end, never start another.
+    for (const x of events.filter((e) => e.kind === "NodeBlocked" && e.extended === true)) expect(blockedAt(replay.blocklist, x.host as string, x.t)?.untilNs).toBeGreaterThanOrEqual(x.untilNs as number);
     expect(blocks.length).toBeGreaterThan(0);
     for (const b of blocks) {
       const host = b.host as string;

@@ -113,7 +113,8 @@ export interface SubtaskState {
 
 /**
  * The state of a subtask at time t: that of its newest attempt that had begun by t (a
- * speculative twin counts as the newer one). Undefined before its first attempt.
+ * speculative twin counts as the newer one), except that a race lost to an attempt that
+ * finished makes it FINISHED. Undefined before its first attempt.
  */
 export function subtaskStateAt(model: TaskModel, subtask: string, t: number): SubtaskState | undefined {
   const list = model.bySubtask.get(subtask);
@@ -122,6 +123,12 @@ export function subtaskStateAt(model: TaskModel, subtask: string, t: number): Su
     const a = list[i]!;
     if (a.phases[0]!.startNs > t) continue;
     const state = attemptStateAt(a, t);
+    if (state === "CANCELED") {
+      // A race's loser is cancelled when another attempt finishes the subtask, in either
+      // event order: the subtask is then FINISHED (by the winner).
+      const winner = list.find((b) => b !== a && b.endState === "FINISHED" && b.endNs !== undefined && b.endNs <= t && b.endNs >= a.phases[0]!.startNs);
+      if (winner !== undefined) return { state: "FINISHED", attempt: winner };
+    }
     if (state !== undefined) return { state, attempt: a };
   }
   return undefined;
