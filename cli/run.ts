@@ -140,6 +140,14 @@ export function summaryOf(r: JobRunResult) {
     })),
     restarts: r.restarts,
     restartedTasks: r.restartedTasks,
+    slotSeconds: Math.round(r.slotSeconds * 1000) / 1000,
+    speculation: r.speculation === undefined ? null : { ...r.speculation },
+    jobManagerFailovers: r.jobManagerFailovers.map((f) => ({
+      lostS: f.lostNs / 1e9,
+      recovery: f.recovery ?? null,
+      downS: f.runningNs === undefined ? null : (f.runningNs - f.lostNs) / 1e9,
+      rerunFinished: f.rerunFinished.length,
+    })),
     checkpoints:
       r.checkpoints === undefined
         ? null
@@ -171,6 +179,14 @@ function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string 
   else console.log(`  ran for            ${formatDuration(s.endNs)}`);
   console.log(`  source throughput  ${s.sourceRecordsPerS} records/s`);
   console.log(`  failovers          ${s.restarts} restarts, ${s.restartedTasks} task attempts restarted`);
+  console.log(`  slot time          ${s.slotSeconds} slot-s`);
+  if (s.speculation !== null) {
+    const sp = s.speculation;
+    console.log(`  speculation        ${sp.numSpeculativeAttempts} speculative attempts, ${sp.numEffectiveSpeculativeExecutions} won; ${sp.numBlockedNodes} hosts blocklisted`);
+  }
+  for (const f of s.jobManagerFailovers) {
+    console.log(`  JobManager lost    at ${f.lostS} s; recovery ${f.recovery ?? "none"}${f.downS !== null ? `, running again after ${f.downS.toFixed(3)} s` : ""}; ${f.rerunFinished} finished subtasks rerun`);
+  }
   const cp = s.checkpoints;
   console.log(`  checkpoints        ${cp === null ? "off" : `${cp.completed} completed, ${cp.aborted} aborted${cp.p50Ms !== null ? `; duration p50 ${cp.p50Ms} ms, max ${cp.maxMs} ms` : ""}`}`);
   const lat = (l: { p50: number; p99: number; samples: number } | null) =>
