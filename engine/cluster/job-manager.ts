@@ -38,7 +38,7 @@ import { appendSingletonRegions } from "../graph/regions";
 import type { TaskDeployment } from "./deployment";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
 import { createSpeculation } from "./speculation-hooks";
-import type { SpeculationHost, SpeculativeExecutionHandler } from "../scheduler/speculative/speculative-execution";
+import type { Attempt, SpeculationHost, SpeculativeExecutionHandler } from "../scheduler/speculative/speculative-execution";
 import type { Trace } from "../../sim/trace/recorder";
 import type { KernelEvents } from "../../sim/trace/events";
 import { BatchJobRecoveryHandler, type BatchJobRecoveryContext, type BatchJobRecoverySettings } from "../scheduler/adaptive/batch-job-recovery";
@@ -75,14 +75,8 @@ interface TaskManagerInfo {
   alive: boolean;
 }
 
-interface ExecutionInfo {
-  vertex: ExecutionVertex;
-  attemptNumber: number;
-  attemptId: string;
-  state: ExecutionState;
-  host: string | undefined;
-  slot: number;
-}
+/** The current execution attempt of a subtask (speculative attempts have the same shape). */
+type ExecutionInfo = Attempt;
 
 interface SlotGroup {
   request: number;

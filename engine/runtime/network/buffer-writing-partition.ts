@@ -26,6 +26,7 @@
  * release or when the builder closes); nothing is written after finish(); the blocked
  * queue is bounded by MAX_BLOCKED_ELEMENTS.
  */
+import { SubpartitionBytes } from "./subpartition-bytes";
 import { InvariantError, assert } from "../../../sim/errors";
 import type { TimerHandle } from "../../../sim/kernel";
 import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
@@ -80,9 +81,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   readonly broadcast: boolean;
   state: WriterState = "producing";
   bytesEmitted = 0;
-  /** Unicast bytes per subpartition and broadcast bytes (in every subpartition), for subpartitionBytes(). */
-  private unicastBytesPerSubpartition: Float64Array | undefined;
-  private bytesToEverySubpartition = 0;
+  private readonly bytesPerSubpartition: SubpartitionBytes;
   bytesSent = 0;
   buffersSent = 0;
   recordsEmitted = 0;
@@ -117,6 +116,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
     this.partitionId = spec.partitionId;
     this.type = spec.type;
     this.numSubpartitions = spec.numSubpartitions;
+    this.bytesPerSubpartition = new SubpartitionBytes(spec.numSubpartitions);
     this.owner = spec.owner;
     this.broadcast = spec.broadcast === true;
     this.bufferSizeBytes = ctx.params.bufferSizeBytes;
@@ -182,15 +182,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   }
 
   subpartitionBytes(): number[] {
-    const out = new Array<number>(this.numSubpartitions).fill(this.bytesToEverySubpartition);
-    const unicast = this.unicastBytesPerSubpartition;
-    if (unicast !== undefined) for (let i = 0; i < out.length; i++) out[i]! += unicast[i]!;
-    return out;
-  }
-
-  private countBytes(target: number, bytes: number): void {
-    if (target < 0) this.bytesToEverySubpartition += bytes;
-    else (this.unicastBytesPerSubpartition ??= new Float64Array(this.numSubpartitions))[target]! += bytes;
+    return this.bytesPerSubpartition.snapshot();
   }
 
   // ---- writing ----
@@ -324,7 +316,7 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
 
   private emit(target: number, value: unknown, timestampMs: number, totalBytes: number): void {
     this.bytesEmitted += totalBytes;
-    this.countBytes(target, totalBytes);
+    this.bytesPerSubpartition.add(target, totalBytes);
     if (this.blocked.length > 0) {
       this.pushBlocked(target, value, timestampMs, totalBytes);
       return;

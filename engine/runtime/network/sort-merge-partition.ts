@@ -33,6 +33,7 @@
  * Invariants: chunks are appended in offset order; every index entry matches exactly one
  * chunk; nothing is written after finish(); the reservation is returned exactly once.
  */
+import { SubpartitionBytes } from "./subpartition-bytes";
 import { InvariantError, assert } from "../../../sim/errors";
 import type { Chunk, DiskError } from "../../../sim/disk";
 import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
@@ -97,9 +98,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   readonly indexFile: string;
   state: WriterState = "producing";
   bytesEmitted = 0;
-  /** Unicast bytes per subpartition and broadcast bytes (in every subpartition), for subpartitionBytes(). */
-  private unicastBytesPerSubpartition: Float64Array | undefined;
-  private bytesToEverySubpartition = 0;
+  private readonly bytesPerSubpartition: SubpartitionBytes;
   bytesSent = 0;
   buffersSent = 0;
   /** Bytes appended to the data file (headers and compression included). */
@@ -134,6 +133,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     this.outcome = new PartitionOutcome(ctx.kernel);
     this.partitionId = spec.partitionId;
     this.numSubpartitions = spec.numSubpartitions;
+    this.bytesPerSubpartition = new SubpartitionBytes(spec.numSubpartitions);
     this.owner = spec.owner;
     this.broadcast = spec.broadcast === true;
     const p = ctx.params;
@@ -184,15 +184,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   }
 
   subpartitionBytes(): number[] {
-    const out = new Array<number>(this.numSubpartitions).fill(this.bytesToEverySubpartition);
-    const unicast = this.unicastBytesPerSubpartition;
-    if (unicast !== undefined) for (let i = 0; i < out.length; i++) out[i]! += unicast[i]!;
-    return out;
-  }
-
-  private countBytes(target: number, bytes: number): void {
-    if (target < 0) this.bytesToEverySubpartition += bytes;
-    else (this.unicastBytesPerSubpartition ??= new Float64Array(this.numSubpartitions))[target]! += bytes;
+    return this.bytesPerSubpartition.snapshot();
   }
 
   // ---- writing ----
@@ -206,7 +198,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     checkRecordBytes(recordBytes, `partition ${this.partitionId}`);
     const total = recordBytes + RECORD_HEADER_BYTES;
     this.bytesEmitted += total;
-    this.countBytes(subpartition, total);
+    this.bytesPerSubpartition.add(subpartition, total);
     if (this.broadcastBytes > 0) this.spillBroadcast();
     if (this.unicastBytes > 0 && this.unicastBytes + total > this.sortBufferCapacityBytes) this.spillUnicast();
     const list = (this.unicast[subpartition] ??= []);
@@ -325,7 +317,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
 
   private addBroadcast(value: unknown, timestampMs: number, total: number): void {
     this.bytesEmitted += total;
-    this.countBytes(-1, total);
+    this.bytesPerSubpartition.add(-1, total);
     if (this.unicastBytes > 0) this.spillUnicast();
     if (this.broadcastBytes > 0 && this.broadcastBytes + total > this.sortBufferCapacityBytes) this.spillBroadcast();
     const list = (this.broadcastList ??= []);
