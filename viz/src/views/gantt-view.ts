@@ -76,7 +76,12 @@ export class GanttView {
     this.blockedShown = undefined;
     // The legend explains speculation, blocklist and JobManager marks: shown only when the trace has some, each key only for what it has.
     const legend = this.blockedNow.parentElement!;
-    const has = { spec: replay.tasks.attempts.some((a) => a.speculative), blocked: replay.blocklist.intervals.length > 0, jm: replay.jmFailovers.length > 0 };
+    const has = {
+      spec: replay.tasks.attempts.some((a) => a.speculative),
+      blocked: replay.blocklist.intervals.length > 0,
+      jm: replay.jmFailovers.length > 0,
+      "jm-reconciling": replay.jmFailovers.some((f) => jmBands(f, replay.index.endNs).some((b) => b.phase === "reconciling")),
+    };
     legend.hidden = !has.spec && !has.blocked && !has.jm;
     legend.querySelectorAll<HTMLElement>(".key").forEach((k) => (k.hidden = !has[(k.dataset.for ?? "spec") as keyof typeof has]));
     this.resize();
@@ -210,9 +215,10 @@ export class GanttView {
         ctx.fillStyle = b.phase === "outage" ? JM_COLORS.outage : JM_COLORS.reconciling;
         ctx.fillRect(span.x, y + 3, span.w, LANE_H - 6);
         const label = b.phase === "outage" ? `JobManager down ${formatDuration(b.toNs - b.fromNs)}` : "reconciling";
+        // The label keeps 8 px clear of the band's start, where a marker's triangle may sit.
         if (span.w > 80) {
           ctx.fillStyle = "#fff";
-          ctx.fillText(label, span.x + 3, y + 13, span.w - 6);
+          ctx.fillText(label, span.x + 8, y + 13, span.w - 12);
         }
       }
     }
