@@ -3,7 +3,7 @@
  * user would make them), plus broken variants of one of them; and the facts the tests
  * expect, read from the trace files themselves rather than hard-coded.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TraceEvent } from "../../sim/trace/events";
@@ -22,6 +22,25 @@ export function runScenarios(): Record<ScenarioName, string> {
     out[name] = path;
   }
   return out;
+}
+
+/**
+ * The JobManager failover scenario and its knock-out twin (batch job recovery off). The
+ * twin fails its "no finished subtask reruns" expectation by design, so the CLI exits 1
+ * for it: accepted only when that is the one expectation failed.
+ */
+export function runJmFailoverTraces(): { recovery: string; knockout: string } {
+  mkdirSync(TRACE_DIR, { recursive: true });
+  const run = (file: string, knockout: boolean) => {
+    const path = join(TRACE_DIR, file);
+    const args = ["bin/flowsim.mjs", "run", "scenarios/jm-failover-batch.scenario.ts", "--trace", path, ...(knockout ? ["--knockout"] : [])];
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+    const failed = [...r.stdout.matchAll(/expect FAILED\s+(.*?) —/g)].map((m) => m[1]);
+    const expected = knockout ? ["no subtask finished before the crash runs again"] : [];
+    if (r.status !== (knockout ? 1 : 0) || JSON.stringify(failed) !== JSON.stringify(expected)) throw new Error(`flowsim ${args.join(" ")}: exit ${r.status}, failed ${JSON.stringify(failed)}\n${r.stdout}${r.stderr}`);
+    return path;
+  };
+  return { recovery: run("jm-failover-batch.jsonl", false), knockout: run("jm-failover-batch-knockout.jsonl", true) };
 }
 
 /** Broken traces: a malformed line, a cut last line, an unknown version, an empty file. */

@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import type { TraceEvent } from "../../sim/trace/events";
 import { startVizServer, type VizServer } from "../../viz/serve";
 import { launchChromium } from "./browser";
-import { brokenVariants, MALFORMED_LINE, readEvents, runScenarios, SCENARIOS, TRUNCATED_LINES, VERSION_LINE, type ScenarioName } from "./traces";
+import { brokenVariants, MALFORMED_LINE, readEvents, runJmFailoverTraces, runScenarios, SCENARIOS, TRUNCATED_LINES, VERSION_LINE, type ScenarioName } from "./traces";
 
 const SHOTS = "out/e2e";
 const RUNNING_RGB = [0x66, 0xbb, 0x6a];
@@ -20,6 +20,7 @@ let browser: Browser;
 let viz: VizServer;
 let traces: Record<ScenarioName, string>;
 let broken: ReturnType<typeof brokenVariants>;
+let jmTraces: ReturnType<typeof runJmFailoverTraces>;
 const events = {} as Record<ScenarioName, TraceEvent[]>;
 let page: Page;
 const pageErrors: string[] = [];
@@ -28,8 +29,9 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   traces = runScenarios();
   broken = brokenVariants(traces["exactly-once-sink"]);
+  jmTraces = runJmFailoverTraces();
   for (const s of SCENARIOS) events[s] = readEvents(traces[s]);
-  viz = await startVizServer([...SCENARIOS.map((s) => traces[s]), broken.malformed, broken.truncated, broken.version, broken.empty], { port: 0 });
+  viz = await startVizServer([...SCENARIOS.map((s) => traces[s]), broken.malformed, broken.truncated, broken.version, broken.empty, jmTraces.recovery, jmTraces.knockout], { port: 0 });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -401,6 +403,165 @@ describe("adaptive parallelism, speculative attempts and the blocklist", () => {
     expect(await page.locator("#log-count").getAttribute("data-count")).toBe(String(ev.filter((e) => e.kind === "NodeBlocked" || e.kind === "NodeUnblocked").length));
     await scrub(blocks[0]!.t);
     await page.screenshot({ path: `${SHOTS}/speculative-blocklist.png`, fullPage: true });
+  });
+});
+
+/** Colours of the JobManager lane's bands (views/colors JM_COLORS). */
+const JM_OUTAGE_RGB = [0x45, 0x5a, 0x64];
+const JM_RECONCILING_RGB = [0x00, 0x89, 0x7b];
+
+/** The pixel of the JobManager lane's band 3 px left and right of time t, zoomed to t ± 100 ns (a ns is several px). */
+async function jmLaneAround(tNs: number): Promise<{ before: number[]; after: number[] }> {
+  await page.evaluate(([a, b]) => (window as unknown as { __flowsimViz: { focusGantt(a: number, b: number): void } }).__flowsimViz.focusGantt(a!, b!), [tNs - 100, tNs + 100]);
+  // Mid-lane: below the markers' triangles at the top of the chart; the band's label starts 8 px into it.
+  const p = await ganttLanePoint(tNs, "jobmanager");
+  const pixels = { before: await ganttPixel({ x: p.x - 3, y: p.y }), after: await ganttPixel({ x: p.x + 3, y: p.y }) };
+  // Back to the whole run, for the screenshots.
+  await page.evaluate(() => {
+    const slider = document.querySelector<HTMLInputElement>("#time-slider")!;
+    (window as unknown as { __flowsimViz: { focusGantt(a: number, b: number): void } }).__flowsimViz.focusGantt(Number(slider.min), Number(slider.max));
+  });
+  return pixels;
+}
+
+describe("JobManager failover (jm-failover-batch and its knock-out twin)", () => {
+  const jmUrl = (twin: "recovery" | "knockout") => viz.pageUrl(SCENARIOS.length + 4 + (twin === "recovery" ? 0 : 1));
+  const status = async () => ({ ...(await page.locator("#job-status").evaluate((el) => ({ ...(el as HTMLElement).dataset }))) });
+  const panel = () => page.locator(".jm-failover").first();
+  /** The job status the trace says at t: the last JobStatusChanged at or before it. */
+  const tracedStatus = (ev: TraceEvent[], t: number) => ev.filter((e) => e.kind === "JobStatusChanged" && e.t <= t).pop()?.status;
+  /** Subtasks FINISHED at the loss that ran an attempt begun after it, from the TaskStateChanged events alone. */
+  function rerunFromTrace(ev: TraceEvent[], lostNs: number): { finished: string[]; rerun: string[] } {
+    const last = new Map<string, string>();
+    for (const e of ev) if (e.kind === "TaskStateChanged" && e.t <= lostNs) last.set(subtaskOf(e), e.state as string);
+    const finished = [...last].filter(([, st]) => st === "FINISHED").map(([id]) => id);
+    const later = new Set(ev.filter((e) => e.kind === "TaskStateChanged" && e.t > lostNs).map(subtaskOf));
+    return { finished, rerun: finished.filter((id) => later.has(id)) };
+  }
+
+  for (const twin of ["recovery", "knockout"] as const) {
+    it(`${twin}: the panel, the job status and the Gantt's outage band at 1 ns before and at the loss, the election and the recovery's end`, async () => {
+      const ev = readEvents(jmTraces[twin]);
+      const lost = ev.find((e) => e.kind === "JobManagerLost")!;
+      const elected = ev.find((e) => e.kind === "JobManagerLeaderElected" && e.seq > lost.seq)!;
+      const recovered = ev.find((e) => e.kind === "JobRecoveryFinished");
+      expect(ev.filter((e) => e.kind === "JobManagerLost")).toHaveLength(1);
+      expect(elected.recovery).toBe(twin === "recovery" ? "event-log" : "from-scratch");
+      expect(recovered === undefined).toBe(twin === "knockout");
+      const { finished, rerun } = rerunFromTrace(ev, lost.t);
+      expect(finished.length).toBeGreaterThan(0);
+      expect(rerun.length).toBe(twin === "recovery" ? 0 : finished.length);
+      await open(jmUrl(twin));
+      expect(await page.locator("#banner").isHidden()).toBe(true);
+      expect(await page.locator(".jm-failover").count()).toBe(1);
+      const p = panel();
+      expect(await p.getAttribute("data-lost")).toBe(String(lost.t));
+      expect(await p.getAttribute("data-elected")).toBe(String(elected.t));
+      expect(await p.getAttribute("data-recovery")).toBe(elected.recovery);
+      expect(await p.getAttribute("data-rerun")).toBe(String(rerun.length));
+      expect(await p.getAttribute("data-finished-at-loss")).toBe(String(finished.length));
+      expect(await p.locator('[data-field="rerun"]').textContent()).toBe(`${rerun.length} of ${finished.length} subtasks finished at the loss`);
+      expect(await p.locator('[data-field="elected"]').textContent()).toContain(`down ${((elected.t - lost.t) / 1e9).toPrecision(3)} s`);
+      if (twin === "recovery") {
+        const replayed = ev.find((e) => e.kind === "JobEventsReplayed")!;
+        const reconciled = ev.find((e) => e.kind === "PartitionsReconciled")!;
+        expect(await p.locator('[data-field="replayed"]').textContent()).toContain(`${replayed.events as number} events from ${replayed.segments as number} segments`);
+        expect(await p.locator('[data-field="replayed"]').textContent()).toContain(
+          `${(replayed.initialized as string[]).length} vertices initialized, ${(replayed.finished as string[]).length} subtasks finished, ${(replayed.trimmed as string[]).length} trimmed`,
+        );
+        expect(await p.locator('[data-field="reconciled"]').textContent()).toContain(`${reconciled.found as number}/${reconciled.expected as number} found`);
+        expect(await p.locator('[data-field="recovery-finished"]').textContent()).toContain(`${recovered!.recoveredFinished as number} finished subtasks recovered`);
+      } else {
+        for (const f of ["replayed", "reconciled", "recovery-finished"]) expect(await p.locator(`[data-field="${f}"]`).count()).toBe(0);
+      }
+      // A subtask running at the loss, and one finished by then.
+      const runningAtLoss = ev.filter((e) => e.kind === "TaskStateChanged" && e.t < lost.t && e.state === "RUNNING").map(subtaskOf).find((id) => !finished.includes(id))!;
+      const cell = (id: string) => page.locator(`rect.subtask[data-subtask="${id}"]`);
+
+      // 1 ns before the loss, then at it.
+      await scrub(lost.t - 1);
+      expect(await p.getAttribute("data-phase")).toBe("future");
+      expect(await status()).toMatchObject({ status: tracedStatus(ev, lost.t - 1), jm: "leader" });
+      expect(await cell(runningAtLoss).getAttribute("data-state")).toBe("RUNNING");
+      await scrub(lost.t);
+      expect(await p.getAttribute("data-phase")).toBe("outage");
+      expect(await status()).toMatchObject({ status: tracedStatus(ev, lost.t), jm: "outage" });
+      expect(await page.locator("#job-status").textContent()).toContain("JobManager down since");
+      expect(await cell(runningAtLoss).getAttribute("data-state")).toBe("CANCELED");
+      for (const id of finished) expect(await cell(id).getAttribute("data-state")).toBe("FINISHED");
+      await page.screenshot({ path: `${SHOTS}/jm-failover-${twin}-outage.png`, fullPage: true });
+      const atLoss = await jmLaneAround(lost.t);
+      expect(atLoss.before).not.toEqual(JM_OUTAGE_RGB);
+      expect(atLoss.after).toEqual(JM_OUTAGE_RGB);
+
+      // 1 ns before the election, then at it.
+      await scrub(elected.t - 1);
+      expect(await p.getAttribute("data-phase")).toBe("outage");
+      expect(await status()).toMatchObject({ status: tracedStatus(ev, elected.t - 1), jm: "outage" });
+      await scrub(elected.t);
+      const atElection = await jmLaneAround(elected.t);
+      expect(atElection.before).toEqual(JM_OUTAGE_RGB);
+      for (const id of finished) expect(await cell(id).getAttribute("data-state")).toBe("FINISHED");
+      if (twin === "knockout") {
+        // From scratch: nothing to reconcile, the job RUNNING under the new leader at once.
+        expect(await p.getAttribute("data-phase")).toBe("recovered");
+        expect(await status()).toMatchObject({ status: "RUNNING", jm: "leader" });
+        expect(atElection.after).not.toEqual(JM_OUTAGE_RGB);
+        expect(atElection.after).not.toEqual(JM_RECONCILING_RGB);
+        expect(await page.locator("#gantt-legend .key.jm-outage").isVisible()).toBe(true);
+        expect(await page.locator("#gantt-legend .key.jm-reconciling").isVisible()).toBe(false);
+        // Each rerun subtask shows its new, higher attempt once that begins.
+        const again = ev.find((e) => e.kind === "TaskStateChanged" && e.t >= lost.t && rerun.includes(subtaskOf(e)))!;
+        await scrub(again.t);
+        const c = cell(subtaskOf(again));
+        expect(await c.getAttribute("data-state")).toBe(ev.filter((e) => e.kind === "TaskStateChanged" && subtaskOf(e) === subtaskOf(again) && e.t <= again.t).pop()!.state);
+        expect(await c.locator("title").textContent()).toContain(`attempt ${again.attempt as number}:`);
+        expect(again.attempt as number).toBeGreaterThan(0);
+        await page.screenshot({ path: `${SHOTS}/jm-failover-knockout-rerun.png`, fullPage: true });
+        return;
+      }
+      expect(await p.getAttribute("data-phase")).toBe("reconciling");
+      expect(await status()).toMatchObject({ status: "RECONCILING", jm: "reconciling" });
+      expect(tracedStatus(ev, elected.t)).toBe("RECONCILING");
+      expect(atElection.after).toEqual(JM_RECONCILING_RGB);
+      await page.screenshot({ path: `${SHOTS}/jm-failover-recovery-reconciling.png`, fullPage: true });
+
+      // 1 ns before the recovery's end, then at it: RUNNING again, the finished subtasks still FINISHED on their first attempt.
+      await scrub(recovered!.t - 1);
+      expect(await p.getAttribute("data-phase")).toBe("reconciling");
+      expect(await status()).toMatchObject({ status: "RECONCILING", jm: "reconciling" });
+      await scrub(recovered!.t);
+      expect(await p.getAttribute("data-phase")).toBe("recovered");
+      expect(await status()).toMatchObject({ status: tracedStatus(ev, recovered!.t), jm: "leader" });
+      expect(tracedStatus(ev, recovered!.t)).toBe("RUNNING");
+      const atEnd = await jmLaneAround(recovered!.t);
+      expect(atEnd.before).toEqual(JM_RECONCILING_RGB);
+      expect(atEnd.after).not.toEqual(JM_RECONCILING_RGB);
+      for (const id of finished) {
+        expect(await cell(id).getAttribute("data-state")).toBe("FINISHED");
+        expect(await cell(id).locator("title").textContent()).toContain("attempt 0:");
+      }
+      // And at the end of the run, still on the first attempt.
+      await scrub(ev[ev.length - 1]!.t);
+      for (const id of finished) expect(await cell(id).locator("title").textContent()).toContain("attempt 0: FINISHED");
+      expect(await page.locator("#gantt-legend .key.jm-outage").isVisible()).toBe(true);
+      expect(await page.locator("#gantt-legend .key.jm-reconciling").isVisible()).toBe(true);
+      expect(await page.locator("#gantt-legend .key.blocked").isVisible()).toBe(false);
+    });
+  }
+
+  it("the log's JobManager group selects the failover and recovery events and stays in the URL across a reload", async () => {
+    const ev = readEvents(jmTraces.recovery);
+    const kinds = ["JobManagerLost", "JobManagerLeaderElected", "JobEventsFlushed", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"];
+    await open(jmUrl("recovery"));
+    await page.locator("#filter-kind").selectOption("@jobmanager");
+    const count = String(ev.filter((e) => kinds.includes(e.kind)).length);
+    expect(await page.locator("#log-count").getAttribute("data-count")).toBe(count);
+    await page.waitForFunction(() => location.hash.includes("kind=%40jobmanager"));
+    await page.reload();
+    await waitReady();
+    expect(await page.locator("#filter-kind").inputValue()).toBe("@jobmanager");
+    expect(await page.locator("#log-count").getAttribute("data-count")).toBe(count);
   });
 });
 

@@ -9,6 +9,8 @@ import { formatUrlHash, parseUrlState } from "./model/url-state";
 import { KIND_GROUPS, kindGroupsPresent, type LogFilter } from "./model/event-log";
 import { failoverSubtasksAt } from "./model/failures";
 import { formatClock } from "./model/format";
+import { activeJmFailoverAt } from "./model/jm-failover";
+import { jobStatusAt } from "./model/job-status";
 import { parseTraceStream, type ParseResult } from "./model/parse";
 import { buildReplay, type Replay } from "./model/replay";
 import { nextEventTime, previousEventTime } from "./model/trace-index";
@@ -236,11 +238,23 @@ export class App {
     timed("failures", () => this.failures.render(t));
     timed("metrics", () => this.metrics.render(t));
     timed("log", () => this.log.render(t, this.selectedSeq));
+    this.renderJobStatus(r, t);
     this.probe.viewMs = viewMs;
     this.writeUrl();
     this.probe.timeNs = t;
     this.probe.renders++;
     this.probe.lastRenderMs = performance.now() - t0;
+  }
+
+  /** The job's status at t (RECONCILING while a new leader recovers) and, during a JobManager failover, its phase. */
+  private renderJobStatus(r: Replay, t: number): void {
+    const el = $<HTMLElement>("#job-status");
+    const status = jobStatusAt(r.jobStatus, t) ?? "–";
+    const jm = activeJmFailoverAt(r.jmFailovers, t);
+    const jmText = jm === undefined ? "" : jm.phase === "outage" ? ` · JobManager down since ${formatClock(jm.failover.lostNs)}` : " · new JobManager leader reconciling";
+    el.textContent = `job ${status}${jmText}`;
+    el.dataset.status = status;
+    el.dataset.jm = jm?.phase ?? "leader";
   }
 
   private urlTimer: ReturnType<typeof setTimeout> | undefined;

@@ -20,6 +20,10 @@ export const KIND_GROUPS: Readonly<Record<string, { label: string; kinds: readon
   "@blocklist": { label: "blocklist (NodeBlocked, NodeUnblocked)", kinds: ["NodeBlocked", "NodeUnblocked"] },
   "@speculation": { label: "speculative execution", kinds: ["SpeculativeAttemptLaunched", "SpeculativeExecutionFinished", "NodeBlocked", "NodeUnblocked"] },
   "@adaptive": { label: "parallelism decisions", kinds: ["VertexParallelismDecided", "VertexInitialized"] },
+  "@jobmanager": {
+    label: "JobManager failover and batch job recovery",
+    kinds: ["JobManagerLost", "JobManagerLeaderElected", "JobEventsFlushed", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"],
+  },
 };
 
 /** The groups with at least one of their kinds in the trace, for the kind filter. */

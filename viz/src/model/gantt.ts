@@ -8,7 +8,9 @@
  * Below the slot lanes, a subtask that ran speculative attempts gets a group of lanes,
  * one per racing attempt, so the attempts race side by side (they ran on different hosts
  * and slots, far apart in the slot lanes). A host that was blocklisted but never ran a
- * task gets an empty lane, so its blocked intervals have somewhere to show.
+ * task gets an empty lane, so its blocked intervals have somewhere to show. A trace with
+ * a JobManager failover gets a "jobmanager" lane on top, holding no attempts: the view
+ * draws the outage and reconciling bands there (and, fainter, behind every lane).
  * `hitTest` maps a (time, lane) to the attempt drawn there — the canvas has no DOM per
  * bar, so this is how hovering and the e2e tests find a bar.
  */
@@ -16,12 +18,16 @@ import type { TraceEvent } from "../../../sim/trace/events";
 import { compareStrings } from "../../../sim/trace/reader";
 import { str, strings } from "./event-fields";
 import type { BlocklistModel } from "./blocklist";
+import type { JmFailover } from "./jm-failover";
 import type { SpeculationModel } from "./speculation";
 import type { Attempt, TaskModel } from "./tasks";
 
 export interface Lane {
-  /** "slot": a (host, slot) track; "race": one attempt of a subtask that ran speculative attempts. */
-  kind: "slot" | "race";
+  /**
+   * "slot": a (host, slot) track; "race": one attempt of a subtask that ran speculative
+   * attempts; "jobmanager": the JobManager's failovers (no attempts).
+   */
+  kind: "slot" | "race" | "jobmanager";
   /** For race lanes, the subtask ("v0[4]"). */
   subtask: string | undefined;
   host: string;
@@ -51,7 +57,7 @@ export interface GanttModel {
 
 const FAULT_KINDS = new Set(["FaultFired", "HostCrashed", "LinkPartitioned", "DiskFaultStarted", "BlobOutageStarted"]);
 
-export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel, speculation?: SpeculationModel, blocklist?: BlocklistModel): GanttModel {
+export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel, speculation?: SpeculationModel, blocklist?: BlocklistModel, jmFailovers: readonly JmFailover[] = []): GanttModel {
   const hosts: string[] = [];
   const seen = new Set<string>();
   const addHost = (h: string) => {
@@ -105,6 +111,7 @@ export function buildGantt(events: Iterable<TraceEvent>, tasks: TaskModel, specu
   const hostOrder = new Map(hosts.map((h, i) => [h, i]));
   lanes.sort((a, b) => hostOrder.get(a.host)! - hostOrder.get(b.host)! || a.slot - b.slot || a.track - b.track);
   lanes.push(...raceLanes(speculation));
+  if (jmFailovers.length > 0) lanes.unshift({ kind: "jobmanager", subtask: undefined, host: jmFailovers[0]!.host, slot: -1, track: 0, attempts: [] });
   return { hosts, lanes, markers };
 }
 

@@ -9,6 +9,8 @@ import { buildBlocklist, type BlocklistModel } from "./blocklist";
 import { buildCheckpoints, type CheckpointModel } from "./checkpoints";
 import { buildFailovers, type Failover } from "./failures";
 import { buildGantt, type GanttModel } from "./gantt";
+import { buildJmFailovers, type JmFailover } from "./jm-failover";
+import { buildJobStatus, type JobStatusModel } from "./job-status";
 import { readJobGraph, type JobGraph } from "./graph";
 import { buildMetrics, type MetricsModel } from "./metrics";
 import { buildSpeculation, type SpeculationModel } from "./speculation";
@@ -21,6 +23,9 @@ export interface Replay {
   tasks: TaskModel;
   metrics: MetricsModel;
   failovers: Failover[];
+  /** JobManager failovers (batch job recovery). */
+  jmFailovers: JmFailover[];
+  jobStatus: JobStatusModel;
   checkpoints: CheckpointModel;
   gantt: GanttModel;
   /** Adaptive batch scheduler: when each runtime-decided vertex got its parallelism, and why. */
@@ -35,7 +40,7 @@ export interface Replay {
 export function buildReplay(events: readonly TraceEvent[]): Replay {
   const index = buildTraceIndex(events);
   const of = (kind: string) => eventsOfKind(index, kind);
-  const tasks = buildTasks(of("TaskStateChanged"));
+  const tasks = buildTasks([...of("TaskStateChanged"), ...of("JobManagerLost")].sort((a, b) => a.seq - b.seq));
   const lifecycle = [...of("FailoverTriggered"), ...of("TasksRestarted")].sort((a, b) => a.seq - b.seq);
   const checkpointEvents = index.kinds.filter((k) => k.startsWith("Checkpoint")).flatMap(of).sort((a, b) => a.seq - b.seq);
   const ganttEvents = ["HostAdded", "FaultFired", "HostCrashed", "LinkPartitioned", "DiskFaultStarted", "BlobOutageStarted", "TaskManagerLost", "FailoverTriggered", "TasksRestarted"]
@@ -46,14 +51,17 @@ export function buildReplay(events: readonly TraceEvent[]): Replay {
   const bySeq = (kinds: string[]) => kinds.flatMap(of).sort((a, b) => a.seq - b.seq);
   const speculation = buildSpeculation(bySeq(["SpeculativeAttemptLaunched", "SpeculativeExecutionFinished"]), tasks);
   const blocklist = buildBlocklist(bySeq(["NodeBlocked", "NodeUnblocked"]));
+  const jmFailovers = buildJmFailovers(bySeq(["JobManagerLost", "JobManagerLeaderElected", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"]), tasks);
   return {
     index,
     graph,
     tasks,
     metrics: buildMetrics(of("TaskMetrics")),
     failovers: buildFailovers(lifecycle, tasks),
+    jmFailovers,
+    jobStatus: buildJobStatus(of("JobStatusChanged")),
     checkpoints: buildCheckpoints(checkpointEvents),
-    gantt: buildGantt(ganttEvents, tasks, speculation, blocklist),
+    gantt: buildGantt(ganttEvents, tasks, speculation, blocklist, jmFailovers),
     decisions: buildDecisions(graph, bySeq(["VertexParallelismDecided", "VertexInitialized"])),
     speculation,
     blocklist,

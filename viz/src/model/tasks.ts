@@ -8,6 +8,14 @@
  * terminal) is a speculative twin: Flink runs those only under speculative execution,
  * a normal restart starts the new attempt after the old one is terminal. The engine also
  * flags speculative attempts (`speculative: true`), which counts as well.
+ *
+ * A JobManager failover (JobManagerLost) ends every attempt not terminal at the loss: the
+ * lost leader reports nothing more about them and the new leader runs its own attempts
+ * (numbered above the old ones). The trace has no terminal event for these attempts, so
+ * the model ends them as CANCELED at the loss, flagged `lostWithJobManager`; a terminal
+ * event the engine does trace for them (a CANCELED at the loss) comes first and wins.
+ * Without this, the new leader's attempt would overlap the old one and count as a
+ * speculative twin, and the subtask would show the old attempt RUNNING through the outage.
  */
 import type { TraceEvent } from "../../../sim/trace/events";
 import { num, str, subtaskId } from "./event-fields";
@@ -35,6 +43,8 @@ export interface Attempt {
   endState: string | undefined;
   cause: string | undefined;
   speculative: boolean;
+  /** Ended by a JobManager failover (not by a traced terminal event): see the module comment. */
+  lostWithJobManager: boolean;
   /** seq of its first event, for "seek to event". */
   firstSeq: number;
 }
@@ -47,11 +57,26 @@ export interface TaskModel {
   subtasks: readonly string[];
 }
 
+/** Ends every attempt still live at a JobManager loss (see the module comment). */
+function endAtJobManagerLoss(attempts: readonly Attempt[], e: TraceEvent): void {
+  const cause = `lost with the JobManager (${str(e, "cause") ?? "?"})`;
+  for (const a of attempts) {
+    if (a.endNs !== undefined) continue;
+    a.phases.push({ state: "CANCELED", startNs: e.t });
+    a.endNs = e.t;
+    a.endState = "CANCELED";
+    a.cause = cause;
+    a.lostWithJobManager = true;
+  }
+}
+
+/** From TaskStateChanged events, and JobManagerLost events (in seq order with them) if the trace has a JobManager failover. */
 export function buildTasks(events: Iterable<TraceEvent>): TaskModel {
   const attempts: Attempt[] = [];
   const byKey = new Map<string, Attempt>();
   const bySubtask = new Map<string, Attempt[]>();
   for (const e of events) {
+    if (e.kind === "JobManagerLost") endAtJobManagerLoss(attempts, e);
     if (e.kind !== "TaskStateChanged") continue;
     const vertex = str(e, "vertex");
     const index = num(e, "subtask");
@@ -75,6 +100,7 @@ export function buildTasks(events: Iterable<TraceEvent>): TaskModel {
         endState: undefined,
         cause: undefined,
         speculative: false,
+        lostWithJobManager: false,
         firstSeq: e.seq,
       };
       const siblings = bySubtask.get(sub) ?? [];

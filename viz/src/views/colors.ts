@@ -26,3 +26,10 @@ export const RACE_COLORS = { speculative: "#6a1b9a", winner: "#ffb300", cancelle
 /** A blocklisted host's lanes: a translucent fill and a solid band along the lane's top. */
 export const BLOCKED_FILL = "rgba(229, 57, 53, 0.10)";
 export const BLOCKED_BAND = "#e53935";
+
+/**
+ * A JobManager failover on the Gantt: solid in the JobManager lane, a translucent fill of
+ * the same hue behind every other lane; outage (lost → leader elected) and reconciling
+ * (elected → recovery finished).
+ */
+export const JM_COLORS = { outage: "#455a64", outageFill: "rgba(69, 90, 100, 0.14)", reconciling: "#00897b", reconcilingFill: "rgba(0, 137, 123, 0.16)" } as const;

@@ -6,7 +6,9 @@
  * slots, one per racing attempt, the winner outlined in gold with a star and cancelled
  * losers hatched and crossed out. A blocklisted host's lanes are shaded red while it is
  * blocked (NodeBlocked to NodeUnblocked or expiry), and a strip above the chart names the
- * hosts blocked at the scrub time. The bars are drawn on a base canvas only when the trace or the zoom
+ * hosts blocked at the scrub time. A JobManager failover gets a lane on top with its outage
+ * (lost → leader elected) and reconciling phase (→ recovery finished) as solid bands,
+ * the same spans shaded faintly behind every lane. The bars are drawn on a base canvas only when the trace or the zoom
  * changes; a scrub only moves two DOM elements over it (cursor and greying of the
  * future) by a compositor transform, so it costs no canvas repaint however tall the chart.
  *
@@ -18,10 +20,11 @@ import * as d3 from "d3";
 import { formatClock, formatDuration } from "../model/format";
 import { blockedAt, blockedHostsAt } from "../model/blocklist";
 import { attemptAt, type Lane } from "../model/gantt";
+import { jmFailoverBands as jmBands } from "../model/jm-failover";
 import type { Replay } from "../model/replay";
 import { raceRole, type RaceRole } from "../model/speculation";
 import type { Attempt } from "../model/tasks";
-import { BLOCKED_BAND, BLOCKED_FILL, MARKER_COLORS, RACE_COLORS, stateColor } from "./colors";
+import { BLOCKED_BAND, BLOCKED_FILL, JM_COLORS, MARKER_COLORS, RACE_COLORS, stateColor } from "./colors";
 
 const LABEL_W = 90;
 const LANE_H = 18;
@@ -71,8 +74,16 @@ export class GanttView {
   load(replay: Replay): void {
     this.replay = replay;
     this.blockedShown = undefined;
-    // The legend explains speculation and blocklist marks: shown only when the trace has some.
-    this.blockedNow.parentElement!.hidden = replay.blocklist.intervals.length === 0 && !replay.tasks.attempts.some((a) => a.speculative);
+    // The legend explains speculation, blocklist and JobManager marks: shown only when the trace has some, each key only for what it has.
+    const legend = this.blockedNow.parentElement!;
+    const has = {
+      spec: replay.tasks.attempts.some((a) => a.speculative),
+      blocked: replay.blocklist.intervals.length > 0,
+      jm: replay.jmFailovers.length > 0,
+      "jm-reconciling": replay.jmFailovers.some((f) => jmBands(f, replay.index.endNs).some((b) => b.phase === "reconciling")),
+    };
+    legend.hidden = !has.spec && !has.blocked && !has.jm;
+    legend.querySelectorAll<HTMLElement>(".key").forEach((k) => (k.hidden = !has[(k.dataset.for ?? "spec") as keyof typeof has]));
     this.resize();
   }
 
@@ -147,9 +158,11 @@ export class GanttView {
       ctx.fillRect(px, TOP - 3, 1, 3);
       ctx.fillText(`${fmt(tick)}s`, px + 2, TOP - 5);
     }
+    this.drawJobManagerFills(ctx, d0, d1);
     r.gantt.lanes.forEach((lane, i) => {
       const y = TOP + i * LANE_H;
-      if (lane.kind === "race") this.drawRaceLaneFrame(ctx, lane, i, y);
+      if (lane.kind === "jobmanager") this.drawJobManagerLane(ctx, y, d0, d1);
+      else if (lane.kind === "race") this.drawRaceLaneFrame(ctx, lane, i, y);
       else this.drawSlotLaneFrame(ctx, lane, i, y, d0, d1);
       this.drawLane(ctx, lane, y, d0, d1, r.index.endNs);
     });
@@ -157,7 +170,8 @@ export class GanttView {
     this.base.dataset.range = `${this.x.range()[0]},${this.x.range()[1]}`;
     this.base.dataset.laneTop = String(TOP);
     this.base.dataset.laneHeight = String(LANE_H);
-    this.base.dataset.lanes = r.gantt.lanes.map((l) => (l.kind === "race" ? `race:${l.subtask}/${l.attempts[0]!.attempt}` : `${l.host}/${l.slot}/${l.track}`)).join(",");
+    this.base.dataset.lanes = r.gantt.lanes.map(laneKey).join(",");
+    this.base.dataset.jmBands = r.jmFailovers.map((f) => jmBands(f, r.index.endNs).map((b) => `${b.phase}:${b.fromNs}-${b.toNs}`).join(" ")).join(",");
     for (const m of r.gantt.markers) {
       if (m.tNs < d0 || m.tNs > d1) continue;
       const px = Math.round(this.x(m.tNs));
@@ -170,6 +184,51 @@ export class GanttView {
       ctx.lineTo(px, TOP + 6);
       ctx.fill();
     }
+  }
+
+  /** The JobManager's outage and reconciling spans, faint, behind every lane below the JobManager's own. */
+  private drawJobManagerFills(ctx: CanvasRenderingContext2D, d0: number, d1: number): void {
+    const lanes = this.replay!.gantt.lanes;
+    const first = lanes.findIndex((l) => l.kind !== "jobmanager");
+    if (first < 0 || first === 0) return;
+    const y0 = TOP + first * LANE_H;
+    for (const f of this.replay!.jmFailovers) {
+      for (const b of jmBands(f, this.replay!.index.endNs)) {
+        const span = this.span(b.fromNs, b.toNs, d0, d1);
+        if (span === undefined) continue;
+        ctx.fillStyle = b.phase === "outage" ? JM_COLORS.outageFill : JM_COLORS.reconcilingFill;
+        ctx.fillRect(span.x, y0, span.w, (lanes.length - first) * LANE_H);
+      }
+    }
+  }
+
+  /** The JobManager lane: its label, then each failover's outage and reconciling bands, solid. */
+  private drawJobManagerLane(ctx: CanvasRenderingContext2D, y: number, d0: number, d1: number): void {
+    ctx.fillStyle = "#90a4ae";
+    ctx.fillRect(0, y, this.width, 1);
+    ctx.fillStyle = "#37474f";
+    ctx.fillText("JobManager", 2, y + 13, LABEL_W - 4);
+    for (const f of this.replay!.jmFailovers) {
+      for (const b of jmBands(f, this.replay!.index.endNs)) {
+        const span = this.span(b.fromNs, b.toNs, d0, d1);
+        if (span === undefined) continue;
+        ctx.fillStyle = b.phase === "outage" ? JM_COLORS.outage : JM_COLORS.reconciling;
+        ctx.fillRect(span.x, y + 3, span.w, LANE_H - 6);
+        const label = b.phase === "outage" ? `JobManager down ${formatDuration(b.toNs - b.fromNs)}` : "reconciling";
+        // The label keeps 8 px clear of the band's start, where a marker's triangle may sit.
+        if (span.w > 80) {
+          ctx.fillStyle = "#fff";
+          ctx.fillText(label, span.x + 8, y + 13, span.w - 12);
+        }
+      }
+    }
+  }
+
+  /** Pixels of [fromNs, toNs) clipped to the view, at least 2 px wide so a short phase stays visible; undefined when off screen. */
+  private span(fromNs: number, toNs: number, d0: number, d1: number): { x: number; w: number } | undefined {
+    if (toNs < d0 || fromNs > d1) return undefined;
+    const x = this.x(Math.max(fromNs, d0));
+    return { x, w: Math.max(2, this.x(Math.min(toNs, d1)) - x) };
   }
 
   /** Separators and the host / slot label; the host's blocked intervals shaded behind the bars, with a band along the top. */
@@ -344,6 +403,11 @@ export class GanttView {
     this.tip.style.top = `${ev.offsetY + 12}px`;
     this.tip.hidden = false;
   }
+}
+
+function laneKey(l: Lane): string {
+  if (l.kind === "race") return `race:${l.subtask}/${l.attempts[0]!.attempt}`;
+  return l.kind === "jobmanager" ? "jobmanager" : `${l.host}/${l.slot}/${l.track}`;
 }
 
 function raceText(role: RaceRole | undefined, a: Attempt): string {
