@@ -31,6 +31,7 @@ import type { JobGraph } from "./graph/job-graph";
 import type { ExecutionVertexId } from "./graph/execution-graph";
 import { checkpointSettings, type CompletedAck } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
+import { CompletedCheckpointStore } from "./checkpoint/completed-checkpoint-store";
 import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
 import { emptyRocksDbStats, type RocksDbStats } from "./state/rocksdb-backend";
@@ -267,11 +268,15 @@ export function runJob(options: JobRunOptions): JobRunResult {
     const eg = p?.graph ?? buildExecutionGraph(jobGraph);
     return new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, eg, p !== undefined ? [] : computeRegions(eg), jobRng, p, leadership);
   };
+  const haServices = highAvailability(config);
   const ha: JobManagerHa = new JobManagerHa(world, trace, {
     host: JOB_MANAGER_HOST,
     create: createLeader,
     recovery: recovery.settings,
     recoveryOffReason: recovery.offReason,
+    leaseNs: haServices.leaseNs,
+    // Only a checkpointing job has checkpoints to keep in HA storage.
+    checkpointStore: haServices.leaseNs !== undefined && checkpoints !== undefined ? new CompletedCheckpointStore(world.blobStore, `ha/${jobGraph.jobName}/checkpoints`) : undefined,
     onLeader: (leader) => {
       leader.onTerminal(() => world.kernel.stop());
       leader.addTaskManagerLostListener((host, cause, processRestarted) => resourceManager.taskManagerLost(host, cause, processRestarted));
@@ -465,6 +470,21 @@ function batchJobRecoverySettings(config: EngineConfig, jobGraph: JobGraph): { s
     },
     offReason: "",
   };
+}
+
+/**
+ * HA services: how long a crashed leader's lease outlives it — the Kubernetes leader-election
+ * lease, or the ZooKeeper session (engine/cluster/job-manager-ha.ts); undefined without HA.
+ */
+function highAvailability(config: EngineConfig): { leaseNs: number | undefined } {
+  switch (config.get("high-availability.type")) {
+    case "KUBERNETES":
+      return { leaseNs: config.get("high-availability.kubernetes.leader-election.lease-duration") };
+    case "ZOOKEEPER":
+      return { leaseNs: config.get("high-availability.zookeeper.client.session-timeout") };
+    default:
+      return { leaseNs: undefined };
+  }
 }
 
 function resolveRuntimeMode(config: EngineConfig, allBounded: boolean): RuntimeMode {
