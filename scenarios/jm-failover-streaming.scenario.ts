@@ -16,7 +16,14 @@
  * NONE): the restarted JobManager knows nothing of the checkpoints and runs the job from
  * scratch, so everything committed before the crash is committed again — duplicates.
  *
- * Measured (seed 1): see scenarios/scenarios.test.ts (and the figures in the test's comments).
+ * Measured (seed 1): checkpoint 8 completed (metadata durable) at 7.05 s, the crash at 8 s;
+ * the new leader elected at 23.0 s (the lease), read 2 KiB of metadata in 17 ms and was
+ * RUNNING 15.017 s after the loss; all 4 subtasks restored checkpoint 8 within 40 ms, the
+ * committers re-committed, and checkpoint 9 completed at 24.06 s. 4000 records committed =
+ * the oracle; the sources read 6596 (2596 replayed since checkpoint 8's offsets, including
+ * what the old tasks read during the outage); makespan 36.06 s. Twin (no HA): running again
+ * 5.0 s after the loss, from scratch: 5404 records committed, 1404 of them duplicates
+ * (20 of 20 keys); makespan 33.06 s.
  */
 import { CollectSink, TransactionalSink } from "../engine/api/sinks";
 import { GeneratorSource } from "../engine/api/sources";
