@@ -429,10 +429,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     restartedTasks: ha.leaders.reduce((n, l) => n + l.restartedTasks, 0),
     slotSeconds: ha.leaders.reduce((n, l) => n + l.slotNs, 0) / 1e9,
     marks: Object.fromEntries(world.trace.marks),
-    checkpoints:
-      jm.checkpoints === undefined
-        ? undefined
-        : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs(), subtasks: jm.checkpoints.completedSubtaskStats() },
+    checkpoints: checkpointSummary(ha.leaders),
     rocksdb: rocksDbStats,
     changelog: changelogStats,
     restores,
@@ -469,6 +466,21 @@ function batchJobRecoverySettings(config: EngineConfig, jobGraph: JobGraph): { s
       logPrefix: `job-events/${jobGraph.jobName}`,
     },
     offReason: "",
+  };
+}
+
+/** Checkpoint statistics over every JobManager leader (a new leader has its own coordinator). */
+function checkpointSummary(leaders: readonly JobManager[]): CheckpointSummary | undefined {
+  const coordinators = leaders.flatMap((l) => (l.checkpoints === undefined ? [] : [l.checkpoints]));
+  if (coordinators.length === 0) return undefined;
+  const sum = (k: "triggered" | "completed" | "aborted" | "skipped") => coordinators.reduce((n, c) => n + c.stats[k], 0);
+  return {
+    triggered: sum("triggered"),
+    completed: sum("completed"),
+    aborted: sum("aborted"),
+    skipped: sum("skipped"),
+    durationsNs: coordinators.flatMap((c) => c.completedDurationsNs()),
+    subtasks: coordinators.flatMap((c) => [...c.completedSubtaskStats()]),
   };
 }
 

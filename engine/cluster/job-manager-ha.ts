@@ -82,6 +82,8 @@ export interface JobManagerFailoverRecord {
 export class JobManagerHa {
   readonly leaders: JobManager[] = [];
   readonly failovers: JobManagerFailoverRecord[] = [];
+  /** The election waiting for the lost leader's lease to expire (HA services), or -1. */
+  private leaseTimer = -1;
 
   constructor(
     private readonly world: World,
@@ -114,8 +116,6 @@ export class JobManagerHa {
     if (expiresNs <= this.world.now) elect();
     else this.leaseTimer = this.world.kernel.schedule(expiresNs, elect);
   }
-
-  private leaseTimer = -1;
 
   get current(): JobManager {
     return this.leaders[this.leaders.length - 1]!;
@@ -179,6 +179,7 @@ export class JobManagerHa {
       : wanted === "from-scratch" ? reason
       : store !== undefined ? `${reason}; no completed checkpoint in the HA store: the job starts with no state`
       : this.options.leaseNs === undefined && settings === undefined ? `${reason}; no HA services (high-availability.type NONE): nothing of the job survived the JobManager`
+      : settings === undefined && this.leaders[0]!.jobGraph.runtimeMode === "STREAMING" ? `${reason}; the job does not checkpoint: no state to restore`
       : settings === undefined ? `${reason}; ${this.options.recoveryOffReason}`
       : `${reason}; the job event log is empty`;
     const jm = this.options.create({
