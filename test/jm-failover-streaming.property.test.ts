@@ -76,9 +76,13 @@ function check(f: JmCase): void {
   stats.failedOver++;
   if (failover.recovery === "checkpoint") stats.restoredCheckpoint++;
   else stats.noCheckpointYet++;
-  // HA services always bring the job back under a new leader: never from scratch with checkpoints in the store.
-  expect(failover.recovery === "checkpoint" || failover.restoredCheckpoint === undefined).toBe(true);
-  expect(failover.electedNs! - failover.lostNs).toBeGreaterThanOrEqual(Math.min(f.leaseMs, f.downtimeMs) * 1e6);
+  // The new leader restores exactly the lost leader's latest completed checkpoint (every
+  // completed one is durable in the store), and starts with no state only if none completed.
+  if (failover.restoredCheckpoint !== failover.latestCheckpointAtLoss) {
+    throw new Error(`the new leader restored checkpoint ${failover.restoredCheckpoint}, the lost leader's latest completed one was ${failover.latestCheckpointAtLoss}`);
+  }
+  // Elected when both the process is back and the lost leader's lease expired.
+  expect(failover.electedNs! - failover.lostNs).toBe(Math.max(f.leaseMs, f.downtimeMs) * 1e6);
 }
 
 describe("JobManager failover of STREAMING jobs (HA services)", () => {

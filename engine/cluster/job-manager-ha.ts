@@ -70,6 +70,8 @@ export interface JobManagerFailoverRecord {
   lostNs: number;
   /** Subtasks FINISHED when the leader was lost. */
   finishedAtLoss: string[];
+  /** The lost leader's latest completed checkpoint (with HA services: durable in the store). */
+  latestCheckpointAtLoss: number | undefined;
   /** When the next leader was elected, and how it took over. */
   electedNs: number | undefined;
   recovery: "none" | "from-scratch" | "event-log" | "checkpoint" | undefined;
@@ -156,7 +158,7 @@ export class JobManagerHa {
     if (jm === undefined || jm.isHalted || jm.jobTerminal) return;
     const finishedAtLoss = jm.placement().filter((p) => p.state === "FINISHED").map((p) => p.vertex);
     jm.halt();
-    this.failovers.push({ lostNs: this.world.now, finishedAtLoss, electedNs: undefined, recovery: undefined, restoredCheckpoint: undefined, runningNs: undefined });
+    this.failovers.push({ lostNs: this.world.now, finishedAtLoss, latestCheckpointAtLoss: jm.checkpoints?.latest?.id, electedNs: undefined, recovery: undefined, restoredCheckpoint: undefined, runningNs: undefined });
     this.trace.emit("JobManagerLost", { host: this.options.host, epoch: this.leaders.length - 1, cause: `host ${this.options.host} crashed` });
   }
 
