@@ -145,6 +145,7 @@ export function summaryOf(r: JobRunResult) {
     jobManagerFailovers: r.jobManagerFailovers.map((f) => ({
       lostS: f.lostNs / 1e9,
       recovery: f.recovery ?? null,
+      restoredCheckpoint: f.restoredCheckpoint ?? null,
       downS: f.runningNs === undefined ? null : (f.runningNs - f.lostNs) / 1e9,
       rerunFinished: f.rerunFinished.length,
     })),
@@ -185,7 +186,7 @@ function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string 
     console.log(`  speculation        ${sp.numSpeculativeAttempts} speculative attempts, ${sp.numEffectiveSpeculativeExecutions} won; ${sp.numBlockedNodes} hosts blocklisted`);
   }
   for (const f of s.jobManagerFailovers) {
-    console.log(`  JobManager lost    at ${f.lostS} s; recovery ${f.recovery ?? "none"}${f.downS !== null ? `, running again after ${f.downS.toFixed(3)} s` : ""}; ${f.rerunFinished} finished subtasks rerun`);
+    console.log(`  JobManager lost    at ${f.lostS} s; recovery ${f.recovery ?? "none"}${f.restoredCheckpoint !== null ? ` (checkpoint ${f.restoredCheckpoint})` : ""}${f.downS !== null ? `, running again after ${f.downS.toFixed(3)} s` : ""}; ${f.rerunFinished} finished subtasks rerun`);
   }
   const cp = s.checkpoints;
   console.log(`  checkpoints        ${cp === null ? "off" : `${cp.completed} completed, ${cp.aborted} aborted${cp.p50Ms !== null ? `; duration p50 ${cp.p50Ms} ms, max ${cp.maxMs} ms` : ""}`}`);

@@ -246,6 +246,34 @@ const OPTION_LIST = [
     description: "Baseline = the median (weighted) execution time of the first finished subtasks times this.",
     effect: "modelled",
   },
+  // ---- JobManager high availability (HighAvailabilityOptions, Kubernetes/ZooKeeper HA) ----
+  {
+    key: "high-availability.type",
+    type: "enum",
+    values: ["NONE", "ZOOKEEPER", "KUBERNETES"],
+    default: "NONE",
+    aliases: ["high-availability"],
+    description:
+      "HA services: with ZOOKEEPER or KUBERNETES a new JobManager leader takes over after the old leader's lease expires and restores a STREAMING job from the latest completed checkpoint in HA storage; NONE reruns the job from scratch.",
+    effect: "modelled",
+  },
+  {
+    key: "high-availability.kubernetes.leader-election.lease-duration",
+    type: "duration",
+    default: 15 * NS_PER_S,
+    min: 0,
+    description: "Kubernetes HA: a crashed leader's lease stays valid this long; no new leader is elected before it expires.",
+    effect: "modelled",
+  },
+  {
+    key: "high-availability.zookeeper.client.session-timeout",
+    type: "duration",
+    default: 60 * NS_PER_S,
+    min: 0,
+    aliases: ["recovery.zookeeper.client.session-timeout"],
+    description: "ZooKeeper HA: a crashed leader's session (and its leader node) expires after this; no new leader is elected before.",
+    effect: "modelled",
+  },
   // ---- batch job recovery after a JobManager failover (§6; FLIP-383, 1.20) ----------------
   {
     key: "execution.batch.job-recovery.enabled",

@@ -31,6 +31,7 @@ import type { JobGraph } from "./graph/job-graph";
 import type { ExecutionVertexId } from "./graph/execution-graph";
 import { checkpointSettings, type CompletedAck } from "./checkpoint/coordinator";
 import { TaskManager } from "./cluster/task-manager";
+import { CompletedCheckpointStore } from "./checkpoint/completed-checkpoint-store";
 import { ResourceManager, parseReplacement, taskManagerName, type ReplacementSpec } from "./cluster/resource-manager";
 import { ShuffleAdapter } from "./cluster/shuffle-adapter";
 import { emptyRocksDbStats, type RocksDbStats } from "./state/rocksdb-backend";
@@ -267,11 +268,15 @@ export function runJob(options: JobRunOptions): JobRunResult {
     const eg = p?.graph ?? buildExecutionGraph(jobGraph);
     return new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, eg, p !== undefined ? [] : computeRegions(eg), jobRng, p, leadership);
   };
+  const haServices = highAvailability(config);
   const ha: JobManagerHa = new JobManagerHa(world, trace, {
     host: JOB_MANAGER_HOST,
     create: createLeader,
     recovery: recovery.settings,
     recoveryOffReason: recovery.offReason,
+    leaseNs: haServices.leaseNs,
+    // Only a checkpointing job has checkpoints to keep in HA storage.
+    checkpointStore: haServices.leaseNs !== undefined && checkpoints !== undefined ? new CompletedCheckpointStore(world.blobStore, `ha/${jobGraph.jobName}/checkpoints`) : undefined,
     onLeader: (leader) => {
       leader.onTerminal(() => world.kernel.stop());
       leader.addTaskManagerLostListener((host, cause, processRestarted) => resourceManager.taskManagerLost(host, cause, processRestarted));
@@ -424,10 +429,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     restartedTasks: ha.leaders.reduce((n, l) => n + l.restartedTasks, 0),
     slotSeconds: ha.leaders.reduce((n, l) => n + l.slotNs, 0) / 1e9,
     marks: Object.fromEntries(world.trace.marks),
-    checkpoints:
-      jm.checkpoints === undefined
-        ? undefined
-        : { ...jm.checkpoints.stats, durationsNs: jm.checkpoints.completedDurationsNs(), subtasks: jm.checkpoints.completedSubtaskStats() },
+    checkpoints: checkpointSummary(ha.leaders),
     rocksdb: rocksDbStats,
     changelog: changelogStats,
     restores,
@@ -465,6 +467,36 @@ function batchJobRecoverySettings(config: EngineConfig, jobGraph: JobGraph): { s
     },
     offReason: "",
   };
+}
+
+/** Checkpoint statistics over every JobManager leader (a new leader has its own coordinator). */
+function checkpointSummary(leaders: readonly JobManager[]): CheckpointSummary | undefined {
+  const coordinators = leaders.flatMap((l) => (l.checkpoints === undefined ? [] : [l.checkpoints]));
+  if (coordinators.length === 0) return undefined;
+  const sum = (k: "triggered" | "completed" | "aborted" | "skipped") => coordinators.reduce((n, c) => n + c.stats[k], 0);
+  return {
+    triggered: sum("triggered"),
+    completed: sum("completed"),
+    aborted: sum("aborted"),
+    skipped: sum("skipped"),
+    durationsNs: coordinators.flatMap((c) => c.completedDurationsNs()),
+    subtasks: coordinators.flatMap((c) => [...c.completedSubtaskStats()]),
+  };
+}
+
+/**
+ * HA services: how long a crashed leader's lease outlives it — the Kubernetes leader-election
+ * lease, or the ZooKeeper session (engine/cluster/job-manager-ha.ts); undefined without HA.
+ */
+function highAvailability(config: EngineConfig): { leaseNs: number | undefined } {
+  switch (config.get("high-availability.type")) {
+    case "KUBERNETES":
+      return { leaseNs: config.get("high-availability.kubernetes.leader-election.lease-duration") };
+    case "ZOOKEEPER":
+      return { leaseNs: config.get("high-availability.zookeeper.client.session-timeout") };
+    default:
+      return { leaseNs: undefined };
+  }
 }
 
 function resolveRuntimeMode(config: EngineConfig, allBounded: boolean): RuntimeMode {

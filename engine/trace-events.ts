@@ -122,7 +122,12 @@ export interface EngineEvents {
   /** The JobManager process died with its host: its leadership, buffered job events and running tasks are lost. */
   JobManagerLost: { host: string; epoch: number; cause: string };
   /** A JobManager process became the leader (HA) for the job: epoch 0 at submission, then one per failover. */
-  JobManagerLeaderElected: { host: string; epoch: number; recovery: "none" | "from-scratch" | "event-log"; reason: string };
+  JobManagerLeaderElected: { host: string; epoch: number; recovery: "none" | "from-scratch" | "event-log" | "checkpoint"; reason: string };
+  /**
+   * A new leader read the retained completed checkpoints' metadata from HA storage (the
+   * completed checkpoint store); the ID counter goes on at nextCheckpointId.
+   */
+  CheckpointStoreRecovered: { checkpoints: number[]; bytes: number; readNs: number; attempts: number; nextCheckpointId: number };
   /** The job event store flushed its buffer to HA storage (one sequential append). */
   JobEventsFlushed: { segment: number; events: number; bytes: number; reason: "full" | "interval" | "vertex-finished" };
   /**
@@ -180,6 +185,7 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   NodeUnblocked: "summary",
   JobManagerLost: "summary",
   JobManagerLeaderElected: "summary",
+  CheckpointStoreRecovered: "summary",
   JobEventsFlushed: "summary",
   JobEventsReplayed: "summary",
   PartitionsReconciled: "summary",

@@ -15,6 +15,7 @@ import { defineScenario, specOf } from "./define";
 import adaptiveParallelism, { countParallelism } from "./adaptive-parallelism.scenario";
 import hybridShuffle, { SOURCE, FRAGILE, restartedSubtasksOf } from "./hybrid-shuffle.scenario";
 import jmFailoverBatch, { recoveryNs } from "./jm-failover-batch.scenario";
+import jmFailoverStreaming, { recoveryNs as streamingRecoveryNs } from "./jm-failover-streaming.scenario";
 import pointwisePipelined, { MAKESPAN_RATIO_BOUND, blockingMakespanNs } from "./pointwise-pipelined.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -70,6 +71,34 @@ describe("scenarios", () => {
     expect(twin.result.rerunFinishedTasks).toBe(twin.result.jobManagerFailovers[0]!.finishedAtLoss.length);
     expect(twin.failures.map((x) => x.expectation)).toEqual(["no subtask finished before the crash runs again"]);
     expect(twin.result.makespanNs!).toBeGreaterThan(o.result.makespanNs!);
+  });
+
+  it("streaming JobManager failover: the new leader restores the latest durable checkpoint after the lease, exactly once; the no-HA twin reruns from scratch and duplicates", () => {
+    const o = runScenarioOnce(jmFailoverStreaming, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const [f] = o.result.jobManagerFailovers;
+    expect(f!.recovery).toBe("checkpoint");
+    // Seed 1: checkpoint 8 completed at 7.05 s (metadata durable), the crash at 8 s; the
+    // restarted process (13 s) waits for the 15 s lease, reads 2 KiB of metadata in ~17 ms.
+    expect(f!.restoredCheckpoint).toBe(8);
+    expect(f!.electedNs! - f!.lostNs).toBe(15e9);
+    const rec = streamingRecoveryNs(o.result)!;
+    expect(rec).toBeGreaterThan(15e9);
+    expect(rec).toBeLessThan(15.1e9);
+    // Every subtask restored checkpoint 8 under the new leader; checkpoint ids go on above it.
+    const restored = o.result.restores.filter((x) => x.checkpointId === 8);
+    expect(restored.length).toBe(o.result.jobManager.executionGraph.vertices.length);
+    expect(o.result.marks["sink.recommit"]).toBeGreaterThan(0);
+    expect(o.result.jobManager.checkpoints!.completedCheckpoints.every((c) => c.id > 8)).toBe(true);
+    const twin = runScenarioOnce(jmFailoverStreaming, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.result.jobManagerFailovers[0]!.recovery).toBe("from-scratch");
+    expect(twin.result.restores).toEqual([]);
+    expect(twin.failures.map((x) => x.expectation)).toEqual([
+      "committed output is exactly once (nothing lost, duplicated or made up)",
+      "the new leader restored the latest completed checkpoint",
+    ]);
+    expect(twin.failures[0]!.problem).toMatch(/duplicate: [1-9]/);
   });
 
   it("region failover restarts a few subtasks; its full-restart twin restarts all and fails the expectation", () => {

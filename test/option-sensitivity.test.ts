@@ -17,6 +17,7 @@ import backpressure from "../scenarios/backpressure.scenario";
 import bufferDebloat from "../scenarios/buffer-debloat.scenario";
 import stragglers from "../scenarios/speculative-stragglers.scenario";
 import jmFailover from "../scenarios/jm-failover-batch.scenario";
+import jmFailoverStreaming from "../scenarios/jm-failover-streaming.scenario";
 
 type Probe = { scenario: keyof typeof SCENARIOS; value: unknown; base?: Record<string, unknown> };
 
@@ -172,6 +173,8 @@ const SCENARIOS = {
     job: programOf(jmFailover, {}),
     faults: [{ trigger: { at: "2.15s" }, fault: { type: "crash", restartAfter: "10s" }, target: "jm" }],
   }),
+  // The jm-failover-streaming scenario: the JobManager crashes at 8 s, its process is back at 13 s.
+  "jm-failover-streaming": () => ({ cluster: jmFailoverStreaming.cluster, job: programOf(jmFailoverStreaming, {}), faults: jmFailoverStreaming.faults, timeLimitNs: 600e9 }),
 } satisfies Record<string, () => Omit<JobRunOptions, "config" | "seed" | "scenario">>;
 
 function changelogJob(env: Parameters<JobRunOptions["job"]>[0]): void {
@@ -206,6 +209,8 @@ function failingJob(env: Parameters<JobRunOptions["job"]>[0], failures: number, 
 }
 
 const BASE_CONFIG: Record<string, Record<string, unknown>> = {
+  // Without HA services: the probe of high-availability.type turns them on.
+  "jm-failover-streaming": { ...jmFailoverStreaming.config!, "high-availability.type": "NONE" },
   "jm-failover": jmFailover.config!,
   "jm-failover-tm-lost": jmFailover.config!,
   "jm-failover-partial": { ...jmFailover.config!, "job-event.store.write-buffer.flush-interval": "100ms" },
@@ -363,6 +368,11 @@ const PROBES: Partial<Record<OptionKey, Probe>> = {
   "execution.batch.speculative.block-slow-node-duration": { scenario: "stragglers", value: "0" },
   "slow-task-detector.check-interval": { scenario: "stragglers", value: "7s" },
   "execution.batch.job-recovery.enabled": { scenario: "jm-failover", value: true, base: { "execution.batch.job-recovery.enabled": false } },
+  // HA: the new leader waits for the lease and restores the latest checkpoint instead of starting over.
+  "high-availability.type": { scenario: "jm-failover-streaming", value: "KUBERNETES" },
+  // The leader is elected when the process is back (13 s) instead of at the lease's end (23 s).
+  "high-availability.kubernetes.leader-election.lease-duration": { scenario: "jm-failover-streaming", value: "5s", base: { "high-availability.type": "KUBERNETES" } },
+  "high-availability.zookeeper.client.session-timeout": { scenario: "jm-failover-streaming", value: "20s", base: { "high-availability.type": "ZOOKEEPER" } },
   // The wait for tm-2, which never re-registers, ends sooner.
   "execution.batch.job-recovery.previous-worker.recovery.timeout": { scenario: "jm-failover-tm-lost", value: "5s" },
   // Every finished event carries a snapshot: the tail trim keeps the eight Parse subtasks.

@@ -26,6 +26,14 @@
  * Changelog blobs (log segments, materializations) are uploaded and, until a completed
  * checkpoint references them, owned by the task's log: an abort leaves them to it.
  *
+ * With JobManager high availability (`ha` in the context, engine/checkpoint/completed-checkpoint-store.ts)
+ * ids come from the HA checkpoint ID counter, and a fully acknowledged checkpoint is
+ * *finalized* first: its metadata is written to HA storage, and only when that write
+ * finished is it completed (and its subscribers told) — so every checkpoint a sink committed
+ * for is one a new leader can restore. It stays pending while finalizing (a failover or its
+ * timeout aborts it; a failed write aborts it as a failure). A new leader starts from the
+ * checkpoints it recovered from the store (`restoreCompleted`).
+ *
  * Invariants: checkpoint ids increase by one per trigger; a checkpoint completes or
  * aborts exactly once; a completed checkpoint has a handle for every subtask; pending
  * checkpoints ≤ max-concurrent.
@@ -42,6 +50,7 @@ import type { EngineEvents, ExecutionState } from "../trace-events";
 import type { CheckpointingMode } from "./barrier-aligner";
 import { SharedStateRegistry } from "./shared-state-registry";
 import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "./snapshot";
+import type { BlobError } from "../../sim/blob-store";
 
 export interface CheckpointSettings {
   intervalNs: number;
@@ -102,6 +111,16 @@ export interface CoordinatorContext {
   /** Too many consecutive checkpoint failures: fail the job over (all subtasks). */
   failJobOver(cause: string): void;
   deleteBlob(key: string): void;
+  /** JobManager HA: the checkpoint ID counter and completed checkpoint store in HA storage. */
+  ha?: CoordinatorHa;
+}
+
+/** The coordinator's view of the HA checkpoint store (engine/checkpoint/completed-checkpoint-store.ts). */
+export interface CoordinatorHa {
+  nextCheckpointId(): CheckpointId;
+  /** Write the metadata; `done` when durable and added (never, if the JobManager died meanwhile). */
+  add(cp: CompletedCheckpoint, stillWanted: () => boolean, done: (err?: BlobError) => void): void;
+  remove(id: CheckpointId): void;
 }
 
 export interface CompletedAck extends SubtaskCheckpointStats {
@@ -125,6 +144,8 @@ interface PendingCheckpoint {
   triggered: Map<ExecutionVertexId, string>;
   acked: Map<ExecutionVertexId, { attemptId: string; handle: StateHandle; stats: SubtaskCheckpointStats }>;
   timeout: TimerHandle;
+  /** HA: every subtask acknowledged and the metadata is being written. */
+  finalizing?: boolean;
 }
 
 export class CheckpointCoordinator {
@@ -191,6 +212,20 @@ export class CheckpointCoordinator {
     return this.latest?.handles.get(vertex);
   }
 
+  /**
+   * A new JobManager leader recovered these retained checkpoints (oldest first) from the HA
+   * store: the latest is what every subtask restores; all hold their blobs' references
+   * (Flink re-registers recovered checkpoints' shared state in a fresh SharedStateRegistry).
+   */
+  restoreCompleted(checkpoints: readonly CompletedCheckpoint[]): void {
+    assert(this.completed.length === 0 && this.pending.size === 0, "checkpoints recovered into a coordinator that already has some");
+    for (const cp of checkpoints) {
+      this.completed.push(cp);
+      this.registry.register(cp.handles.values());
+    }
+    for (const [vertex, handle] of this.latest?.handles ?? []) this.lastHandle.set(vertex, handle);
+  }
+
   // ---- triggering ----
 
   private scheduleTick(atNs: number): void {
@@ -228,7 +263,7 @@ export class CheckpointCoordinator {
     }
     const running = subtasks.filter((s) => s.state === "RUNNING");
     if (running.length === 0) return;
-    const id = this.nextId++;
+    const id = this.ctx.ha !== undefined ? this.ctx.ha.nextCheckpointId() : this.nextId++;
     const now = this.ctx.kernel.now;
     const waiting = new Map(running.map((s) => [s.vertex, s.attemptId] as const));
     const toTrigger = running.filter((s) => s.noRunningProducers);
@@ -270,7 +305,7 @@ export class CheckpointCoordinator {
     const p = this.pending.get(checkpointId);
     // A triggered subtask that finished before it could start the checkpoint no longer
     // waits to acknowledge, but its decline still means no barrier will come from it.
-    if (p === undefined || (p.waiting.get(vertex) !== attemptId && p.triggered.get(vertex) !== attemptId)) return;
+    if (p === undefined || p.finalizing === true || (p.waiting.get(vertex) !== attemptId && p.triggered.get(vertex) !== attemptId)) return;
     this.abort(p, `declined by ${vertex}: ${reason}`, counts);
   }
 
@@ -288,7 +323,7 @@ export class CheckpointCoordinator {
   }
 
   private completeIfDone(p: PendingCheckpoint): void {
-    if (p.waiting.size > 0) return;
+    if (p.waiting.size > 0 || p.finalizing === true) return;
     for (const a of p.acked.values()) {
       // Changelog blobs may be new to the registry although uploaded earlier: gone only if deleted.
       const gone = (a.handle.shared ?? []).find((s) =>
@@ -300,16 +335,35 @@ export class CheckpointCoordinator {
         return;
       }
     }
+    const handles = new Map<ExecutionVertexId, StateHandle>();
+    for (const [vertex, a] of p.acked) handles.set(vertex, a.handle);
+    // Finished subtasks are recorded as finished (their last handle keeps its blob alive).
+    for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, { ...handle, finished: true });
+    const ha = this.ctx.ha;
+    if (ha === undefined) {
+      this.complete(p, handles);
+      return;
+    }
+    // HA: completed only once its metadata is durable (Flink's finalizeCheckpoint, then
+    // addCheckpointAndSubsumeOldestOne); a crash of the JobManager before that loses it.
+    p.finalizing = true;
+    const cp: CompletedCheckpoint = { id: p.id, triggerNs: p.triggerNs, completedNs: this.ctx.kernel.now, handles };
+    ha.add(
+      cp,
+      () => !this.stopped && this.pending.get(p.id) === p,
+      (err) => {
+        if (this.stopped || this.pending.get(p.id) !== p) return;
+        if (err !== undefined) this.abort(p, `could not write the checkpoint metadata to HA storage: ${err.message}`, true);
+        else this.complete(p, handles);
+      },
+    );
+  }
+
+  private complete(p: PendingCheckpoint, handles: Map<ExecutionVertexId, StateHandle>): void {
     this.ctx.kernel.cancel(p.timeout);
     this.pending.delete(p.id);
     const now = this.ctx.kernel.now;
-    const handles = new Map<ExecutionVertexId, StateHandle>();
-    for (const [vertex, a] of p.acked) {
-      handles.set(vertex, a.handle);
-      this.lastHandle.set(vertex, a.handle);
-    }
-    // Finished subtasks are recorded as finished (their last handle keeps its blob alive).
-    for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, { ...handle, finished: true });
+    for (const [vertex, a] of p.acked) this.lastHandle.set(vertex, a.handle);
     const cp: CompletedCheckpoint = { id: p.id, triggerNs: p.triggerNs, completedNs: now, handles };
     this.registry.register(handles.values());
     this.completed.push(cp);
@@ -362,6 +416,7 @@ export class CheckpointCoordinator {
   private discardBeyondRetained(): void {
     while (this.completed.length > this.settings.retained) {
       const old = this.completed.shift()!;
+      this.ctx.ha?.remove(old.id);
       for (const key of this.registry.release(old.handles.values())) this.ctx.deleteBlob(key);
     }
     assert(this.completed.length <= this.settings.retained, "more completed checkpoints than retained");

@@ -20,6 +20,19 @@
  * events in the log, it recovers the job (engine/scheduler/adaptive/batch-job-recovery.ts);
  * otherwise it runs the job from scratch.
  *
+ * HA services (`high-availability.type` ZOOKEEPER or KUBERNETES): the crashed leader still
+ * holds its lease — the Kubernetes leader-election lease, or the ZooKeeper session that owns
+ * the leader node — until it expires (`…kubernetes.leader-election.lease-duration`, or
+ * `…zookeeper.client.session-timeout`, counted from the crash: the leader renewed just
+ * before). The restarted JobManager process becomes leader at the later of its start and
+ * that expiry. A checkpointing STREAMING job keeps its completed checkpoint store and
+ * checkpoint ID counter in HA storage (engine/checkpoint/completed-checkpoint-store.ts): the
+ * new leader restores the latest completed checkpoint (recovery "checkpoint"), or, if none
+ * completed, starts the job with no state. Without HA services (NONE, Flink's default) a
+ * restarted JobManager knows nothing of the job's checkpoints: it runs the job from scratch
+ * (Flink's application mode resubmitting the job; in a session cluster the job would be lost),
+ * while what the old run committed stays committed.
+ *
  * Invariants: at most one live leader at a time; leader epochs count up from 0; a new
  * leader's attempt numbers are above every earlier leader's (JobManagerLeadership.attemptBase).
  */
@@ -30,6 +43,8 @@ import type { EngineEvents, JobStatus } from "../trace-events";
 import { hasJobEvents } from "./job-event-store";
 import type { BatchJobRecoverySettings } from "../scheduler/adaptive/batch-job-recovery";
 import type { JobManager, JobManagerLeadership } from "./job-manager";
+import type { CompletedCheckpointStore } from "../checkpoint/completed-checkpoint-store";
+import { formatDuration } from "../../sim/time";
 
 export interface JobManagerHaOptions {
   host: string;
@@ -39,6 +54,10 @@ export interface JobManagerHaOptions {
   recovery: BatchJobRecoverySettings | undefined;
   /** Why recovery is off for this job (option off, or a job it cannot recover). */
   recoveryOffReason: string;
+  /** HA services: how long a crashed leader's lease outlives it (undefined: high-availability.type NONE). */
+  leaseNs: number | undefined;
+  /** HA services with a checkpointing job: the completed checkpoint store in HA storage. */
+  checkpointStore: CompletedCheckpointStore | undefined;
   /** Wires a new leader into the run (terminal listener, TaskManager-lost listener, ...). */
   onLeader: (jm: JobManager) => void;
   /** Leader retrieval: tell every TaskManager of the new leader. */
@@ -51,9 +70,13 @@ export interface JobManagerFailoverRecord {
   lostNs: number;
   /** Subtasks FINISHED when the leader was lost. */
   finishedAtLoss: string[];
+  /** The lost leader's latest completed checkpoint (with HA services: durable in the store). */
+  latestCheckpointAtLoss: number | undefined;
   /** When the next leader was elected, and how it took over. */
   electedNs: number | undefined;
-  recovery: "none" | "from-scratch" | "event-log" | undefined;
+  recovery: "none" | "from-scratch" | "event-log" | "checkpoint" | undefined;
+  /** The checkpoint the new leader restored (recovery "checkpoint"). */
+  restoredCheckpoint: number | undefined;
   /** When the job was RUNNING again under the next leader (recovery done). */
   runningNs: number | undefined;
 }
@@ -61,6 +84,8 @@ export interface JobManagerFailoverRecord {
 export class JobManagerHa {
   readonly leaders: JobManager[] = [];
   readonly failovers: JobManagerFailoverRecord[] = [];
+  /** The election waiting for the lost leader's lease to expire (HA services), or -1. */
+  private leaseTimer = -1;
 
   constructor(
     private readonly world: World,
@@ -69,7 +94,29 @@ export class JobManagerHa {
   ) {
     const host = world.host(options.host);
     host.onCrash(() => this.onLeaderLost());
-    host.onRestart(() => this.elect("event-log", "the JobManager process restarted with its host"));
+    host.onRestart(() => this.onProcessRestarted());
+  }
+
+  /** The restarted process is elected at once without HA services, else once the lost leader's lease expired. */
+  private onProcessRestarted(): void {
+    const reason = "the JobManager process restarted with its host";
+    const lease = this.options.leaseNs;
+    const lost = this.failovers[this.failovers.length - 1];
+    if (lease === undefined || lost === undefined) {
+      this.elect("event-log", reason);
+      return;
+    }
+    const expiresNs = lost.lostNs + lease;
+    const incarnation = this.world.host(this.options.host).incarnation;
+    const elect = () => {
+      this.leaseTimer = -1;
+      const host = this.world.host(this.options.host);
+      if (!host.up || host.incarnation !== incarnation) return;
+      this.elect("event-log", expiresNs > lost.lostNs ? `${reason}; the lost leader's lease expired ${formatDuration(lease)} after the crash` : reason);
+    };
+    if (this.leaseTimer >= 0) this.world.kernel.cancel(this.leaseTimer);
+    if (expiresNs <= this.world.now) elect();
+    else this.leaseTimer = this.world.kernel.schedule(expiresNs, elect);
   }
 
   get current(): JobManager {
@@ -83,7 +130,7 @@ export class JobManagerHa {
 
   /** The first leader, which submits the job. */
   start(): JobManager {
-    const jm = this.options.create({ epoch: 0, attemptBase: 0, recover: false, restartFromScratch: (cause) => this.restartFromScratch(cause), ...this.recoverySettings() });
+    const jm = this.options.create({ epoch: 0, attemptBase: 0, recover: false, restartFromScratch: (cause) => this.restartFromScratch(cause), ...this.recoverySettings(), ...this.storeSettings(false) });
     this.leaders.push(jm);
     // Epoch 0 is the leader every run has: traced only from the first failover on (JobManagerLeaderElected).
     this.options.onLeader(jm);
@@ -101,12 +148,17 @@ export class JobManagerHa {
     return this.options.recovery === undefined ? {} : { recovery: this.options.recovery };
   }
 
+  private storeSettings(recover: boolean): { checkpointStore?: CompletedCheckpointStore; recoverCheckpoint?: boolean } {
+    const store = this.options.checkpointStore;
+    return store === undefined ? {} : { checkpointStore: store, recoverCheckpoint: recover };
+  }
+
   private onLeaderLost(): void {
     const jm = this.current;
     if (jm === undefined || jm.isHalted || jm.jobTerminal) return;
     const finishedAtLoss = jm.placement().filter((p) => p.state === "FINISHED").map((p) => p.vertex);
     jm.halt();
-    this.failovers.push({ lostNs: this.world.now, finishedAtLoss, electedNs: undefined, recovery: undefined, runningNs: undefined });
+    this.failovers.push({ lostNs: this.world.now, finishedAtLoss, latestCheckpointAtLoss: jm.checkpoints?.latest?.id, electedNs: undefined, recovery: undefined, restoredCheckpoint: undefined, runningNs: undefined });
     this.trace.emit("JobManagerLost", { host: this.options.host, epoch: this.leaders.length - 1, cause: `host ${this.options.host} crashed` });
   }
 
@@ -118,18 +170,34 @@ export class JobManagerHa {
     const attemptBase = Math.max(...this.leaders.map((l) => l.maxAttemptNumber)) + 1;
     const settings = this.options.recovery;
     const recover = wanted === "event-log" && settings !== undefined && hasJobEvents(this.world.blobStore, settings.logPrefix);
-    const recovery = recover ? "event-log" : "from-scratch";
+    // A checkpointing job under HA services: the latest completed checkpoint in the store, if any.
+    const store = this.options.checkpointStore;
+    const retained = store?.retainedIds ?? [];
+    const fromCheckpoint = wanted === "event-log" && retained.length > 0;
+    const recovery = recover ? "event-log" : fromCheckpoint ? "checkpoint" : "from-scratch";
     const why =
       recover ? reason
+      : fromCheckpoint ? `${reason}; restores checkpoint ${retained[retained.length - 1]} from the completed checkpoint store`
       : wanted === "from-scratch" ? reason
+      : store !== undefined ? `${reason}; no completed checkpoint in the HA store: the job starts with no state`
+      : this.options.leaseNs === undefined && settings === undefined ? `${reason}; no HA services (high-availability.type NONE): nothing of the job survived the JobManager`
+      : settings === undefined && this.leaders[0]!.jobGraph.runtimeMode === "STREAMING" ? `${reason}; the job does not checkpoint: no state to restore`
       : settings === undefined ? `${reason}; ${this.options.recoveryOffReason}`
       : `${reason}; the job event log is empty`;
-    const jm = this.options.create({ epoch, attemptBase, recover, restartFromScratch: (cause) => this.restartFromScratch(cause), ...this.recoverySettings() });
+    const jm = this.options.create({
+      epoch,
+      attemptBase,
+      recover,
+      restartFromScratch: (cause) => this.restartFromScratch(cause),
+      ...this.recoverySettings(),
+      ...this.storeSettings(wanted === "event-log"),
+    });
     this.leaders.push(jm);
     const record = this.failovers[this.failovers.length - 1];
     if (record !== undefined && record.runningNs === undefined) {
       record.electedNs ??= this.world.now;
       record.recovery = recovery;
+      if (fromCheckpoint) record.restoredCheckpoint = retained[retained.length - 1];
       jm.onStatus((status: JobStatus) => {
         if (status === "RUNNING" && record.runningNs === undefined) record.runningNs = this.world.now;
       });

@@ -31,7 +31,8 @@ import { isHybrid, isReconsumable, type HybridConsumeConstraint } from "../graph
 import { createFailoverStrategy, type FailoverContext, type FailoverStrategy } from "../failover/failover-strategy";
 import { createRestartStrategy, type RestartBackoffTimeStrategy } from "../failover/restart-strategy";
 import type { EngineEvents, ExecutionState, JobStatus } from "../trace-events";
-import { CheckpointCoordinator, checkpointSettings } from "../checkpoint/coordinator";
+import { CheckpointCoordinator, checkpointSettings, type CompletedCheckpoint } from "../checkpoint/coordinator";
+import type { BlobError } from "../../sim/blob-store";
 import type { AdaptiveBatchPlanner } from "../scheduler/adaptive/adaptive-batch-planner";
 import { describeRanges } from "../scheduler/adaptive/parallelism-decider";
 import { appendSingletonRegions } from "../graph/regions";
@@ -44,6 +45,7 @@ import type { KernelEvents } from "../../sim/trace/events";
 import { BatchJobRecoveryHandler, type BatchJobRecoveryContext, type BatchJobRecoverySettings } from "../scheduler/adaptive/batch-job-recovery";
 import type { ExecutionVertexFinishedEvent } from "./job-event-store";
 import type { SubtaskInputRange } from "../graph/dynamic-execution-graph";
+import type { CompletedCheckpointStore } from "../checkpoint/completed-checkpoint-store";
 
 /**
  * One JobManager leader's place in a run with JobManager failovers (engine/cluster/job-manager-ha.ts).
@@ -64,7 +66,18 @@ export interface JobManagerLeadership {
   recover: boolean;
   /** Recovery failed: the HA services start a fresh leader that runs the job from scratch. */
   restartFromScratch: (cause: string) => void;
+  /**
+   * JobManager HA of a checkpointing job: the completed checkpoint store and ID counter in
+   * HA storage, shared by every leader (engine/checkpoint/completed-checkpoint-store.ts).
+   */
+  checkpointStore?: CompletedCheckpointStore;
+  /** A new leader restores the latest completed checkpoint in `checkpointStore` before it schedules. */
+  recoverCheckpoint?: boolean;
 }
+
+/** A new leader's failed reads of the HA checkpoint store are retried this often, this far apart, then the job fails. */
+export const CHECKPOINT_STORE_READ_ATTEMPTS = 10;
+export const CHECKPOINT_STORE_RETRY_DELAY_NS = 1e9;
 
 interface TaskManagerInfo {
   name: string;
@@ -260,11 +273,53 @@ export class JobManager {
       })),
       regions: this.regions.map((r) => ({ id: r.id, subtasks: [...r.vertexIds] })),
     });
+    if (this.leadership.recoverCheckpoint === true && this.checkpoints !== undefined && this.leadership.checkpointStore !== undefined) {
+      // A new leader of a checkpointing job: the latest completed checkpoint first (read from HA storage).
+      this.recoverCheckpointStore(this.leadership.checkpointStore, 1);
+      return;
+    }
+    this.startScheduling();
+  }
+
+  private startScheduling(): void {
     this.setStatus("RUNNING");
     this.checkpoints?.start();
     this.speculation?.start();
     this.requestRegions(this.scheduling.start());
     this.advanceAdaptive();
+  }
+
+  /**
+   * Flink's scheduler restores the latest completed checkpoint from the completed checkpoint
+   * store when it is created (CheckpointCoordinator.restoreInitialCheckpointIfPresent): every
+   * subtask's first attempt under this leader restores its handle — sources seek to the
+   * checkpointed split offsets, committers re-commit what the checkpoint holds, writers
+   * abort the transactions of later (incomplete) checkpoints — the same path as a restart.
+   */
+  private recoverCheckpointStore(store: CompletedCheckpointStore, attempt: number): void {
+    store.recover(this.world.host(this.host), this.world.kernel, (err, recovery) => {
+      if (this.isTerminal) return;
+      if (err !== undefined || recovery === undefined) {
+        const cause = `could not read the completed checkpoint store: ${err?.message ?? "no result"}`;
+        if (attempt >= CHECKPOINT_STORE_READ_ATTEMPTS) {
+          this.failJob(`JobInitializationException: ${cause} (${attempt} attempts)`);
+          return;
+        }
+        this.world.kernel.after(CHECKPOINT_STORE_RETRY_DELAY_NS, () => !this.isTerminal && this.recoverCheckpointStore(store, attempt + 1));
+        return;
+      }
+      this.checkpoints!.restoreCompleted(recovery.checkpoints);
+      const latest = this.checkpoints!.latest;
+      this.trace.emit("CheckpointStoreRecovered", {
+        checkpoints: recovery.checkpoints.map((c) => c.id),
+        bytes: recovery.bytes,
+        readNs: recovery.readNs,
+        attempts: attempt,
+        nextCheckpointId: store.nextCheckpointId,
+      });
+      if (latest !== undefined) this.trace.emit("CheckpointRestored", { checkpoint: latest.id, subtasks: [...this.executions.keys()].filter((v) => latest.handles.has(v)) });
+      this.startScheduling();
+    });
   }
 
   private assignSourceSplits(vertexIndex: number, parallelism: number): void {
@@ -433,6 +488,7 @@ export class JobManager {
 
   private coordinatorContext(jobRng: Rng) {
     const eg = this.executionGraph;
+    const store = this.leadership.checkpointStore;
     return {
       kernel: this.world.kernel,
       trace: this.trace,
@@ -449,6 +505,15 @@ export class JobManager {
       notifyAborted: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number) => this.sendToAttempt(vertex, attemptId, { type: "NotifyCheckpointAborted", attemptId, checkpointId }),
       failJobOver: (cause: string) => this.handleFailure(undefined, cause),
       deleteBlob: (key: string) => this.world.blobStore.delete(this.world.host(this.host), key, () => {}),
+      ...(store !== undefined
+        ? {
+            ha: {
+              nextCheckpointId: () => store.getAndIncrement(),
+              add: (cp: CompletedCheckpoint, stillWanted: () => boolean, done: (err?: BlobError) => void) => store.add(this.world.host(this.host), cp, stillWanted, done),
+              remove: (id: number) => store.remove(this.world.host(this.host), id),
+            },
+          }
+        : {}),
     };
   }
 
@@ -506,6 +571,8 @@ export class JobManager {
     for (const g of new Set(this.slotGroupOf.values())) if (g.host !== undefined) this.slotNs += this.world.now - g.allocatedNs;
     this.halted = true;
     this.recovery?.stop();
+    // Pending checkpoints die with the process (their metadata never reaches the HA store).
+    this.checkpoints?.stop();
     this.speculation?.stop();
     for (const p of this.pendingRegions) this.world.kernel.cancel(p.timer);
     this.pendingRegions.length = 0;
