@@ -132,7 +132,15 @@ interface PendingCheckpoint {
 
 /** How a savepoint ended: its handles (every subtask, finished ones included) or why it failed. */
 export type SavepointOutcome =
-  | { ok: true; id: CheckpointId; triggerNs: number; completedNs: number; handles: ReadonlyMap<ExecutionVertexId, StateHandle> }
+  | {
+      ok: true;
+      id: CheckpointId;
+      triggerNs: number;
+      completedNs: number;
+      handles: ReadonlyMap<ExecutionVertexId, StateHandle>;
+      /** Tells the subtasks it completed: call once the metadata is durable (Flink finalizes _metadata first). */
+      notify: () => void;
+    }
   | { ok: false; id: CheckpointId | undefined; reason: string };
 
 /** A savepoint trigger that finds subtasks not running retries this often, this many times. */
@@ -412,8 +420,10 @@ export class CheckpointCoordinator {
     let stateBytes = 0;
     for (const h of handles.values()) stateBytes += h.stateBytes;
     this.ctx.trace.emit("SavepointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, subtasks: p.acked.size, terminate: sp.options.terminate, drain: sp.options.drain, format: sp.options.format });
-    for (const [vertex, a] of p.acked) this.ctx.notifyComplete(vertex, a.attemptId, p.id);
-    sp.done({ ok: true, id: p.id, triggerNs: p.triggerNs, completedNs: now, handles });
+    const notify = () => {
+      for (const [vertex, a] of p.acked) this.ctx.notifyComplete(vertex, a.attemptId, p.id);
+    };
+    sp.done({ ok: true, id: p.id, triggerNs: p.triggerNs, completedNs: now, handles, notify });
     this.afterCheckpointEnded();
   }
 
