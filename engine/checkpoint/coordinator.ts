@@ -167,6 +167,8 @@ export class CheckpointCoordinator {
   readonly registry = new SharedStateRegistry();
   /** Blobs of the snapshot the job was restored from (CLAIM: owned, deleted once unreferenced), by key → owner label. */
   private readonly restoredBlobs = new Map<string, string>();
+  /** Deletions of the restored snapshot's blobs this job requested (CLAIM), in order; the blob store's log has those that completed. */
+  readonly restoredBlobsDeleted: { key: string; atNs: number }[] = [];
   /** stop-with-savepoint: no periodic checkpoints any more. */
   private periodicStopped = false;
 
@@ -463,6 +465,7 @@ export class CheckpointCoordinator {
       const old = this.completed.shift()!;
       for (const key of this.registry.release(old.handles.values())) {
         const owner = this.restoredBlobs.get(key);
+        if (owner !== undefined) this.restoredBlobsDeleted.push({ key, atNs: this.ctx.kernel.now });
         if (owner !== undefined) this.ctx.trace.emit("SnapshotFileDeleted", { key, owner, claimMode: "CLAIM", reason: `no retained checkpoint references it after checkpoint ${this.latest?.id ?? old.id} completed` });
         this.ctx.deleteBlob(key);
       }
