@@ -22,6 +22,8 @@ export interface PhaseSpec {
   config?: Record<string, unknown>;
   /** The program of this phase (the same job, e.g. with other operator parallelisms); unset: the base job. */
   job?: JobRunOptions["job"];
+  /** false: start from scratch, ignoring the previous phase's savepoint (a knock-out twin's "restore without state"). */
+  restore?: boolean;
   /** stop-with-savepoint at this virtual time of the phase (every phase but the last). */
   stopWithSavepoint?: { at: string | number; drain?: boolean; format?: SavepointFormat };
 }
@@ -31,7 +33,7 @@ export interface PhasedRunResult extends JobRunResult {
   phases: JobRunResult[];
 }
 
-const PHASE_FIELDS = ["config", "params", "stopWithSavepoint"];
+const PHASE_FIELDS = ["config", "params", "stopWithSavepoint", "restore"];
 const STOP_FIELDS = ["at", "drain", "format"];
 
 /** Validates phases (one-line errors naming the field). */
@@ -64,7 +66,7 @@ export function runPhases(base: JobRunOptions, phases: readonly PhaseSpec[], tra
   let previous: JobRunResult | undefined;
   phases.forEach((phase, i) => {
     const config: Record<string, unknown> = { ...baseConfig, ...phase.config };
-    if (previous !== undefined) {
+    if (previous !== undefined && phase.restore !== false) {
       const sp = previous.savepoints?.completed.at(-1);
       if (sp === undefined) {
         const why = previous.savepoints?.failed.at(-1)?.reason ?? `the job was ${previous.status} before it`;
