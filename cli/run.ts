@@ -236,6 +236,7 @@ export function phaseSummary(r: JobRunResult) {
         : { path: from.path, claimMode: from.claimMode, parallelism: from.oldParallelism.map((p, i) => `${p}→${from.newParallelism[i]}`).join(" "), readBytes: restoreBytes, slowestRestoreMs: Math.round(restoreNs / 1e3) / 1e3 },
     checkpointsCompleted: r.checkpoints?.completed ?? 0,
     deletedSavepointFiles: from === undefined ? 0 : r.world.blobStore.deletions.filter((d) => d.key.startsWith(`${from.path}/`)).length,
+    fingerprint: r.fingerprint,
   };
 }
 

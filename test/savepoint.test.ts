@@ -4,6 +4,8 @@
  * trace events the visualizer will show, and one-line errors for bad requests.
  */
 import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
 import { runScenarioOnce } from "../cli/run";
 import savepointRescale from "../scenarios/savepoint-rescale.scenario";
 import claimModes, { restoredPhase } from "../scenarios/claim-modes.scenario";
@@ -121,6 +123,21 @@ describe("savepoints and restores", () => {
     // Checkpoints after it were retained and discarded; none of the savepoint's blobs was deleted.
     for (const v of sp.vertices) for (const h of v.handles) expect(r.world.blobStore.has(h.blobKey), h.blobKey).toBe(true);
     expect(r.world.blobStore.deletions.filter((d) => d.key.startsWith(`${sp.path}/`))).toEqual([]);
+  });
+
+  it("a phased scenario run twice in separate processes has the same fingerprint in every phase", () => {
+    const root = resolve(__dirname, "..");
+    const run = () =>
+      // The twin (CLAIM) fails its expectations by design: exit 1, the JSON summary still on stdout.
+      JSON.parse(spawnSync(process.execPath, [join(root, "bin", "flowsim.mjs"), "run", "scenarios/claim-modes.scenario.ts", "--knockout", "--json"], { cwd: root, encoding: "utf8" }).stdout) as {
+        phases: { fingerprint: string }[];
+        fingerprint: string;
+      }[];
+    const [a] = run();
+    const [b] = run();
+    expect(a!.phases.map((p) => p.fingerprint)).toEqual(b!.phases.map((p) => p.fingerprint));
+    expect(a!.phases).toHaveLength(2);
+    expect(a!.fingerprint).toBe(b!.fingerprint);
   });
 
   it("bad requests end with one line naming the problem", () => {
