@@ -140,6 +140,28 @@ describe("savepoints and restores", () => {
     expect(a!.fingerprint).toBe(b!.fingerprint);
   });
 
+  it("a stop-with-savepoint that fails (blob store outage) leaves the job running: it finishes, and periodic checkpoints resume", () => {
+    const job = getJob("wordcount");
+    const trace = new MemorySink();
+    const r = runJob({
+      seed: 2,
+      trace: { sink: trace },
+      scenario: "sp-fail",
+      config: { "execution.checkpointing.interval": "200ms", "taskmanager.numberOfTaskSlots": 2 },
+      cluster: { taskManagers: 1 },
+      job: (env) => job.build(env, job.parseParams({ records: 1200, ratePerSecond: 200, splits: 2, parallelism: 2, sink: "transactional" })),
+      savepoints: [{ atNs: 1e9, terminate: true, drain: false, format: "CANONICAL" }],
+      faults: [{ trigger: { from: "900ms", to: "1500ms" }, fault: { type: "blobOutage", mode: "fail" } }],
+      timeLimitNs: 120e9,
+    });
+    expect(r.savepoints!.completed).toEqual([]);
+    expect(r.savepoints!.failed).toHaveLength(1);
+    expect(r.status).toBe("FINISHED");
+    expect(r.outputs.get("counts")?.length ?? 0).toBeGreaterThan(0);
+    const failedId = events(trace, "SavepointFailed")[0]!.checkpoint as number;
+    expect(events(trace, "CheckpointCompleted").some((e) => (e.checkpoint as number) > failedId)).toBe(true);
+  });
+
   it("bad requests end with one line naming the problem", () => {
     const job = getJob("wordcount");
     const base = { seed: 1, scenario: "bad", cluster: { taskManagers: 1 }, job: (env: Parameters<typeof job.build>[0]) => job.build(env, job.parseParams({ records: 10, sink: "transactional" })) };

@@ -253,10 +253,19 @@ export class CheckpointCoordinator {
       done({ ok: false, id: undefined, reason: "the job is no longer running" });
       return;
     }
-    if (options.terminate) {
+    if (options.terminate && retries === 0) {
       this.periodicStopped = true;
       if (this.tickTimer >= 0) this.ctx.kernel.cancel(this.tickTimer);
       this.tickTimer = -1;
+      const outer = done;
+      // A failed stop-with-savepoint leaves the job running: periodic checkpoints resume (Flink).
+      done = (outcome) => {
+        if (!outcome.ok && !this.stopped) {
+          this.periodicStopped = false;
+          this.scheduleTick(this.ctx.kernel.now + this.settings.intervalNs);
+        }
+        outer(outcome);
+      };
     }
     if (!this.triggerCheckpoint({ options, done })) {
       if (retries >= SAVEPOINT_MAX_RETRIES) done({ ok: false, id: undefined, reason: `not all subtasks were running after ${SAVEPOINT_MAX_RETRIES} tries` });
