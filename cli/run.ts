@@ -13,6 +13,7 @@ import type { TraceSink } from "../sim/trace/recorder";
 import { runJob, type JobRunResult } from "../engine/job-run";
 import { LatencyTracker } from "../engine/runtime/latency-tracker";
 import { programOf, variantOf, type Scenario } from "../scenarios/define";
+import { phasesOf, runPhases, type PhaseSpec } from "../engine/savepoint-run";
 import { FileSink } from "./files";
 
 export interface RunCommandOptions {
@@ -48,11 +49,11 @@ export function runScenarioOnce(
   seed: number,
   overrides: Record<string, unknown>,
   knockout: boolean,
-  trace?: { sink: TraceSink; level: TraceLevel },
+  trace?: { sink: TraceSink; level: TraceLevel; phaseSink?: (phase: number) => TraceSink },
 ): ScenarioOutcome {
   const variant = variantOf(scenario, knockout);
   const config = { ...variant.config, ...overrides };
-  const result = runJob({
+  const result = scenario.phases !== undefined ? runScenarioPhases(scenario, seed, config, knockout, trace) : runJob({
     seed,
     scenario: scenario.name + (knockout ? " (knock-out)" : ""),
     config,
@@ -71,6 +72,57 @@ export function runScenarioOnce(
   return { seed, variant: Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])), result, failures };
 }
 
+/**
+ * A phased scenario: each phase's config is the scenario's, then the phase's, then the
+ * twin's overrides (so a twin flips an option in every phase); params likewise. The last
+ * phase writes the given trace; earlier ones `phaseSink(i)`.
+ */
+function runScenarioPhases(
+  scenario: Scenario,
+  seed: number,
+  config: Record<string, unknown>,
+  knockout: boolean,
+  trace: { sink: TraceSink; level: TraceLevel; phaseSink?: (phase: number) => TraceSink } | undefined,
+): JobRunResult {
+  const phases = scenario.phases!;
+  const twin = knockout ? scenario.knockout : undefined;
+  const specs: PhaseSpec[] = phases.map((p, i) => {
+    const k = twin?.phases?.[i] ?? {};
+    const stop = k.stopWithSavepoint ?? p.stopWithSavepoint;
+    const restore = k.restore ?? p.restore;
+    return {
+      config: { ...p.config, ...k.config, ...twin?.config },
+      job: programOf(scenario, { ...p.params, ...k.params, ...twin?.params }),
+      ...(stop !== undefined ? { stopWithSavepoint: stop } : {}),
+      ...(restore !== undefined ? { restore } : {}),
+    };
+  });
+  return runPhases(
+    {
+      seed,
+      scenario: scenario.name + (knockout ? " (knock-out)" : ""),
+      config,
+      cluster: scenario.cluster,
+      job: programOf(scenario, twin?.params ?? {}),
+      ...(scenario.costModel !== undefined ? { costs: scenario.costModel } : {}),
+      ...(scenario.timeLimitNs !== undefined ? { timeLimitNs: scenario.timeLimitNs } : {}),
+      ...(scenario.faults !== undefined ? { faults: scenario.faults } : {}),
+    },
+    specs,
+    trace === undefined
+      ? undefined
+      : (i) => {
+          const sink = i === specs.length - 1 ? trace.sink : trace.phaseSink?.(i);
+          return sink === undefined ? undefined : { sink, level: trace.level };
+        },
+  );
+}
+
+/** Where phase i (0-based, not the last) of a phased scenario writes its trace: out.jsonl → out.phase1.jsonl. */
+export function phaseTracePath(path: string, phase: number): string {
+  return path.replace(/(\.jsonl)?$/, `.phase${phase + 1}.jsonl`);
+}
+
 export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const scenario = await loadScenario(opts.scenarioPath);
   if (opts.knockout && scenario.knockout === undefined) throw new InputError("--knockout", `scenario "${scenario.name}" declares no knock-out twin`);
@@ -82,7 +134,9 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     for (const seed of opts.seeds) {
       const sink = single && opts.tracePath !== undefined ? new FileSink(opts.tracePath) : undefined;
       try {
-        outcomes.push(runScenarioOnce(scenario, seed, variant, opts.knockout, sink && { sink, level: opts.level }));
+        const tracePath = opts.tracePath;
+        const phaseSink = tracePath === undefined ? undefined : (i: number) => new FileSink(phaseTracePath(tracePath, i));
+        outcomes.push(runScenarioOnce(scenario, seed, variant, opts.knockout, sink && { sink, level: opts.level, ...(phaseSink !== undefined ? { phaseSink } : {}) }));
       } catch (e) {
         sink?.abort();
         throw e;
@@ -161,6 +215,28 @@ export function summaryOf(r: JobRunResult) {
     processingLatencyMs: latencySummary(r.processingLatencyNs),
     visibilityLatencyMs: latencySummary(r.visibilityLatencyNs),
     kernelEvents: r.kernelEvents,
+    phases: phasesOf(r).length > 1 ? phasesOf(r).map(phaseSummary) : null,
+    fingerprint: r.fingerprint,
+  };
+}
+
+/** One phase of a phased run: how it ended, its savepoint, what it restored and how long that took. */
+export function phaseSummary(r: JobRunResult) {
+  const sp = r.savepoints?.completed.at(-1);
+  const from = r.savepoints?.restoredFrom;
+  const restoreNs = r.restores.reduce((m, x) => Math.max(m, x.durationNs), 0);
+  const restoreBytes = r.restores.reduce((n, x) => n + x.stateBytes, 0);
+  return {
+    status: r.status,
+    endNs: r.endNs,
+    savepoint: sp === undefined ? null : { id: sp.id, path: sp.path, format: sp.format, drained: sp.drained, stateBytes: sp.stateBytes, durationMs: Math.round((sp.completedNs - sp.triggerNs) / 1e3) / 1e3 },
+    savepointFailures: r.savepoints?.failed.map((f) => f.reason) ?? [],
+    restoredFrom:
+      from === undefined
+        ? null
+        : { path: from.path, claimMode: from.claimMode, parallelism: from.oldParallelism.map((p, i) => `${p}→${from.newParallelism[i]}`).join(" "), readBytes: restoreBytes, slowestRestoreMs: Math.round(restoreNs / 1e3) / 1e3 },
+    checkpointsCompleted: r.checkpoints?.completed ?? 0,
+    deletedSavepointFiles: from === undefined ? 0 : r.world.blobStore.deletions.filter((d) => d.key.startsWith(`${from.path}/`)).length,
     fingerprint: r.fingerprint,
   };
 }
@@ -202,6 +278,11 @@ function printSummary(scenario: Scenario, o: ScenarioOutcome, tracePath: string 
   for (const e of scenario.expect ?? []) {
     const failure = o.failures.find((f) => f.expectation === e.name);
     console.log(`  expect ${failure ? "FAILED" : "met   "}      ${e.name}${failure ? ` — ${failure.problem}` : ""}`);
+  }
+  for (const [i, p] of (s.phases ?? []).entries()) {
+    const sp = p.savepoint === null ? (p.savepointFailures.length > 0 ? `savepoint failed: ${p.savepointFailures.join("; ")}` : "no savepoint") : `savepoint ${p.savepoint.path} (${p.savepoint.format}${p.savepoint.drained ? ", drained" : ""}) ${p.savepoint.stateBytes} B in ${p.savepoint.durationMs} ms`;
+    const rf = p.restoredFrom === null ? "started fresh" : `restored ${p.restoredFrom.path} (${p.restoredFrom.claimMode}, parallelism ${p.restoredFrom.parallelism}): read ${p.restoredFrom.readBytes} B, slowest subtask ${p.restoredFrom.slowestRestoreMs} ms; ${p.deletedSavepointFiles} savepoint files deleted`;
+    console.log(`  phase ${i + 1}            ${p.status} after ${formatDuration(p.endNs)}; ${rf}; ${p.checkpointsCompleted} checkpoints; ${sp}`);
   }
   console.log(`  kernel events      ${s.kernelEvents}`);
   if (tracePath !== undefined) console.log(`  trace              ${tracePath}`);

@@ -696,6 +696,24 @@ const OPTION_LIST = [
     description: "Completed checkpoints kept for recovery.",
     effect: "modelled",
   },
+  // ---- savepoints and restore (§5 "Savepoints / claim modes", FLIP-193) -----------------
+  {
+    key: "execution.state-recovery.path",
+    type: "string",
+    default: null,
+    description: "Start the job from this savepoint (its directory in the blob store, e.g. savepoints/sp-7), redistributing its state to the job's parallelism.",
+    aliases: ["execution.savepoint.path"],
+    effect: "modelled",
+  },
+  {
+    key: "execution.state-recovery.claim-mode",
+    type: "enum",
+    values: ["CLAIM", "NO_CLAIM"],
+    default: "NO_CLAIM",
+    description: "Who owns the restored snapshot's files: CLAIM, the job (deleted once no retained checkpoint references them); NO_CLAIM, the user (never touched; the first checkpoint is full).",
+    aliases: ["execution.savepoint-restore-mode"],
+    effect: "modelled",
+  },
   // ---- checkpointing (§5) ----------------------------------------------------------------
   {
     key: "execution.checkpointing.interval",

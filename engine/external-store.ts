@@ -96,8 +96,12 @@ export class ExternalStore implements ExternalStoreApi {
   }
 
   /** Subscribes to transaction commits (once per transaction, after its records became visible). */
-  onTransactionCommitted(listener: (txn: TransactionInfo) => void): void {
+  onTransactionCommitted(listener: (txn: TransactionInfo) => void): () => void {
     this.txnListeners.push(listener);
+    return () => {
+      const i = this.txnListeners.indexOf(listener);
+      if (i >= 0) this.txnListeners.splice(i, 1);
+    };
   }
 
   append(sink: string, record: unknown): void {

@@ -40,6 +40,8 @@ import type { RestoreRecord } from "./cluster/task-manager";
 import type { SpeculationStats } from "./scheduler/speculative/speculative-execution";
 import { ENGINE_KIND_LEVELS, type EngineEvents, type JobStatus } from "./trace-events";
 import type { KernelEvents } from "../sim/trace/events";
+import type { BlobObject } from "../sim/blob-store";
+import { SavepointOps, type SavepointRequest, type SavepointRunInfo } from "./cluster/savepoint-ops";
 
 export interface ClusterShape {
   taskManagers: number;
@@ -81,6 +83,12 @@ export interface JobRunOptions {
   faults?: unknown;
   /** A limit on kernel events (DESIGN style rule 3). */
   maxEvents?: number;
+  /** Savepoints to take (stop-with-savepoint among them), engine/cluster/savepoint-ops.ts. */
+  savepoints?: readonly SavepointRequest[];
+  /** Blobs of an earlier run (its savepoints) in the blob store from the start: what execution.state-recovery.path reads. */
+  blobObjects?: Iterable<BlobObject>;
+  /** The external store of an earlier run, whose committed output this run continues (a job restarted from a savepoint). */
+  externalStore?: ExternalStore;
 }
 
 export interface VertexStats {
@@ -136,6 +144,8 @@ export interface JobRunResult {
    * lost that a later leader ran again (reset by recovery, or the whole job from scratch).
    */
   jobManagerFailovers: readonly (JobManagerFailoverRecord & { rerunFinished: string[] })[];
+  /** Savepoints taken and the savepoint restored (undefined when the run did neither). */
+  savepoints: SavepointRunInfo | undefined;
   rerunFinishedTasks: number;
   fingerprint: string;
   world: World;
@@ -227,18 +237,20 @@ export function runJob(options: JobRunOptions): JobRunResult {
   world.trace.registerKinds(ENGINE_KIND_LEVELS);
   const trace = world.trace as unknown as Trace<EngineEvents & KernelEvents>;
   if (options.faults !== undefined) world.injectFaults(options.faults);
-  const store = new ExternalStore();
+  if (options.blobObjects !== undefined) world.blobStore.preload(options.blobObjects);
+  const store = options.externalStore ?? new ExternalStore();
   const transactionalSinks = new Set(streamGraph.nodes.filter((n) => n.kind === "sink" && /: Committer$/.test(n.name)).map((n) => n.sinkName!));
   const latency = new LatencyTracker(transactionalSinks);
   const sinkIds = new Map<string, number>();
-  store.onCommit((sink, record, txn) => {
+  // A store carried over from an earlier run hears this run only while it runs.
+  const unsubscribeCommit = store.onCommit((sink, record, txn) => {
     let sinkId = sinkIds.get(sink);
     if (sinkId === undefined) sinkIds.set(sink, (sinkId = sinkIds.size));
     world.kernel.mixValue(sinkId);
     world.kernel.mixValue(record);
     if (txn !== undefined) latency.committed(store.transaction(txn)!.writerId, world.now);
   });
-  store.onTransactionCommitted((txn) => trace.emit("SinkCommitted", { sink: txn.sink, txn: txn.id, records: txn.recordCount }));
+  const unsubscribeTxn = store.onTransactionCommitted((txn) => trace.emit("SinkCommitted", { sink: txn.sink, txn: txn.id, records: txn.recordCount }));
   const jobRng = jobRngOf(world.rng);
 
   const checkpoints = checkpointSettings(config, runtimeMode);
@@ -261,7 +273,12 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const changelogStats = changelog !== undefined ? emptyChangelogStats() : undefined;
   const restores: RestoreRecord[] = [];
   const recovery = batchJobRecoverySettings(config, jobGraph);
+  const restoring = config.isSet("execution.state-recovery.path");
+  const savepointOps =
+    (options.savepoints?.length ?? 0) > 0 || restoring ? new SavepointOps(world, trace, config, jobGraph, options.savepoints ?? [], config.get("state.backend.type")) : undefined;
   const createLeader = (leadership: JobManagerLeadership): JobManager => {
+    // A job started from a savepoint numbers its attempts above the old job's (sink fencing epochs).
+    if (leadership.epoch === 0 && savepointOps !== undefined) leadership = { ...leadership, attemptBase: leadership.attemptBase + savepointOps.attemptBase };
     if (leadership.epoch === 0) return new JobManager(world, trace, JOB_MANAGER_HOST, config, jobGraph, executionGraph, regions, jobRng, planner, leadership);
     // A new leader builds the job's execution graph anew (recovery re-initializes it from the log).
     const p = adaptive ? createAdaptivePlanner(config, jobGraph) : undefined;
@@ -278,6 +295,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     // Only a checkpointing job has checkpoints to keep in HA storage.
     checkpointStore: haServices.leaseNs !== undefined && checkpoints !== undefined ? new CompletedCheckpointStore(world.blobStore, `ha/${jobGraph.jobName}/checkpoints`) : undefined,
     onLeader: (leader) => {
+      if (leader.leadership.epoch === 0) savepointOps?.attach(leader, () => ha.current);
       leader.onTerminal(() => world.kernel.stop());
       leader.addTaskManagerLostListener((host, cause, processRestarted) => resourceManager.taskManagerLost(host, cause, processRestarted));
       if (redundant > 0) leader.setSlotPreference((host) => (resourceManager.isRedundant(host) ? 1 : 0));
@@ -401,6 +419,8 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const outputs = new Map<string, readonly unknown[]>();
   for (const sink of store.sinks()) outputs.set(sink, store.committed(sink));
   const fingerprint = world.finish(jm.status);
+  unsubscribeCommit();
+  unsubscribeTxn();
   return {
     status: jm.status,
     failureCause: jm.failureCause,
@@ -439,6 +459,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     visibilityLatencyNs: latency.visibilityNs,
     jobManagerFailovers: failovers,
     rerunFinishedTasks: failovers.reduce((n, f) => n + f.rerunFinished.length, 0),
+    savepoints: savepointOps?.info,
     fingerprint,
     world,
     jobManager: jm,

@@ -99,6 +99,24 @@ export interface EngineEvents {
   CheckpointAborted: { checkpoint: number; reason: string; durationNs: number };
   /** Restarted subtasks restore checkpoint n (their state handles). */
   CheckpointRestored: { checkpoint: number; subtasks: string[] };
+  /** A savepoint (id from the checkpoint sequence) was triggered; terminate: stop-with-savepoint. */
+  SavepointTriggered: { checkpoint: number; terminate: boolean; drain: boolean; format: string; subtasks: number };
+  SavepointCompleted: { checkpoint: number; durationNs: number; stateBytes: number; subtasks: number; terminate: boolean; drain: boolean; format: string };
+  SavepointFailed: { checkpoint: number; reason: string };
+  /** The JobManager wrote the savepoint's metadata: its path and total size. */
+  SavepointStored: { checkpoint: number; path: string; stateBytes: number; metadataBytes: number };
+  /** The job starts from a savepoint (execution.state-recovery.path), per job vertex its old and new parallelism. */
+  JobRestoredFromSavepoint: {
+    checkpoint: number;
+    path: string;
+    claimMode: string;
+    format: string;
+    vertices: { vertex: string; name: string; oldParallelism: number; newParallelism: number; maxParallelism: number }[];
+    /** Bytes the new subtasks read from the savepoint (ranged reads), by plan. */
+    plannedReadBytes: number;
+  };
+  /** A file of the snapshot the job was restored from was deleted (CLAIM: the job owns it). */
+  SnapshotFileDeleted: { key: string; owner: string; claimMode: string; reason: string };
   /** Buffer debloating: a subtask announced a new buffer size to the producers of one input gate. */
   BufferDebloated: { vertex: string; subtask: number; gate: number; bufferBytes: number; throughputBytesPerS: number };
   /** A RocksDB memtable of a keyed operator was flushed to a new L0 SST file on the local disk. */
@@ -172,6 +190,12 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   CheckpointCompleted: "summary",
   CheckpointAborted: "summary",
   CheckpointRestored: "summary",
+  SavepointTriggered: "summary",
+  SavepointCompleted: "summary",
+  SavepointFailed: "summary",
+  SavepointStored: "summary",
+  JobRestoredFromSavepoint: "summary",
+  SnapshotFileDeleted: "summary",
   BufferDebloated: "summary",
   RocksDbFlush: "summary",
   RocksDbCompaction: "summary",

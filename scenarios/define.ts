@@ -12,6 +12,7 @@ import type { StreamExecutionEnvironment } from "../engine/api/environment";
 import type { ClusterShape, JobRunResult } from "../engine/job-run";
 import { DEFAULT_COSTS, withCosts, type CostModel } from "../engine/costs";
 import { JOBS, type LibraryJob } from "./jobs/index";
+import { parsePhases } from "../engine/savepoint-run";
 
 export interface ScenarioSpec {
   name: string;
@@ -27,10 +28,25 @@ export interface ScenarioSpec {
   faults?: unknown[];
   /** Virtual time after which an unbounded job is cancelled. */
   timeLimit?: string;
-  /** The knock-out twin: option and/or param overrides that disable the mechanism. */
-  knockout?: { config?: Record<string, unknown>; params?: Record<string, unknown> };
+  /** The knock-out twin: option and/or param overrides that disable the mechanism (`phases`: per phase, merged by index). */
+  knockout?: { config?: Record<string, unknown>; params?: Record<string, unknown>; phases?: ScenarioPhase[] };
+  /**
+   * A job's life over several runs joined by savepoints (engine/savepoint-run.ts): every
+   * phase but the last stops with a savepoint, the next restores it with its own config
+   * and params (parallelism, state backend, claim mode). Expectations see the last phase's
+   * result with `phases` (all of them) and the output committed over all phases.
+   */
+  phases?: ScenarioPhase[];
   /** Checks on the result: each returns failures (empty when met). */
   expect?: Expectation[];
+}
+
+export interface ScenarioPhase {
+  config?: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  stopWithSavepoint?: { at: string | number; drain?: boolean; format?: "CANONICAL" | "NATIVE" };
+  /** false: this phase starts from scratch, ignoring the savepoint (a knock-out: "restore without state"). */
+  restore?: boolean;
 }
 
 export interface Expectation {
@@ -52,7 +68,7 @@ export interface Scenario extends ScenarioSpec {
   libraryJob: LibraryJob | undefined;
 }
 
-const FIELDS = ["name", "description", "cluster", "config", "costs", "job", "params", "faults", "timeLimit", "knockout", "expect"];
+const FIELDS = ["name", "description", "cluster", "config", "costs", "job", "params", "faults", "timeLimit", "knockout", "expect", "phases"];
 
 /** The spec a scenario was defined from (its derived fields dropped), to define a variant of it. */
 export function specOf(scenario: Scenario): ScenarioSpec {
@@ -77,6 +93,7 @@ export function defineScenario(spec: ScenarioSpec): Scenario {
   if (spec.cluster === undefined || typeof spec.cluster !== "object") throw new InputError("scenario.cluster", "missing: give at least { taskManagers }");
   const timeLimitNs = spec.timeLimit === undefined ? undefined : parseDuration(spec.timeLimit, "scenario.timeLimit");
   const costModel = spec.costs === undefined ? undefined : withCosts(spec.costs, DEFAULT_COSTS, "scenario.costs");
+  if (spec.phases !== undefined) parsePhases(spec.phases.map(({ params: _p, restore: _r, ...rest }) => rest), "scenario.phases");
   return { ...spec, timeLimitNs, costModel, libraryJob };
 }
 

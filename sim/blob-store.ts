@@ -135,6 +135,8 @@ interface BlobOp {
   readonly data: unknown;
   readonly issuedNs: Ns;
   readonly latencyNs: Ns;
+  /** A ranged get: bytes read from the object (at most its size); undefined reads it whole. */
+  readonly rangeBytes: number | undefined;
   /** The object a get read when its transfer started. */
   found: BlobObject | undefined;
   readonly cb: (err: BlobError | undefined, obj?: BlobObject) => void;
@@ -158,6 +160,11 @@ export class BlobStore {
   opsAbandoned = 0;
   private readonly rng: Rng;
   private readonly objects = new Map<string, BlobObject>();
+  /**
+   * Every completed delete, in completion order: which key, requested by which host, when,
+   * and whether an object was there. Snapshot ownership (claim modes) is asserted on it.
+   */
+  readonly deletions: { key: string; host: string; atNs: Ns; existed: boolean }[] = [];
   private storedBytes = 0;
   private outage: BlobOutageMode | undefined;
   private held: Held[] = [];
@@ -219,8 +226,35 @@ export class BlobStore {
     this.issue("put", host, key, sizeBytes, data, cb);
   }
 
-  get(host: Host, key: string, cb: BlobGetCallback): void {
-    this.issue("get", host, key, 0, undefined, cb);
+  /**
+   * Reads an object; `rangeBytes` reads only that many bytes of it (an HTTP range request,
+   * as Flink reads one key-group range of a snapshot file): the callback still gets the
+   * whole object, since payloads are exact in memory, but only the range is transferred.
+   */
+  get(host: Host, key: string, cb: BlobGetCallback, rangeBytes?: number): void {
+    this.issue("get", host, key, 0, undefined, cb, rangeBytes);
+  }
+
+  /**
+   * Objects carried over from an earlier run's store (a savepoint outlives its job): put
+   * at once, without transfer, before anything runs.
+   */
+  preload(objects: Iterable<BlobObject>): void {
+    for (const o of objects) {
+      assert(!this.objects.has(o.key), `preload of ${o.key}: already stored`);
+      this.objects.set(o.key, o);
+      this.storedBytes += o.sizeBytes;
+    }
+  }
+
+  /** The stored objects, in key order (to carry them into a later run). */
+  objectsSnapshot(): BlobObject[] {
+    return this.list().map((k) => this.objects.get(k)!);
+  }
+
+  /** The payload of a stored object without a modelled transfer (metadata a JobManager reads at submission). */
+  peek(key: string): unknown {
+    return this.objects.get(key)?.data;
   }
 
   delete(host: Host, key: string, cb: BlobDeleteCallback): void {
@@ -248,7 +282,7 @@ export class BlobStore {
     for (const h of held) this.enter(h.op, h.stage);
   }
 
-  private issue(kind: OpKind, host: Host, key: string, sizeBytes: number, data: unknown, cb: BlobOp["cb"]): void {
+  private issue(kind: OpKind, host: Host, key: string, sizeBytes: number, data: unknown, cb: BlobOp["cb"], rangeBytes?: number): void {
     if (!host.up) throw new InvariantError(`blob ${kind} of ${key} from ${host.name}, which is down`);
     if (typeof key !== "string" || key.length === 0) throw new InvariantError(`blob ${kind} on ${this.name}: key must be a non-empty string`);
     assert(this.inFlight < MAX_BLOB_OPS_IN_FLIGHT, `more than ${MAX_BLOB_OPS_IN_FLIGHT} ops in flight on blob store ${this.name}`);
@@ -265,6 +299,7 @@ export class BlobStore {
       data,
       issuedNs: this.kernel.now,
       latencyNs,
+      rangeBytes,
       found: undefined,
       cb,
     };
@@ -308,7 +343,7 @@ export class BlobStore {
         return;
       }
     }
-    const sizeBytes = op.kind === "put" ? op.sizeBytes : op.found!.sizeBytes;
+    const sizeBytes = op.kind === "put" ? op.sizeBytes : Math.min(op.found!.sizeBytes, op.rangeBytes ?? Infinity);
     const hostName = op.host.name;
     let endNs: Ns;
     if (this.nics === undefined) endNs = this.link.reserve(now, sizeBytes);
@@ -332,6 +367,7 @@ export class BlobStore {
         this.storedBytes -= previous.sizeBytes;
         this.objects.delete(op.key);
       }
+      this.deletions.push({ key: op.key, host: op.host.name, atNs: this.kernel.now, existed: previous !== undefined });
       this.deletesCompleted++;
       op.cb(undefined);
     } else if (op.found === undefined) {

@@ -24,7 +24,30 @@ type Probe = { scenario: keyof typeof SCENARIOS; value: unknown; base?: Record<s
 const wordcount = getJob("wordcount");
 const window = getJob("tumbling-window");
 
+/**
+ * A keyed wordcount stopped with a savepoint at 1 s: what the restore probes start from —
+ * its blobs and its external store (the committables in the savepoint name its
+ * transactions), run anew for every probe run since a restore commits into that store.
+ */
+function savepointed(): { path: string; objects: ReturnType<ReturnType<typeof runJob>["world"]["blobStore"]["objectsSnapshot"]>; store: ReturnType<typeof runJob>["store"] } {
+  const r = runJob({
+    seed: 3,
+    scenario: "probe savepoint",
+    config: { "execution.checkpointing.interval": "200ms", "state.backend.type": "rocksdb", "state.backend.incremental": true },
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 240, parallelism: 2, splits: 4, ratePerSecond: 40, sink: "transactional" })),
+    savepoints: [{ atNs: 1e9, terminate: true, drain: false, format: "NATIVE" }],
+  });
+  return { path: r.savepoints!.completed[0]!.path, objects: r.world.blobStore.objectsSnapshot(), store: r.store };
+}
+
 const SCENARIOS = {
+  // The wordcount above restarted from its savepoint (when execution.state-recovery.path names it).
+  restore: (): Omit<JobRunOptions, "config" | "seed" | "scenario"> => ({
+    cluster: { taskManagers: 2, coresPerTaskManager: 2 },
+    job: (env) => wordcount.build(env, wordcount.parseParams({ records: 240, parallelism: 2, splits: 4, ratePerSecond: 40, sink: "transactional" })),
+    ...(({ objects, store }) => ({ blobObjects: objects, externalStore: store }))(savepointed()),
+  }),
   "stream-wc": (): Omit<JobRunOptions, "config" | "seed" | "scenario"> => ({
     cluster: { taskManagers: 2, coresPerTaskManager: 2 },
     job: (env) => wordcount.build(env, wordcount.parseParams({ records: 300, parallelism: 2, splits: 4 })),
@@ -211,6 +234,7 @@ function failingJob(env: Parameters<JobRunOptions["job"]>[0], failures: number, 
 const BASE_CONFIG: Record<string, Record<string, unknown>> = {
   // Without HA services: the probe of high-availability.type turns them on.
   "jm-failover-streaming": { ...jmFailoverStreaming.config!, "high-availability.type": "NONE" },
+  restore: { "execution.checkpointing.interval": "200ms", "state.backend.type": "rocksdb", "state.backend.incremental": true },
   "jm-failover": jmFailover.config!,
   "jm-failover-tm-lost": jmFailover.config!,
   "jm-failover-partial": { ...jmFailover.config!, "job-event.store.write-buffer.flush-interval": "100ms" },
@@ -263,6 +287,21 @@ const BASE_CONFIG: Record<string, Record<string, unknown>> = {
 };
 
 const PROBES: Partial<Record<OptionKey, Probe>> = {
+  // Restored, the job reads from the savepoint's offsets: fewer records, restored sums.
+  "execution.state-recovery.path": {
+    scenario: "restore",
+    get value() {
+      return savepointed().path;
+    },
+  },
+  // CLAIM: the first checkpoint references the savepoint's SST files, which are deleted once unreferenced.
+  "execution.state-recovery.claim-mode": {
+    scenario: "restore",
+    value: "CLAIM",
+    get base() {
+      return { "execution.state-recovery.path": savepointed().path };
+    },
+  },
   "execution.batch-shuffle-mode": { scenario: "batch-wc", value: "ALL_EXCHANGES_PIPELINED" },
   // A gate of c ≤ 2 channels wants 2c + 1 required buffers; at 2 its remote channels get ⌊1/c⌋ exclusive each.
   // One slot per TaskManager, so consumers read remote channels (local ones take no exclusive buffers).

@@ -49,8 +49,9 @@ import type { ExecutionVertexId } from "../graph/execution-graph";
 import type { EngineEvents, ExecutionState } from "../trace-events";
 import type { CheckpointingMode } from "./barrier-aligner";
 import { SharedStateRegistry } from "./shared-state-registry";
-import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "./snapshot";
+import { blobKeysOf, type CheckpointId, type StateHandle, type SubtaskCheckpointStats } from "./snapshot";
 import type { BlobError } from "../../sim/blob-store";
+import type { ClaimMode, SavepointOptions } from "./savepoint";
 
 export interface CheckpointSettings {
   intervalNs: number;
@@ -105,7 +106,7 @@ export interface CoordinatorContext {
   rng: Rng;
   /** Every subtask's current attempt. */
   subtasks(): PlannedSubtask[];
-  trigger(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId, timestampNs: number): void;
+  trigger(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId, timestampNs: number, savepoint?: SavepointOptions): void;
   notifyComplete(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId): void;
   notifyAborted(vertex: ExecutionVertexId, attemptId: string, checkpointId: CheckpointId): void;
   /** Too many consecutive checkpoint failures: fail the job over (all subtasks). */
@@ -146,7 +147,26 @@ interface PendingCheckpoint {
   timeout: TimerHandle;
   /** HA: every subtask acknowledged and the metadata is being written. */
   finalizing?: boolean;
+  /** A savepoint: its options, and who waits for its outcome. */
+  savepoint?: { options: SavepointOptions; done: (outcome: SavepointOutcome) => void };
 }
+
+/** How a savepoint ended: its handles (every subtask, finished ones included) or why it failed. */
+export type SavepointOutcome =
+  | {
+      ok: true;
+      id: CheckpointId;
+      triggerNs: number;
+      completedNs: number;
+      handles: ReadonlyMap<ExecutionVertexId, StateHandle>;
+      /** Tells the subtasks it completed: call once the metadata is durable (Flink finalizes _metadata first). */
+      notify: () => void;
+    }
+  | { ok: false; id: CheckpointId | undefined; reason: string };
+
+/** A savepoint trigger that finds subtasks not running retries this often, this many times. */
+const SAVEPOINT_RETRY_NS = 100_000_000;
+const SAVEPOINT_MAX_RETRIES = 600;
 
 export class CheckpointCoordinator {
   private nextId = 1;
@@ -166,6 +186,12 @@ export class CheckpointCoordinator {
   readonly stats = { triggered: 0, completed: 0, aborted: 0, skipped: 0 };
   /** References of retained checkpoints to their blobs. */
   readonly registry = new SharedStateRegistry();
+  /** Blobs of the snapshot the job was restored from (CLAIM: owned, deleted once unreferenced), by key → owner label. */
+  private readonly restoredBlobs = new Map<string, string>();
+  /** Deletions of the restored snapshot's blobs this job requested (CLAIM), in order; the blob store's log has those that completed. */
+  readonly restoredBlobsDeleted: { key: string; atNs: number }[] = [];
+  /** stop-with-savepoint: no periodic checkpoints any more. */
+  private periodicStopped = false;
 
   constructor(
     readonly settings: CheckpointSettings,
@@ -238,7 +264,7 @@ export class CheckpointCoordinator {
   }
 
   private tick(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.periodicStopped) return;
     const now = this.ctx.kernel.now;
     if (this.pending.size >= this.settings.maxConcurrent) {
       this.waitingForSlot = true; // triggered when a pending one ends
@@ -252,27 +278,84 @@ export class CheckpointCoordinator {
     this.scheduleTick(now + this.settings.intervalNs);
   }
 
-  private triggerCheckpoint(): void {
+  /**
+   * Triggers a savepoint (stop-with-savepoint when `options.terminate`: periodic
+   * checkpoints stop now, and every task finishes once it completes). Retries while some
+   * subtask is not running yet; `done` hears the outcome exactly once.
+   */
+  triggerSavepoint(options: SavepointOptions, done: (outcome: SavepointOutcome) => void, retries = 0): void {
+    if (this.stopped) {
+      done({ ok: false, id: undefined, reason: "the job is no longer running" });
+      return;
+    }
+    if (options.terminate && retries === 0) {
+      this.periodicStopped = true;
+      if (this.tickTimer >= 0) this.ctx.kernel.cancel(this.tickTimer);
+      this.tickTimer = -1;
+      const outer = done;
+      // A failed stop-with-savepoint leaves the job running: periodic checkpoints resume (Flink).
+      done = (outcome) => {
+        if (!outcome.ok && !this.stopped) {
+          this.periodicStopped = false;
+          this.scheduleTick(this.ctx.kernel.now + this.settings.intervalNs);
+        }
+        outer(outcome);
+      };
+    }
+    if (!this.triggerCheckpoint({ options, done })) {
+      if (retries >= SAVEPOINT_MAX_RETRIES) done({ ok: false, id: undefined, reason: `not all subtasks were running after ${SAVEPOINT_MAX_RETRIES} tries` });
+      else this.ctx.kernel.after(SAVEPOINT_RETRY_NS, () => this.triggerSavepoint(options, done, retries + 1));
+    }
+  }
+
+  /**
+   * The job restores a savepoint: checkpoint ids continue after it. CLAIM: it is the
+   * first retained checkpoint (its handles, the restore plan's, reference the savepoint's
+   * blobs), so its files are deleted once no retained checkpoint references them; NO_CLAIM:
+   * the job never registers, and so never deletes, them.
+   */
+  restoreFrom(savepointId: CheckpointId, handles: ReadonlyMap<ExecutionVertexId, StateHandle>, claim: ClaimMode, owner: string): void {
+    assert(this.completed.length === 0 && this.nextId === 1, "restore after checkpoints were taken");
+    this.nextId = savepointId + 1;
+    if (claim !== "CLAIM") return;
+    const cp: CompletedCheckpoint = { id: savepointId, triggerNs: this.ctx.kernel.now, completedNs: this.ctx.kernel.now, handles };
+    this.registry.register(handles.values());
+    for (const h of handles.values()) for (const key of blobKeysOf(h)) this.restoredBlobs.set(key, owner);
+    this.completed.push(cp);
+  }
+
+  /** Triggers checkpoint (or savepoint) n; false when not every subtask runs (nothing triggered). */
+  private triggerCheckpoint(savepoint?: PendingCheckpoint["savepoint"]): boolean {
     const subtasks = this.ctx.subtasks();
     const notReady = subtasks.find((s) => s.state !== "RUNNING" && s.state !== "FINISHED");
     if (notReady !== undefined) {
       // Flink: NOT_ALL_REQUIRED_TASKS_RUNNING, a pre-flight failure that does not count.
       this.stats.skipped++;
       this.ctx.trace.emit("Mark", { name: "checkpoint.skipped.notAllRunning" });
-      return;
+      return false;
     }
     const running = subtasks.filter((s) => s.state === "RUNNING");
-    if (running.length === 0) return;
+    if (running.length === 0) {
+      savepoint?.done({ ok: false, id: undefined, reason: "every subtask had finished" });
+      return true;
+    }
     const id = this.ctx.ha !== undefined ? this.ctx.ha.nextCheckpointId() : this.nextId++;
     const now = this.ctx.kernel.now;
     const waiting = new Map(running.map((s) => [s.vertex, s.attemptId] as const));
     const toTrigger = running.filter((s) => s.noRunningProducers);
-    const p: PendingCheckpoint = { id, triggerNs: now, waiting, triggered: new Map(toTrigger.map((s) => [s.vertex, s.attemptId] as const)), acked: new Map(), timeout: -1 };
-    p.timeout = this.ctx.kernel.after(this.settings.timeoutNs, () => this.abort(p, "timeout", true));
+    const p: PendingCheckpoint = { id, triggerNs: now, waiting, triggered: new Map(toTrigger.map((s) => [s.vertex, s.attemptId] as const)), acked: new Map(), timeout: -1, ...(savepoint !== undefined ? { savepoint } : {}) };
+    // A savepoint's failure never counts toward the tolerable checkpoint failures (Flink).
+    p.timeout = this.ctx.kernel.after(this.settings.timeoutNs, () => this.abort(p, "timeout", savepoint === undefined));
     this.pending.set(id, p);
-    this.stats.triggered++;
-    this.ctx.trace.emit("CheckpointTriggered", { checkpoint: id, mode: this.settings.mode, subtasks: running.length, triggered: toTrigger.map((s) => s.vertex) });
-    for (const s of toTrigger) this.ctx.trigger(s.vertex, s.attemptId, id, now);
+    if (savepoint !== undefined) {
+      const o = savepoint.options;
+      this.ctx.trace.emit("SavepointTriggered", { checkpoint: id, terminate: o.terminate, drain: o.drain, format: o.format, subtasks: running.length });
+    } else {
+      this.stats.triggered++;
+      this.ctx.trace.emit("CheckpointTriggered", { checkpoint: id, mode: this.settings.mode, subtasks: running.length, triggered: toTrigger.map((s) => s.vertex) });
+    }
+    for (const s of toTrigger) this.ctx.trigger(s.vertex, s.attemptId, id, now, savepoint?.options);
+    return true;
   }
 
   // ---- acknowledgements ----
@@ -306,7 +389,7 @@ export class CheckpointCoordinator {
     // A triggered subtask that finished before it could start the checkpoint no longer
     // waits to acknowledge, but its decline still means no barrier will come from it.
     if (p === undefined || p.finalizing === true || (p.waiting.get(vertex) !== attemptId && p.triggered.get(vertex) !== attemptId)) return;
-    this.abort(p, `declined by ${vertex}: ${reason}`, counts);
+    this.abort(p, `declined by ${vertex}: ${reason}`, counts && p.savepoint === undefined);
   }
 
   /** A subtask finished (FLIP-147): pending checkpoints no longer wait for it. */
@@ -334,6 +417,13 @@ export class CheckpointCoordinator {
         this.abort(p, `references discarded shared state ${gone.blobKey}`, false);
         return;
       }
+    }
+    if (p.savepoint !== undefined) {
+      // A savepoint is not a retained checkpoint: no HA store entry, never subsumed.
+      this.ctx.kernel.cancel(p.timeout);
+      this.pending.delete(p.id);
+      this.completeSavepoint(p, p.savepoint);
+      return;
     }
     const handles = new Map<ExecutionVertexId, StateHandle>();
     for (const [vertex, a] of p.acked) handles.set(vertex, a.handle);
@@ -378,9 +468,30 @@ export class CheckpointCoordinator {
     for (const a of p.acked.values()) uploadedBytes += a.stats.uploadedBytes;
     this.ctx.trace.emit("CheckpointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, uploadedBytes, subtasks: p.acked.size });
     // Pending checkpoints older than this one are subsumed (Flink aborts them).
-    for (const older of [...this.pending.values()]) if (older.id < p.id) this.abort(older, "subsumed", false);
+    // Savepoints are never subsumed: a user waits for each.
+    for (const older of [...this.pending.values()]) if (older.id < p.id && older.savepoint === undefined) this.abort(older, "subsumed", false);
     this.discardBeyondRetained();
     for (const [vertex, a] of p.acked) this.ctx.notifyComplete(vertex, a.attemptId, p.id);
+    this.afterCheckpointEnded();
+  }
+
+  /**
+   * A savepoint completed: not retained with the checkpoints, not registered (the job never
+   * deletes it), not the base of later incremental checkpoints; subtasks hear of it (sinks
+   * commit; after stop-with-savepoint every task finishes).
+   */
+  private completeSavepoint(p: PendingCheckpoint, sp: NonNullable<PendingCheckpoint["savepoint"]>): void {
+    const now = this.ctx.kernel.now;
+    const handles = new Map<ExecutionVertexId, StateHandle>();
+    for (const [vertex, a] of p.acked) handles.set(vertex, a.handle);
+    for (const [vertex, handle] of this.lastHandle) if (!handles.has(vertex)) handles.set(vertex, { ...handle, finished: true });
+    let stateBytes = 0;
+    for (const h of handles.values()) stateBytes += h.stateBytes;
+    this.ctx.trace.emit("SavepointCompleted", { checkpoint: p.id, durationNs: now - p.triggerNs, stateBytes, subtasks: p.acked.size, terminate: sp.options.terminate, drain: sp.options.drain, format: sp.options.format });
+    const notify = () => {
+      for (const [vertex, a] of p.acked) this.ctx.notifyComplete(vertex, a.attemptId, p.id);
+    };
+    sp.done({ ok: true, id: p.id, triggerNs: p.triggerNs, completedNs: now, handles, notify });
     this.afterCheckpointEnded();
   }
 
@@ -388,8 +499,10 @@ export class CheckpointCoordinator {
     if (!this.pending.delete(p.id)) return;
     this.ctx.kernel.cancel(p.timeout);
     const now = this.ctx.kernel.now;
-    this.stats.aborted++;
+    if (p.savepoint !== undefined) this.ctx.trace.emit("SavepointFailed", { checkpoint: p.id, reason });
+    else this.stats.aborted++;
     this.ctx.trace.emit("CheckpointAborted", { checkpoint: p.id, reason, durationNs: now - p.triggerNs });
+    p.savepoint?.done({ ok: false, id: p.id, reason });
     if (reason === "timeout") this.ctx.trace.emit("Mark", { name: "checkpoint.aborted.timeout" });
     for (const [vertex, attemptId] of p.waiting) this.ctx.notifyAborted(vertex, attemptId, p.id);
     for (const [vertex, a] of p.acked) this.ctx.notifyAborted(vertex, a.attemptId, p.id);
@@ -417,7 +530,12 @@ export class CheckpointCoordinator {
     while (this.completed.length > this.settings.retained) {
       const old = this.completed.shift()!;
       this.ctx.ha?.remove(old.id);
-      for (const key of this.registry.release(old.handles.values())) this.ctx.deleteBlob(key);
+      for (const key of this.registry.release(old.handles.values())) {
+        const owner = this.restoredBlobs.get(key);
+        if (owner !== undefined) this.restoredBlobsDeleted.push({ key, atNs: this.ctx.kernel.now });
+        if (owner !== undefined) this.ctx.trace.emit("SnapshotFileDeleted", { key, owner, claimMode: "CLAIM", reason: `no retained checkpoint references it after checkpoint ${this.latest?.id ?? old.id} completed` });
+        this.ctx.deleteBlob(key);
+      }
     }
     assert(this.completed.length <= this.settings.retained, "more completed checkpoints than retained");
   }

@@ -116,6 +116,34 @@ export interface StateHandle {
   finished?: boolean;
   /** Incremental rocksdb snapshots: the SST files, uploaded now or referenced (shared). */
   shared?: SharedFileHandle[];
+  /** Savepoints: serialized bytes per key group, ascending (Flink's KeyGroupRangeOffsets). */
+  keyGroupBytes?: [number, number][];
+  /** Savepoints: each operator's list state, element count and bytes (for redistribution). */
+  operatorLists?: { node: string; count: number; bytes: number }[];
+  /**
+   * A restore from a savepoint (engine/checkpoint/rescale.ts): the parts of old subtasks'
+   * snapshots this subtask reads — its key-group range and its share of operator and
+   * source-split state. `blobKey` is the first part's.
+   */
+  rescale?: RescaledRestore;
+}
+
+export interface RescaledRestore {
+  savepointId: CheckpointId;
+  maxParallelism: number;
+  newIndex: number;
+  newParallelism: number;
+  oldParallelism: number;
+  /** The key groups this subtask owns, inclusive. */
+  keyGroups: { start: number; end: number };
+  /** Old subtasks read, ascending: the private blob and how many bytes of it (a ranged read). */
+  parts: { oldSubtask: number; blobKey: string; readBytes: number }[];
+  /** Rescaled operator lists: this subtask's [from, to) of each node's concatenated list, and where each part's list starts in it. */
+  lists: { node: string; from: number; to: number; offsets: [number, number][] }[];
+  /** NATIVE, same key-group range, rocksdb: open the SST files instead of re-inserting entries. */
+  nativeFiles: boolean;
+  /** NO_CLAIM: the restored files must not be referenced by later checkpoints (the first is full). */
+  noClaim: boolean;
 }
 
 /** Bytes of the handle's private blob. */
@@ -127,6 +155,7 @@ export function privateBytesOf(h: StateHandle): number {
 
 /** Every blob a handle consists of (private first). */
 export function blobKeysOf(h: StateHandle): string[] {
+  if (h.rescale !== undefined) return [...new Set([...h.rescale.parts.map((p) => p.blobKey), ...(h.shared ?? []).map((s) => s.blobKey)])];
   return [h.blobKey, ...(h.shared ?? []).map((s) => s.blobKey)];
 }
 

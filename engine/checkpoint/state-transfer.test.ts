@@ -32,7 +32,7 @@ describe("moving incremental snapshots to and from the blob store", () => {
     let result: { err: string | undefined; uploaded: unknown } | undefined;
     uploadSubtaskSnapshot(store, w.host("tm"), 2, "checkpoints/chk-2/x", snap, 100, (err, uploaded) => (result = { err, uploaded }));
     w.run();
-    expect(result).toEqual({ err: undefined, uploaded: { handle: { checkpointId: 2, blobKey: "checkpoints/chk-2/x", stateBytes: 1400, shared: snap.operators[0]!.rocksdb!.shared }, uploadedBytes: 400 } });
+    expect(result).toEqual({ err: undefined, uploaded: { handle: { checkpointId: 2, blobKey: "checkpoints/chk-2/x", stateBytes: 1400, shared: snap.operators[0]!.rocksdb!.shared }, uploadedBytes: 400, snapshot: snap } });
     expect(store.list("").sort()).toEqual(["checkpoints/chk-2/x", "checkpoints/shared/b@chk-2"]);
   });
 

@@ -16,6 +16,7 @@ import { sharedFilesOf, type CheckpointId, type StateHandle, type SubtaskSnapsho
 export interface Uploaded {
   handle: StateHandle;
   uploadedBytes: number;
+  snapshot: SubtaskSnapshot;
 }
 
 /** Uploads the private blob (`privateBytes` under `key`) and the shared files new in this checkpoint, all at once. */
@@ -49,7 +50,7 @@ export function uploadSubtaskSnapshot(
       let uploadedBytes = privateBytes;
       for (const s of fresh) uploadedBytes += s.bytes;
       const handle: StateHandle = { checkpointId, blobKey: key, stateBytes, ...(shared.length > 0 ? { shared } : {}) };
-      done(undefined, { handle, uploadedBytes });
+      done(undefined, { handle, uploadedBytes, snapshot });
     });
   }
 }

@@ -37,6 +37,8 @@ import type { AdaptiveBatchPlanner } from "../scheduler/adaptive/adaptive-batch-
 import { describeRanges } from "../scheduler/adaptive/parallelism-decider";
 import { appendSingletonRegions } from "../graph/regions";
 import type { TaskDeployment } from "./deployment";
+import type { StateHandle } from "../checkpoint/snapshot";
+import type { SavepointOptions } from "../checkpoint/savepoint";
 import { messageBytes, type JmToTm, type TmToJm } from "./rpc";
 import { createSpeculation } from "./speculation-hooks";
 import type { Attempt, SpeculationHost, SpeculativeExecutionHandler } from "../scheduler/speculative/speculative-execution";
@@ -159,6 +161,8 @@ export class JobManager {
   private readonly attemptBase: number;
   /** Highest attempt number that ever changed state here (speculative attempts included). */
   private maxAttemptSeen = 0;
+  /** A job started from a savepoint: each subtask's restore plan, used until a checkpoint of this job completes. */
+  private initialRestore: ReadonlyMap<ExecutionVertexId, StateHandle> | undefined;
 
   constructor(
     private readonly world: World,
@@ -196,6 +200,12 @@ export class JobManager {
     this.speculation = createSpeculation(config, jobGraph, executionGraph, this.speculationHost());
     this.recovery = leadership.recovery === undefined ? undefined : new BatchJobRecoveryHandler(this.recoveryContext(), leadership.recovery);
     this.scheduleHeartbeats();
+  }
+
+  /** The job starts from a savepoint (engine/cluster/savepoint-ops.ts): set before submit. */
+  setInitialRestore(handles: ReadonlyMap<ExecutionVertexId, StateHandle>): void {
+    assert(this.status === "CREATED", "a restore plan set after submission");
+    this.initialRestore = handles;
   }
 
   onTerminal(listener: (status: JobStatus) => void): void {
@@ -500,7 +510,8 @@ export class JobManager {
           state: e.state,
           noRunningProducers: e.vertex.inputGates.every((g) => g.channels.every((c) => this.executions.get(eg.partitionById.get(c.partitionId)!.producer)!.state === "FINISHED")),
         })),
-      trigger: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number, timestampNs: number) => this.sendToAttempt(vertex, attemptId, { type: "TriggerCheckpoint", attemptId, checkpointId, timestampNs }),
+      trigger: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number, timestampNs: number, savepoint?: SavepointOptions) =>
+        this.sendToAttempt(vertex, attemptId, { type: "TriggerCheckpoint", attemptId, checkpointId, timestampNs, ...(savepoint !== undefined ? { savepoint } : {}) }),
       notifyComplete: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number) => this.sendToAttempt(vertex, attemptId, { type: "NotifyCheckpointComplete", attemptId, checkpointId }),
       notifyAborted: (vertex: ExecutionVertexId, attemptId: string, checkpointId: number) => this.sendToAttempt(vertex, attemptId, { type: "NotifyCheckpointAborted", attemptId, checkpointId }),
       failJobOver: (cause: string) => this.handleFailure(undefined, cause),
@@ -1022,7 +1033,7 @@ export class JobManager {
       })),
       // Bytes per subpartition: the adaptive scheduler decides by them, the slow-task detector weighs by them.
       ...(this.adaptive !== undefined || this.speculation !== undefined ? { reportProducedBytes: true } : {}),
-      ...(e.attemptNumber > 0 && this.checkpoints?.restoreHandle(e.vertex.id) !== undefined ? { restore: this.checkpoints.restoreHandle(e.vertex.id)! } : {}),
+      ...this.restoreOf(e),
       outputs: e.vertex.producedPartitions.map((pid, i) => {
         const p = eg.partitionById.get(pid)!;
         const edge = jv.outputs[i]!;
@@ -1211,6 +1222,12 @@ export class JobManager {
       this.world.kernel.after(intervalNs, beat);
     };
     this.world.kernel.after(intervalNs, beat);
+  }
+
+  /** A restarted attempt restores the latest completed checkpoint; before any, a savepoint-started job its restore plan. */
+  private restoreOf(e: ExecutionInfo): { restore?: StateHandle } {
+    const h = (e.attemptNumber > 0 ? this.checkpoints?.restoreHandle(e.vertex.id) : undefined) ?? this.initialRestore?.get(e.vertex.id);
+    return h !== undefined ? { restore: h } : {};
   }
 
   private setStatus(status: JobStatus, cause?: string): void {

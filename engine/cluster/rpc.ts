@@ -4,6 +4,7 @@
  * with a realistic size. Messages carry their sender's execution attempt where it matters
  * (fencing comes with failover).
  */
+import type { SavepointOptions } from "../checkpoint/savepoint";
 import type { SourceSplit } from "../api/types";
 import type { ExecutionState } from "../trace-events";
 import type { CheckpointId, StateHandle, SubtaskCheckpointStats } from "../checkpoint/snapshot";
@@ -22,7 +23,7 @@ export type JmToTm =
   | { type: "RequestPartitions" }
   /** The scheduler no longer needs these partitions: data and files go. */
   | { type: "ReleasePartitions"; partitionIds: string[] }
-  | { type: "TriggerCheckpoint"; attemptId: string; checkpointId: CheckpointId; timestampNs: number }
+  | { type: "TriggerCheckpoint"; attemptId: string; checkpointId: CheckpointId; timestampNs: number; savepoint?: SavepointOptions }
   | { type: "NotifyCheckpointComplete"; attemptId: string; checkpointId: CheckpointId }
   | { type: "NotifyCheckpointAborted"; attemptId: string; checkpointId: CheckpointId };
 

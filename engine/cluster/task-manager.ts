@@ -209,7 +209,7 @@ export class TaskManager {
         const task = this.tasks.get(message.attemptId);
         // A task that finished (or is gone) cannot start it: decline, not counted as a failure.
         if (task === undefined) this.send({ type: "DeclineCheckpoint", attemptId: message.attemptId, checkpointId: message.checkpointId, reason: "task not running", counts: false });
-        else task.triggerCheckpoint(message.checkpointId, message.timestampNs);
+        else task.triggerCheckpoint(message.checkpointId, message.timestampNs, message.savepoint);
         return;
       }
       case "NotifyCheckpointComplete":

@@ -8,6 +8,7 @@
  * `timestamps`. `sizeBytes` is the serialized size (records' declared sizes plus a small
  * per-element header), never above the buffer size of the gate it was made for.
  */
+import type { SavepointOptions } from "../checkpoint/savepoint";
 
 /** Marks a watermark element inside a data buffer's `values`. */
 export const WATERMARK: unique symbol = Symbol("watermark");
@@ -46,6 +47,8 @@ export type StreamEvent =
       readonly timestampNs: number;
       /** An unaligned checkpoint's barrier: a priority event that overtakes queued buffers. */
       readonly unaligned?: boolean;
+      /** A savepoint's barrier (Flink's CheckpointOptions with a SavepointType): how to snapshot, whether to stop. */
+      readonly savepoint?: SavepointOptions;
     };
 
 export const END_OF_DATA: StreamEvent = { type: "EndOfData" };

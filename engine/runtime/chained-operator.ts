@@ -23,6 +23,7 @@ import { DEFAULT_STATE_ACCESSES_PER_RECORD, recordCpuNs, serializationNs, stateA
 import type { StreamNode } from "../graph/stream-graph";
 import { cloneState, type CheckpointId, type OperatorSnapshot } from "../checkpoint/snapshot";
 import { HashMapStateBackend, SingleKeyStateBackend, type KeyedStateBackend } from "../state/keyed-state";
+import { savepointPath, type SavepointFormat } from "../checkpoint/savepoint";
 import { RocksDbStateBackend } from "../state/rocksdb-backend";
 import { ChangelogStateBackend } from "../state/changelog-backend";
 import { LATENCY_MARKER, LATENCY_MARKER_BYTES } from "./buffer";
@@ -216,11 +217,22 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
   }
 
   /** The operator's part of a checkpoint, deep-copied (the task goes on mutating its state). */
-  snapshotState(checkpointId: CheckpointId): OperatorSnapshot {
+  snapshotState(checkpointId: CheckpointId, savepointFormat?: SavepointFormat): OperatorSnapshot {
+    // A savepoint is the full state whatever the backend: CANONICAL as key/value entries
+    // (rocksdb's files and the changelog's log are not used), NATIVE with rocksdb's files.
+    const savepoint = savepointFormat !== undefined;
     // Changelog: no copy of the backend, only the log's tail (its keyed state is shared blobs).
-    const changelog = this.changelog?.snapshot(checkpointId);
-    const keyed = changelog === undefined && this.backend instanceof HashMapStateBackend ? this.backend.entries() : [];
-    const rocksdb = changelog === undefined && this.backend instanceof RocksDbStateBackend ? this.backend.snapshotFiles(checkpointId) : undefined;
+    const changelog = savepoint ? undefined : this.changelog?.snapshot(checkpointId);
+    const inner = savepoint ? this.stateBackend : this.backend;
+    const keyed = changelog === undefined && inner instanceof HashMapStateBackend ? inner.entries() : [];
+    const rocksdb =
+      changelog !== undefined || !(inner instanceof RocksDbStateBackend)
+        ? undefined
+        : !savepoint
+          ? inner.snapshotFiles(checkpointId)
+          : savepointFormat === "NATIVE"
+            ? inner.snapshotFilesForSavepoint(checkpointId, savepointPath(checkpointId))
+            : undefined;
     return cloneState(
       {
         node: this.node.name,

@@ -28,6 +28,8 @@ import { BarrierAligner } from "../checkpoint/barrier-aligner";
 import { ChannelStateRecorder, ChannelStateReplay } from "../checkpoint/channel-state";
 import { cloneState, privateBytesOf, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
 import { downloadSubtaskSnapshot, uploadSubtaskSnapshot, type Uploaded } from "../checkpoint/state-transfer";
+import { keyGroupBytesOf, operatorListsOf, savepointPath, type SavepointOptions } from "../checkpoint/savepoint";
+import { downloadRescaled } from "../checkpoint/rescale";
 import type { Disk } from "../../sim/disk";
 import type { RocksDbStats } from "../state/rocksdb-backend";
 import { resolveChangelogRestore, type ChangelogStats } from "../state/changelog-backend";
@@ -147,6 +149,16 @@ export class Task {
   private lastCheckpointId = 0;
   /** FLIP-147: the first checkpoint taken after the end of input; its completion finishes the task. */
   private finalCheckpointId: CheckpointId | undefined;
+  /** Savepoint barriers seen, by id: the alignment that completes them snapshots for a savepoint. */
+  private readonly savepointBarriers = new Map<CheckpointId, SavepointOptions>();
+  /**
+   * stop-with-savepoint without --drain, once its barrier passed: a source reads nothing
+   * more, and the end of the inputs (upstream finishing after the savepoint) runs no
+   * end-of-input (no MAX_WATERMARK, windows do not fire) — Flink's STOP, not DRAIN.
+   */
+  private stopSavepoint: { id: CheckpointId; drain: boolean } | undefined;
+  /** Savepoints of this attempt in progress: their snapshots' bookkeeping for the handle. */
+  private readonly savepointsTaken = new Map<CheckpointId, SavepointOptions>();
   /** Source restore: offsets to seek to once the splits arrive. */
   private pendingSeek: SubtaskSnapshot["sourceOffsets"];
   // Buffer debloating: one debloater per input gate, and what was measured at the last period.
@@ -303,8 +315,26 @@ export class Task {
       this.run(undefined, handle?.checkpointId ?? 0);
       return;
     }
-    // Every blob of the handle: incremental snapshots' shared SST files too (not deserialized: RocksDB opens them).
     const startNs = this.kernel.now;
+    if (handle.rescale !== undefined) {
+      // A savepoint: ranged reads of the old subtasks' snapshots this subtask's key groups,
+      // list elements and splits are in (engine/checkpoint/rescale.ts), then deserialized.
+      downloadRescaled(this.setup.blobStore, this.host, handle, (err, snapshot) => {
+        if (this.state !== "initializing") return;
+        if (err !== undefined || snapshot === undefined) {
+          this.fail(`IOException: could not read savepoint ${handle.checkpointId} (${err ?? handle.blobKey})`);
+          return;
+        }
+        this.mark(handle.rescale!.newParallelism === handle.rescale!.oldParallelism ? "savepoint.restoreSameParallelism" : "savepoint.restoreRescaled");
+        this.host.run(deserializationNs(privateBytesOf(handle), 0, this.costs), () => {
+          if (this.state !== "initializing") return;
+          this.setup.callbacks.stateRestored?.({ checkpointId: handle.checkpointId, durationNs: this.kernel.now - startNs, stateBytes: handle.stateBytes, replayedChanges: 0, replayedBytes: 0 });
+          this.run(snapshot, handle.checkpointId);
+        }, this.id.vertexName, `slot ${this.id.slot}`);
+      });
+      return;
+    }
+    // Every blob of the handle: incremental snapshots' shared SST files too (not deserialized: RocksDB opens them).
     downloadSubtaskSnapshot(this.setup.blobStore, this.host, handle, (err, snapshot, changelogBlobs) => {
       if (this.state !== "initializing") return;
       if (err !== undefined || snapshot === undefined) {
@@ -342,8 +372,10 @@ export class Task {
       if (restored !== undefined) {
         // Flink: initializeState on every operator, then open on every operator.
         for (const op of this.chain) {
-          const s = restored.operators.find((o) => o.node === op.node.name);
-          if (s !== undefined) op.initializeState(cloneState(s, `restore of ${op.node.name}`), checkpointId);
+          // An operator with nothing in the snapshot still learns the restored checkpoint (a
+          // rescaled sink writer must not abort transactions another subtask now commits).
+          const s = restored.operators.find((o) => o.node === op.node.name) ?? { node: op.node.name, keyed: [], eventTimers: [], processingTimers: [], operator: undefined };
+          op.initializeState(cloneState(s, `restore of ${op.node.name}`), checkpointId);
         }
         this.pendingSeek = restored.sourceOffsets;
         if ((restored.inputChannelState?.length ?? 0) + (restored.outputChannelState?.length ?? 0) > 0) {
@@ -469,6 +501,10 @@ export class Task {
   private stepSource(): void {
     const reader = this.reader;
     if (reader === undefined) return;
+    if (this.stopSavepoint !== undefined) {
+      this.setTimeState("idle"); // stopped by a savepoint (drained: its input already ended): reads nothing more
+      return;
+    }
     const batch = Math.min(MAX_SOURCE_BATCH, this.settings.sourceBatchRecords);
     const now = this.kernel.now;
     if (reader.nextAvailableNs(now) <= now) {
@@ -614,6 +650,7 @@ export class Task {
   }
 
   private onBarrier(gate: number, channel: number, barrier: Extract<StreamEvent, { type: "CheckpointBarrier" }>): void {
+    if (barrier.savepoint !== undefined && barrier.checkpointId > this.lastCheckpointId) this.savepointBarriers.set(barrier.checkpointId, barrier.savepoint);
     const outcome = this.aligner!.onBarrier(gate, channel, barrier.checkpointId, barrier.timestampNs, this.kernel.now, barrier.unaligned === true);
     if (outcome.kind === "ignored") return;
     if (outcome.kind !== "unalignedDone" && outcome.subsumed !== undefined) {
@@ -684,7 +721,10 @@ export class Task {
     const ended = this.channelEnded[gate]!;
     if (ended[channel] === 1) return;
     ended[channel] = 1;
-    if (++this.endedChannels === this.totalChannels) this.endOfInput();
+    if (++this.endedChannels !== this.totalChannels) return;
+    // Upstream finished after a stop-with-savepoint (no drain): not an end of input.
+    if (this.stopSavepoint !== undefined && !this.stopSavepoint.drain) return;
+    this.endOfInput();
   }
 
   private finishCurrentBuffer(): void {
@@ -732,7 +772,7 @@ export class Task {
   // ---- checkpoints ----
 
   /** The coordinator triggers checkpoint n at a source (or a task whose producers all finished). */
-  triggerCheckpoint(checkpointId: CheckpointId, triggerNs: number): void {
+  triggerCheckpoint(checkpointId: CheckpointId, triggerNs: number, savepoint?: SavepointOptions): void {
     if (this.state !== "running" && this.state !== "initializing") {
       // Flink: CHECKPOINT_DECLINED_TASK_NOT_READY; the coordinator plans the next one anew.
       this.setup.callbacks.declineCheckpoint(checkpointId, `task ${this.name} is ${this.state}`, false);
@@ -740,6 +780,18 @@ export class Task {
     }
     this.enqueueMail(() => {
       const now = this.kernel.now;
+      if (savepoint !== undefined) {
+        if (checkpointId <= this.lastCheckpointId) return;
+        this.savepointBarriers.set(checkpointId, savepoint);
+        // --drain: the source ends its input first (MAX_WATERMARK, EndOfData), so every
+        // event-time window fires before the savepoint's barrier (Flink's DRAIN).
+        if (savepoint.terminate && savepoint.drain && this.isSource && !this.endOfInputDone) {
+          this.stopSavepoint = { id: checkpointId, drain: true };
+          this.endOfInput();
+        }
+        this.performCheckpoint(checkpointId, triggerNs, now, now, false);
+        return;
+      }
       // Sources are unaligned only from the start (the timeout switch happens downstream).
       const cp = this.settings.checkpointing;
       const unaligned = cp !== undefined && cp.unaligned && cp.alignedTimeoutNs === 0;
@@ -758,13 +810,28 @@ export class Task {
   private performCheckpoint(checkpointId: CheckpointId, triggerNs: number, firstBarrierNs: number, lastBarrierNs: number, unaligned = false): boolean {
     if (checkpointId <= this.lastCheckpointId) return false; // a stale trigger
     this.lastCheckpointId = checkpointId;
+    const savepoint = this.savepointBarriers.get(checkpointId);
+    for (const id of [...this.savepointBarriers.keys()]) if (id <= checkpointId) this.savepointBarriers.delete(id);
     const startNs = this.kernel.now;
     for (const op of this.chain) op.prepareSnapshotPreBarrier(checkpointId);
     const reader = this.reader as Partial<CheckpointableReader> | undefined;
     const snapshot: SubtaskSnapshot = {
-      operators: this.chain.map((op) => op.snapshotState(checkpointId)),
+      operators: this.chain.map((op) => op.snapshotState(checkpointId, savepoint?.format)),
       sourceOffsets: reader?.currentOffsets?.(),
     };
+    if (savepoint !== undefined) {
+      this.savepointsTaken.set(checkpointId, savepoint);
+      if (savepoint.terminate) {
+        // The task finishes once the savepoint completes (notifyCheckpointComplete).
+        this.finalCheckpointId ??= checkpointId;
+        if (!savepoint.drain) {
+          this.stopSavepoint = { id: checkpointId, drain: false };
+          // A stopped source emits no more watermarks either (Flink finishes it after the barrier).
+          if (this.watermarkTimer >= 0) this.kernel.cancel(this.watermarkTimer);
+          this.watermarkTimer = -1;
+        }
+      }
+    }
     this.cpuNs += this.costs.snapshotSyncNsPerCheckpoint + snapshotEntries(snapshot) * this.costs.snapshotNsPerEntry;
     const pending: PendingSnapshot = {
       checkpointId,
@@ -778,7 +845,7 @@ export class Task {
       barriersIn: !unaligned,
       outputsOutstanding: 0,
     };
-    const barrier: StreamEvent = { type: "CheckpointBarrier", checkpointId, timestampNs: triggerNs };
+    const barrier: StreamEvent = { type: "CheckpointBarrier", checkpointId, timestampNs: triggerNs, ...(savepoint !== undefined ? { savepoint } : {}) };
     const priorityBarrier: StreamEvent = { ...barrier, unaligned: true };
     const cp = this.settings.checkpointing!;
     // Aligned barriers of a checkpoint that may still switch are timeoutable (Flink ≥ 1.16):
@@ -860,12 +927,16 @@ export class Task {
   private uploadSnapshot(checkpointId: CheckpointId, snapshot: SubtaskSnapshot, stats: Omit<SubtaskCheckpointStats, "asyncNs" | "stateBytes" | "uploadedBytes">): void {
     const asyncStartNs = this.kernel.now;
     const bytes = snapshotBytes(snapshot);
-    const key = `checkpoints/chk-${checkpointId}/${this.id.vertexId}-${this.id.subtaskIndex}-${this.id.attemptNumber}`;
+    const savepoint = this.savepointsTaken.get(checkpointId);
+    // A savepoint lives in its own directory, self-contained (nothing shared with checkpoints).
+    const dir = savepoint !== undefined ? savepointPath(checkpointId) : `checkpoints/chk-${checkpointId}`;
+    const key = `${dir}/${this.id.vertexId}-${this.id.subtaskIndex}-${this.id.attemptNumber}`;
     const gone = () => this.state === "failed" || this.state === "canceled";
     this.host.run(serializationNs(bytes, 0, this.costs), () => {
       if (gone()) return;
       // The private blob's upload and (changelog) the log tail's run side by side; the ack waits for both.
-      let pending = 1 + this.chain.length;
+      // A savepoint does not use the changelog's log: its snapshot is the full state.
+      let pending = 1 + (savepoint !== undefined ? 0 : this.chain.length);
       let firstError: string | undefined;
       let uploaded: Uploaded | undefined;
       const joined = () => {
@@ -877,7 +948,7 @@ export class Task {
         }
         this.acknowledge(checkpointId, uploaded, stats, asyncStartNs);
       };
-      for (const op of this.chain) {
+      for (const op of savepoint !== undefined ? [] : this.chain) {
         op.awaitStateUploads(checkpointId, (err) => {
           if (err !== undefined) firstError ??= err;
           joined();
@@ -899,7 +970,14 @@ export class Task {
   ): void {
     // A subtask deployed as finished stays finished in every later checkpoint (Flink's
     // isTaskDeployedAsFinished): restoring it must not replay its input again.
-    const handle = this.finishedOnRestore ? { ...uploaded.handle, finished: true } : uploaded.handle;
+    let handle: StateHandle = this.finishedOnRestore ? { ...uploaded.handle, finished: true } : uploaded.handle;
+    const savepoint = this.savepointsTaken.get(checkpointId);
+    if (savepoint !== undefined) {
+      this.savepointsTaken.delete(checkpointId);
+      // The restore of a rescaled job reads key-group ranges and list elements by these.
+      const snap = uploaded.snapshot;
+      handle = { ...handle, keyGroupBytes: keyGroupBytesOf(snap, this.id.maxParallelism), operatorLists: operatorListsOf(snap) };
+    }
     const uploadedBytes = uploaded.uploadedBytes;
     this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: handle.stateBytes, uploadedBytes });
   }
@@ -924,6 +1002,9 @@ export class Task {
       for (const op of this.chain) op.notifyCheckpointAborted(checkpointId);
       if (this.unalignedInProgress?.checkpointId === checkpointId) this.unalignedInProgress = undefined;
       if (this.finalCheckpointId === checkpointId) this.finalCheckpointId = undefined;
+      // A failed stop-with-savepoint: the job goes on (Flink resumes it).
+      if (this.stopSavepoint?.id === checkpointId) this.stopSavepoint = undefined;
+      this.savepointsTaken.delete(checkpointId);
     });
   }
 

@@ -294,6 +294,22 @@ export class RocksDbStateBackend extends HashMapStateBackend {
     return { files: files.map(fileMeta), shared: [...handles.values()] };
   }
 
+  /**
+   * A NATIVE savepoint: every live SST file uploaded anew into the savepoint's directory
+   * (self-contained, nothing referenced from checkpoints) and not the base of any later
+   * incremental checkpoint. Undefined unless the backend snapshots incrementally.
+   */
+  snapshotFilesForSavepoint(checkpointId: CheckpointId, dir: string): RocksDbOperatorSnapshot | undefined {
+    if (!this.env.settings.incremental) return undefined;
+    if (this.lsm.switchMemtable()) {
+      const file = this.lsm.flushOldest()!;
+      this.env.charge(this.flushIoNs(file.bytes));
+      this.writeFlush(file, true);
+    }
+    const files = this.lsm.liveFiles();
+    return { files: files.map(fileMeta), shared: files.map((f) => ({ name: f.name, blobKey: `${dir}/${this.env.instanceName}/${f.name}.sst`, bytes: f.bytes, checkpointId })) };
+  }
+
   /** Checkpoint n completed: its files are the baseline of the next incremental snapshot. */
   notifyCheckpointComplete(checkpointId: CheckpointId): void {
     const handles = this.taken.get(checkpointId);
