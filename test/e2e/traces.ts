@@ -43,6 +43,40 @@ export function runJmFailoverTraces(): { recovery: string; knockout: string } {
   return { recovery: run("jm-failover-batch.jsonl", false), knockout: run("jm-failover-batch-knockout.jsonl", true) };
 }
 
+/**
+ * Savepoints and restores: savepoint-rescale (4 → 7 → 2) writes a trace per phase, of
+ * which the tests open phase 2 (restored 4 → 7, then stopped with a savepoint) and the
+ * last (restored 7 → 2); claim-modes restores NO_CLAIM, its knock-out twin CLAIM, which
+ * deletes the savepoint's files and so fails the twin's two expectations about them by
+ * design (exit 1, accepted only with exactly those failed). Also jm-failover-streaming,
+ * whose new JobManager leader restores the latest completed checkpoint.
+ */
+export function runSavepointTraces(): { rescalePhase2: string; rescaleLast: string; noClaim: string; claim: string; jmStreaming: string } {
+  mkdirSync(TRACE_DIR, { recursive: true });
+  const run = (scenario: string, file: string, knockout: boolean, expectedFailed: string[]) => {
+    const path = join(TRACE_DIR, file);
+    const args = ["bin/flowsim.mjs", "run", `scenarios/${scenario}.scenario.ts`, "--trace", path, ...(knockout ? ["--knockout"] : [])];
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+    const failed = [...r.stdout.matchAll(/expect FAILED\s+(.*?) —/g)].map((m) => m[1]);
+    if (r.status !== (expectedFailed.length > 0 ? 1 : 0) || JSON.stringify(failed) !== JSON.stringify(expectedFailed)) {
+      throw new Error(`flowsim ${args.join(" ")}: exit ${r.status}, failed ${JSON.stringify(failed)}\n${r.stdout}${r.stderr}`);
+    }
+    return path;
+  };
+  const rescaleLast = run("savepoint-rescale", "savepoint-rescale.jsonl", false, []);
+  return {
+    rescalePhase2: join(TRACE_DIR, "savepoint-rescale.phase2.jsonl"),
+    rescaleLast,
+    noClaim: run("claim-modes", "claim-modes.jsonl", false, []),
+    claim: run("claim-modes", "claim-modes-knockout.jsonl", true, [
+      "the first checkpoint after the restore is full: every subtask uploaded its whole state",
+      "no file of the savepoint was deleted: every one is still in the blob store",
+    ]),
+    // Streaming JobManager failover: the new leader recovers from the completed checkpoint store.
+    jmStreaming: run("jm-failover-streaming", "jm-failover-streaming.jsonl", false, []),
+  };
+}
+
 /** Broken traces: a malformed line, a cut last line, an unknown version, an empty file. */
 export function brokenVariants(source: string): { malformed: string; truncated: string; version: string; empty: string } {
   const lines = readFileSync(source, "utf8").split("\n").filter((l) => l !== "");

@@ -11,7 +11,8 @@ import type { Browser, Page } from "playwright-core";
 import type { TraceEvent } from "../../sim/trace/events";
 import { startVizServer, type VizServer } from "../../viz/serve";
 import { launchChromium } from "./browser";
-import { brokenVariants, MALFORMED_LINE, readEvents, runJmFailoverTraces, runScenarios, SCENARIOS, TRUNCATED_LINES, VERSION_LINE, type ScenarioName } from "./traces";
+import { formatBytes, formatDuration } from "../../viz/src/model/format";
+import { brokenVariants, MALFORMED_LINE, readEvents, runJmFailoverTraces, runSavepointTraces, runScenarios, SCENARIOS, TRUNCATED_LINES, VERSION_LINE, type ScenarioName } from "./traces";
 
 const SHOTS = "out/e2e";
 const RUNNING_RGB = [0x66, 0xbb, 0x6a];
@@ -21,6 +22,8 @@ let viz: VizServer;
 let traces: Record<ScenarioName, string>;
 let broken: ReturnType<typeof brokenVariants>;
 let jmTraces: ReturnType<typeof runJmFailoverTraces>;
+let spTraces: ReturnType<typeof runSavepointTraces>;
+const SP_TRACES = ["rescalePhase2", "rescaleLast", "noClaim", "claim", "jmStreaming"] as const;
 const events = {} as Record<ScenarioName, TraceEvent[]>;
 let page: Page;
 const pageErrors: string[] = [];
@@ -30,8 +33,9 @@ beforeAll(async () => {
   traces = runScenarios();
   broken = brokenVariants(traces["exactly-once-sink"]);
   jmTraces = runJmFailoverTraces();
+  spTraces = runSavepointTraces();
   for (const s of SCENARIOS) events[s] = readEvents(traces[s]);
-  viz = await startVizServer([...SCENARIOS.map((s) => traces[s]), broken.malformed, broken.truncated, broken.version, broken.empty, jmTraces.recovery, jmTraces.knockout], { port: 0 });
+  viz = await startVizServer([...SCENARIOS.map((s) => traces[s]), broken.malformed, broken.truncated, broken.version, broken.empty, jmTraces.recovery, jmTraces.knockout, ...SP_TRACES.map((k) => spTraces[k])], { port: 0 });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -562,6 +566,157 @@ describe("JobManager failover (jm-failover-batch and its knock-out twin)", () =>
     await waitReady();
     expect(await page.locator("#filter-kind").inputValue()).toBe("@jobmanager");
     expect(await page.locator("#log-count").getAttribute("data-count")).toBe(count);
+  });
+});
+
+describe("savepoints, restores with their claim mode, and the rescale (savepoint-rescale, claim-modes and its twin)", () => {
+  const spUrl = (k: (typeof SP_TRACES)[number]) => viz.pageUrl(SCENARIOS.length + 6 + SP_TRACES.indexOf(k));
+  const card = () => page.locator("#restore-card");
+  const cardData = async () => ({ ...(await card().evaluate((el) => ({ ...(el as HTMLElement).dataset }))) });
+  const detailData = async () => ({ ...(await page.locator("#cp-detail").evaluate((el) => ({ ...(el as HTMLElement).dataset }))) });
+  const vertexBox = (id: string) => page.locator(`g.vertex[data-vertex="${id}"]`);
+  const restoreOf = (ev: TraceEvent[]) => ev.find((e) => e.kind === "JobRestoredFromSavepoint")!;
+  type Rescale = { vertex: string; oldParallelism: number; newParallelism: number };
+
+  /** The restore card and the graph at time 0: claim mode, format, savepoint and each vertex's old → new parallelism. */
+  async function expectRestoreShown(ev: TraceEvent[]): Promise<void> {
+    const restored = restoreOf(ev);
+    expect(restored.t).toBe(0);
+    await scrub(0);
+    expect(await card().isVisible()).toBe(true);
+    const vertices = restored.vertices as Rescale[];
+    expect(await cardData()).toMatchObject({
+      claimMode: restored.claimMode,
+      format: restored.format,
+      checkpoint: String(restored.checkpoint),
+      path: restored.path,
+      rescales: vertices.map((v) => `${v.vertex}:${v.oldParallelism}>${v.newParallelism}`).join(","),
+    });
+    expect(await card().locator(".claim-mode").textContent()).toBe(restored.claimMode);
+    for (const v of vertices) {
+      expect(await card().locator(`tr[data-vertex="${v.vertex}"] .rescale`).textContent()).toContain(`${v.oldParallelism} → ${v.newParallelism}`);
+      const box = vertexBox(v.vertex);
+      expect(await box.getAttribute("data-parallelism")).toBe(String(v.newParallelism));
+      const rescaled = v.oldParallelism !== v.newParallelism;
+      expect(await box.getAttribute("data-was-parallelism")).toBe(rescaled ? String(v.oldParallelism) : "");
+      const label = await box.locator("text.name").textContent();
+      if (rescaled) expect(label).toContain(`×${v.newParallelism} (was ×${v.oldParallelism})`);
+      else expect(label).not.toContain("was");
+    }
+  }
+
+  it("phase 2 of savepoint-rescale: the restore 4 → 7 from time 0, then the stop-with-savepoint mark at 1 ns before and at its trigger, completion and storing", async () => {
+    const ev = readEvents(spTraces.rescalePhase2);
+    const trig = ev.find((e) => e.kind === "SavepointTriggered")!;
+    const done = ev.find((e) => e.kind === "SavepointCompleted" && e.checkpoint === trig.checkpoint)!;
+    const stored = ev.find((e) => e.kind === "SavepointStored" && e.checkpoint === trig.checkpoint)!;
+    expect((restoreOf(ev).vertices as Rescale[]).map((v) => `${v.oldParallelism}→${v.newParallelism}`)).toEqual(["4→7", "4→7"]);
+    await open(spUrl("rescalePhase2"));
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+    await expectRestoreShown(ev);
+    const mark = page.locator(`#cp-strip .cp[data-id="${trig.checkpoint as number}"]`);
+    await scrub(trig.t - 1);
+    expect(await page.locator("#cp-strip .cp.savepoint").count()).toBe(0);
+    await scrub(trig.t);
+    expect(await mark.getAttribute("data-kind")).toBe("savepoint");
+    expect(await mark.getAttribute("data-status")).toBe("PENDING");
+    expect(await mark.textContent()).toBe("SP");
+    expect(await page.locator("#cp-strip .cp.savepoint").count()).toBe(1);
+    expect(await detailData()).toMatchObject({ checkpoint: String(trig.checkpoint), kind: "savepoint", format: trig.format, terminate: String(trig.terminate), drain: String(trig.drain), path: "" });
+    expect(await page.locator("#cp-detail").textContent()).toContain(`savepoint #${trig.checkpoint as number} PENDING (stop-with-savepoint, ${trig.format as string})`);
+    await scrub(done.t - 1);
+    expect(await mark.getAttribute("data-status")).toBe("PENDING");
+    const acks = ev.filter((e) => e.kind === "CheckpointAcknowledged" && e.checkpoint === trig.checkpoint);
+    expect((await detailData()).rows!.split(",").filter((x) => x !== "")).toHaveLength(acks.filter((a) => a.t <= done.t - 1).length);
+    await scrub(done.t);
+    expect(await mark.getAttribute("data-status")).toBe("COMPLETED");
+    // The per-subtask Gantt: one row per subtask that acked the savepoint, as for a checkpoint.
+    expect((await detailData()).rows!.split(",").sort()).toEqual(acks.map((a) => a.subtask as string).sort());
+    expect(acks).toHaveLength(trig.subtasks as number);
+    const text = await page.locator("#cp-detail").textContent();
+    expect(text).toContain(formatDuration(done.durationNs as number));
+    expect(text).toContain(formatBytes(done.stateBytes as number));
+    expect((await detailData()).path).toBe("");
+    await scrub(stored.t - 1);
+    expect((await detailData()).path).toBe("");
+    await scrub(stored.t);
+    expect((await detailData()).path).toBe(stored.path);
+    expect(await page.locator("#cp-detail").textContent()).toContain(`stored at ${stored.path as string}`);
+    await page.screenshot({ path: `${SHOTS}/savepoint-rescale-phase2-savepoint.png`, fullPage: true });
+  });
+
+  it("last phase of savepoint-rescale: the restore 7 → 2 with its claim mode from time 0, and no file deleted (NO_CLAIM)", async () => {
+    const ev = readEvents(spTraces.rescaleLast);
+    expect((restoreOf(ev).vertices as Rescale[]).map((v) => `${v.oldParallelism}→${v.newParallelism}`)).toEqual(["7→2", "7→2"]);
+    expect(ev.some((e) => e.kind === "SnapshotFileDeleted")).toBe(false);
+    await open(spUrl("rescaleLast"));
+    await expectRestoreShown(ev);
+    await page.screenshot({ path: `${SHOTS}/savepoint-rescale-last-restore.png`, fullPage: true });
+    await scrub(ev[ev.length - 1]!.t);
+    expect((await cardData()).deleted).toBe("0");
+  });
+
+  it("claim-modes: NO_CLAIM deletes nothing; the CLAIM twin's deletion count follows the scrub time, 1 ns before and at each deletion", async () => {
+    const noClaim = readEvents(spTraces.noClaim);
+    expect(restoreOf(noClaim).claimMode).toBe("NO_CLAIM");
+    await open(spUrl("noClaim"));
+    await expectRestoreShown(noClaim);
+    await scrub(noClaim[noClaim.length - 1]!.t);
+    expect((await cardData()).deleted).toBe("0");
+    expect(await card().locator(".deleted-files li").count()).toBe(0);
+
+    const claim = readEvents(spTraces.claim);
+    expect(restoreOf(claim).claimMode).toBe("CLAIM");
+    const deletions = claim.filter((e) => e.kind === "SnapshotFileDeleted");
+    expect(deletions.length).toBeGreaterThan(0);
+    await open(spUrl("claim"));
+    await expectRestoreShown(claim);
+    expect((await cardData()).deleted).toBe("0");
+    for (const t of [...new Set(deletions.map((d) => d.t))]) {
+      await scrub(t - 1);
+      expect((await cardData()).deleted).toBe(String(deletions.filter((d) => d.t < t).length));
+      await scrub(t);
+      const upTo = deletions.filter((d) => d.t <= t);
+      expect((await cardData()).deleted).toBe(String(upTo.length));
+      expect(await card().locator(".deleted-count").textContent()).toBe(String(upTo.length));
+      // The newest deleted file is listed.
+      expect(await card().locator(".deleted-files").textContent()).toContain(upTo[upTo.length - 1]!.key as string);
+    }
+    await page.screenshot({ path: `${SHOTS}/claim-modes-claim-deleted.png`, fullPage: true });
+  });
+
+  it("the log's savepoint group selects the savepoint and restore events and stays in the URL across a reload", async () => {
+    const ev = readEvents(spTraces.rescalePhase2);
+    const kinds = ["SavepointTriggered", "SavepointCompleted", "SavepointFailed", "SavepointStored", "JobRestoredFromSavepoint", "SnapshotFileDeleted"];
+    const count = String(ev.filter((e) => kinds.includes(e.kind)).length);
+    expect(count).toBe("4");
+    await open(spUrl("rescalePhase2"));
+    await page.locator("#filter-kind").selectOption("@savepoint");
+    expect(await page.locator("#log-count").getAttribute("data-count")).toBe(count);
+    await page.waitForFunction(() => location.hash.includes("kind=%40savepoint"));
+    await page.reload();
+    await waitReady();
+    expect(await page.locator("#filter-kind").inputValue()).toBe("@savepoint");
+    expect(await page.locator("#log-count").getAttribute("data-count")).toBe(count);
+  });
+
+  it("jm-failover-streaming: the failover card shows recovery from a checkpoint, the checkpoint restored and the store read", async () => {
+    const ev = readEvents(spTraces.jmStreaming);
+    const elected = ev.find((e) => e.kind === "JobManagerLeaderElected" && e.recovery !== "none")!;
+    const store = ev.find((e) => e.kind === "CheckpointStoreRecovered")!;
+    const restored = ev.find((e) => e.kind === "CheckpointRestored" && e.seq > elected.seq)!;
+    expect(elected.recovery).toBe("checkpoint");
+    await open(spUrl("jmStreaming"));
+    const p = page.locator(".jm-failover").first();
+    expect(await p.getAttribute("data-recovery")).toBe("checkpoint");
+    expect(await p.getAttribute("data-restored-checkpoint")).toBe(String(restored.checkpoint));
+    expect(await p.locator('[data-field="recovery"]').textContent()).toBe("checkpoint");
+    expect(await p.locator('[data-field="restored-checkpoint"]').textContent()).toBe(`#${restored.checkpoint as number}`);
+    const read = await p.locator('[data-field="store-recovered"]').textContent();
+    expect(read).toContain(`${formatBytes(store.bytes as number)} in ${formatDuration(store.readNs as number)}, ${store.attempts as number} attempt`);
+    await scrub(store.t);
+    expect(await p.getAttribute("data-phase")).toBe("recovered");
+    await page.screenshot({ path: `${SHOTS}/jm-failover-streaming-card.png`, fullPage: true });
   });
 });
 

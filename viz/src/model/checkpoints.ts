@@ -38,6 +38,23 @@ export interface Checkpoint {
   stateBytes: number | undefined;
   reason: string | undefined;
   acks: Ack[];
+  /** Set when this id is a savepoint (SavepointTriggered): its options and where it was stored. */
+  savepoint: SavepointInfo | undefined;
+}
+
+/**
+ * A savepoint: triggered by the user (stop-with-savepoint when `terminate`, after
+ * draining the sources to end of input when `drain`), in the CANONICAL or NATIVE
+ * format; its acks are CheckpointAcknowledged with its id, so the Gantt is the same.
+ * The JobManager writes its metadata (SavepointStored) shortly after it completes.
+ */
+export interface SavepointInfo {
+  terminate: boolean;
+  drain: boolean;
+  format: string;
+  storedNs: number | undefined;
+  path: string | undefined;
+  metadataBytes: number | undefined;
 }
 
 export interface Restore {
@@ -58,7 +75,7 @@ export function buildCheckpoints(events: Iterable<TraceEvent>): CheckpointModel 
   const checkpoints: Checkpoint[] = [];
   const restores: Restore[] = [];
   for (const e of events) {
-    if (!e.kind.startsWith("Checkpoint")) continue;
+    if (!e.kind.startsWith("Checkpoint") && !e.kind.startsWith("Savepoint")) continue;
     const id = num(e, "checkpoint");
     if (id === undefined) continue;
     if (e.kind === "CheckpointRestored") {
@@ -68,7 +85,7 @@ export function buildCheckpoints(events: Iterable<TraceEvent>): CheckpointModel 
     let cp = byId.get(id);
     if (cp === undefined) {
       // An ack or end without its trigger (a cut trace) still gets a row, starting at its first event.
-      cp = { id, triggerNs: e.t, triggerSeq: e.seq, mode: "?", expectedSubtasks: 0, endNs: undefined, outcome: undefined, durationNs: undefined, stateBytes: undefined, reason: undefined, acks: [] };
+      cp = { id, triggerNs: e.t, triggerSeq: e.seq, mode: "?", expectedSubtasks: 0, endNs: undefined, outcome: undefined, durationNs: undefined, stateBytes: undefined, reason: undefined, acks: [], savepoint: undefined };
       byId.set(id, cp);
       checkpoints.push(cp);
     }
@@ -76,6 +93,18 @@ export function buildCheckpoints(events: Iterable<TraceEvent>): CheckpointModel 
       case "CheckpointTriggered":
         cp.mode = str(e, "mode") ?? "?";
         cp.expectedSubtasks = num(e, "subtasks") ?? 0;
+        break;
+      case "SavepointTriggered":
+        cp.mode = "savepoint";
+        cp.expectedSubtasks = num(e, "subtasks") ?? 0;
+        cp.savepoint = { terminate: e.terminate === true, drain: e.drain === true, format: str(e, "format") ?? "?", storedNs: undefined, path: undefined, metadataBytes: undefined };
+        break;
+      case "SavepointStored":
+        if (cp.savepoint !== undefined) {
+          cp.savepoint.storedNs = e.t;
+          cp.savepoint.path = str(e, "path");
+          cp.savepoint.metadataBytes = num(e, "metadataBytes");
+        }
         break;
       case "CheckpointAcknowledged":
         cp.acks.push({
@@ -93,8 +122,10 @@ export function buildCheckpoints(events: Iterable<TraceEvent>): CheckpointModel 
         break;
       case "CheckpointCompleted":
       case "CheckpointAborted":
+      case "SavepointCompleted":
+      case "SavepointFailed":
         cp.endNs = e.t;
-        cp.outcome = e.kind === "CheckpointCompleted" ? "COMPLETED" : "ABORTED";
+        cp.outcome = e.kind === "CheckpointCompleted" || e.kind === "SavepointCompleted" ? "COMPLETED" : "ABORTED";
         cp.durationNs = num(e, "durationNs") ?? e.t - cp.triggerNs;
         cp.stateBytes = num(e, "stateBytes");
         cp.reason = str(e, "reason");
@@ -134,10 +165,21 @@ export interface DurationSummary {
   maxNs: number;
 }
 
-/** min / median / max duration of the checkpoints completed by t (Flink's Summary tab). */
+/** The savepoint's path once its metadata was stored by t. */
+export function savepointPathAt(cp: Checkpoint, t: number): string | undefined {
+  const sp = cp.savepoint;
+  return sp !== undefined && sp.storedNs !== undefined && sp.storedNs <= t ? sp.path : undefined;
+}
+
+/** "stop-with-savepoint --drain", "stop-with-savepoint" or "savepoint", after Flink's CLI. */
+export function savepointAction(sp: SavepointInfo): string {
+  return sp.terminate ? `stop-with-savepoint${sp.drain ? " --drain" : ""}` : "savepoint";
+}
+
+/** min / median / max duration of the periodic checkpoints completed by t (Flink's Summary tab; savepoints are not counted). */
 export function completedSummaryAt(model: CheckpointModel, t: number): DurationSummary | undefined {
   const ds = model.checkpoints
-    .filter((cp) => statusAt(cp, t) === "COMPLETED")
+    .filter((cp) => cp.savepoint === undefined && statusAt(cp, t) === "COMPLETED")
     .map((cp) => cp.durationNs!)
     .sort((a, b) => a - b);
   if (ds.length === 0) return undefined;

@@ -20,9 +20,13 @@ export const KIND_GROUPS: Readonly<Record<string, { label: string; kinds: readon
   "@blocklist": { label: "blocklist (NodeBlocked, NodeUnblocked)", kinds: ["NodeBlocked", "NodeUnblocked"] },
   "@speculation": { label: "speculative execution", kinds: ["SpeculativeAttemptLaunched", "SpeculativeExecutionFinished", "NodeBlocked", "NodeUnblocked"] },
   "@adaptive": { label: "parallelism decisions", kinds: ["VertexParallelismDecided", "VertexInitialized"] },
+  "@savepoint": {
+    label: "savepoints and restores",
+    kinds: ["SavepointTriggered", "SavepointCompleted", "SavepointFailed", "SavepointStored", "JobRestoredFromSavepoint", "SnapshotFileDeleted"],
+  },
   "@jobmanager": {
     label: "JobManager failover and batch job recovery",
-    kinds: ["JobManagerLost", "JobManagerLeaderElected", "JobEventsFlushed", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"],
+    kinds: ["JobManagerLost", "JobManagerLeaderElected", "CheckpointStoreRecovered", "JobEventsFlushed", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"],
   },
 };
 

@@ -55,6 +55,16 @@ export interface RecoveryFinished {
   cause: string | undefined;
 }
 
+/** Streaming recovery ("checkpoint"): the new leader read the completed checkpoint store from HA storage. */
+export interface StoreRecovered {
+  tNs: number;
+  checkpoints: number[];
+  bytes: number;
+  readNs: number;
+  attempts: number;
+  nextCheckpointId: number;
+}
+
 export interface JmFailover {
   seq: number;
   lostNs: number;
@@ -73,6 +83,9 @@ export interface JmFailover {
   reset: string[];
   resetCauses: string[];
   finished: RecoveryFinished | undefined;
+  /** Streaming recovery: the checkpoint store read, and the checkpoint the job restored from it (CheckpointRestored). */
+  storeRecovered: StoreRecovered | undefined;
+  restoredCheckpoint: number | undefined;
   /** Subtasks with a FINISHED attempt at the loss. */
   finishedAtLoss: string[];
   /** Those of `finishedAtLoss` that ran an attempt begun after the loss (and before the next loss). */
@@ -141,7 +154,7 @@ export function activeJmFailoverAt(failovers: readonly JmFailover[], t: number):
   return undefined;
 }
 
-const KINDS = new Set(["JobManagerLost", "JobManagerLeaderElected", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"]);
+const KINDS = new Set(["JobManagerLost", "JobManagerLeaderElected", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished", "CheckpointStoreRecovered", "CheckpointRestored"]);
 
 /** `events` in trace order; only the kinds above are read. */
 export function buildJmFailovers(events: Iterable<TraceEvent>, tasks: TaskModel): JmFailover[] {
@@ -161,6 +174,8 @@ export function buildJmFailovers(events: Iterable<TraceEvent>, tasks: TaskModel)
         reset: [],
         resetCauses: [],
         finished: undefined,
+        storeRecovered: undefined,
+        restoredCheckpoint: undefined,
         finishedAtLoss: [],
         rerun: [],
       });
@@ -208,6 +223,20 @@ function addRecoveryEvent(f: JmFailover, e: TraceEvent): void {
     case "RecoveryVerticesReset":
       for (const v of strings(e, "vertices")) if (!f.reset.includes(v)) f.reset.push(v);
       f.resetCauses.push(str(e, "cause") ?? "?");
+      return;
+    case "CheckpointStoreRecovered":
+      f.storeRecovered = {
+        tNs: e.t,
+        checkpoints: Array.isArray(e.checkpoints) ? e.checkpoints.filter((x): x is number => typeof x === "number") : [],
+        bytes: num(e, "bytes") ?? 0,
+        readNs: num(e, "readNs") ?? 0,
+        attempts: num(e, "attempts") ?? 0,
+        nextCheckpointId: num(e, "nextCheckpointId") ?? 0,
+      };
+      return;
+    case "CheckpointRestored":
+      // The first restore after the election is the leader's; later ones are task failovers.
+      if (f.elections.length > 0 && f.restoredCheckpoint === undefined) f.restoredCheckpoint = num(e, "checkpoint");
       return;
     case "JobRecoveryFinished":
       f.finished = {

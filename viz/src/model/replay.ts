@@ -14,6 +14,7 @@ import { buildJobStatus, type JobStatusModel } from "./job-status";
 import { readJobGraph, type JobGraph } from "./graph";
 import { buildMetrics, type MetricsModel } from "./metrics";
 import { buildSpeculation, type SpeculationModel } from "./speculation";
+import { buildRestore, type RestoreModel } from "./restore";
 import { buildTasks, type TaskModel } from "./tasks";
 import { buildTraceIndex, eventsOfKind, type TraceIndex } from "./trace-index";
 
@@ -27,6 +28,8 @@ export interface Replay {
   jmFailovers: JmFailover[];
   jobStatus: JobStatusModel;
   checkpoints: CheckpointModel;
+  /** The savepoint this trace's job started from (claim mode, rescale) and the snapshot files deleted. */
+  restore: RestoreModel;
   gantt: GanttModel;
   /** Adaptive batch scheduler: when each runtime-decided vertex got its parallelism, and why. */
   decisions: DecisionModel;
@@ -42,7 +45,7 @@ export function buildReplay(events: readonly TraceEvent[]): Replay {
   const of = (kind: string) => eventsOfKind(index, kind);
   const tasks = buildTasks([...of("TaskStateChanged"), ...of("JobManagerLost")].sort((a, b) => a.seq - b.seq));
   const lifecycle = [...of("FailoverTriggered"), ...of("TasksRestarted")].sort((a, b) => a.seq - b.seq);
-  const checkpointEvents = index.kinds.filter((k) => k.startsWith("Checkpoint")).flatMap(of).sort((a, b) => a.seq - b.seq);
+  const checkpointEvents = index.kinds.filter((k) => k.startsWith("Checkpoint") || k.startsWith("Savepoint")).flatMap(of).sort((a, b) => a.seq - b.seq);
   const ganttEvents = ["HostAdded", "FaultFired", "HostCrashed", "LinkPartitioned", "DiskFaultStarted", "BlobOutageStarted", "TaskManagerLost", "FailoverTriggered", "TasksRestarted"]
     .flatMap(of)
     .sort((a, b) => a.seq - b.seq);
@@ -51,7 +54,7 @@ export function buildReplay(events: readonly TraceEvent[]): Replay {
   const bySeq = (kinds: string[]) => kinds.flatMap(of).sort((a, b) => a.seq - b.seq);
   const speculation = buildSpeculation(bySeq(["SpeculativeAttemptLaunched", "SpeculativeExecutionFinished"]), tasks);
   const blocklist = buildBlocklist(bySeq(["NodeBlocked", "NodeUnblocked"]));
-  const jmFailovers = buildJmFailovers(bySeq(["JobManagerLost", "JobManagerLeaderElected", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished"]), tasks);
+  const jmFailovers = buildJmFailovers(bySeq(["JobManagerLost", "JobManagerLeaderElected", "JobEventsReplayed", "PartitionsReconciled", "RecoveryVerticesReset", "JobRecoveryFinished", "CheckpointStoreRecovered", "CheckpointRestored"]), tasks);
   return {
     index,
     graph,
@@ -61,6 +64,7 @@ export function buildReplay(events: readonly TraceEvent[]): Replay {
     jmFailovers,
     jobStatus: buildJobStatus(of("JobStatusChanged")),
     checkpoints: buildCheckpoints(checkpointEvents),
+    restore: buildRestore(bySeq(["JobRestoredFromSavepoint", "SnapshotFileDeleted"])),
     gantt: buildGantt(ganttEvents, tasks, speculation, blocklist, jmFailovers),
     decisions: buildDecisions(graph, bySeq(["VertexParallelismDecided", "VertexInitialized"])),
     speculation,

@@ -12,6 +12,8 @@ export interface TraceVariant {
   knockout?: boolean;
   /** Replaces the scenario's faults (same shape as a scenario's `faults`). */
   faults?: unknown[];
+  /** A phased scenario: the trace of this phase (1-based, as the CLI names phase files); the last phase by default. */
+  phase?: number;
 }
 
 const cache = new Map<string, string>();
@@ -23,8 +25,16 @@ export async function scenarioTraceText(name: string, seed = 1, variant: TraceVa
   const loaded = await loadScenario(`scenarios/${name}.scenario.ts`);
   const scenario = variant.faults === undefined ? loaded : defineScenario({ ...specOf(loaded), faults: variant.faults as never });
   const sink = new MemorySink();
-  runScenarioOnce(scenario, seed, {}, variant.knockout === true, { sink, level: "summary" });
-  const text = sink.lines.map((l) => l + "\n").join("");
+  const phaseSinks = new Map<number, MemorySink>();
+  const phaseSink = (i: number) => {
+    const s = new MemorySink();
+    phaseSinks.set(i + 1, s);
+    return s;
+  };
+  runScenarioOnce(scenario, seed, {}, variant.knockout === true, { sink, level: "summary", phaseSink });
+  const chosen = variant.phase === undefined ? sink : phaseSinks.get(variant.phase) ?? (variant.phase === phaseSinks.size + 1 ? sink : undefined);
+  if (chosen === undefined) throw new Error(`${name} has no phase ${variant.phase}`);
+  const text = chosen.lines.map((l) => l + "\n").join("");
   cache.set(key, text);
   return text;
 }

@@ -3,9 +3,14 @@
  * height ∝ duration, colour by status as of t), the selected checkpoint's details with
  * min / median / max of those completed, and a canvas Gantt of its subtasks' phases
  * (start delay, alignment, sync, async) sorted by duration, slowest first. It follows the
- * newest checkpoint unless one is pinned by a click.
+ * newest checkpoint unless one is pinned by a click. Savepoints sit in the same strip,
+ * wider, purple and labelled "SP"; their Gantt is the same (their acks are per subtask).
+ * Above the strip, when the trace's job started from a savepoint, a restore card: the
+ * savepoint, claim mode, format, per vertex old → new parallelism, and the snapshot files
+ * deleted by the scrub time (CLAIM only).
  */
-import { ackDurationNs, checkpointsAt, completedSummaryAt, newestAt, rowsByDuration, statusAt, type Checkpoint } from "../model/checkpoints";
+import { ackDurationNs, checkpointsAt, completedSummaryAt, newestAt, rowsByDuration, savepointAction, savepointPathAt, statusAt, type Checkpoint } from "../model/checkpoints";
+import { deletedCountAt, restoreAt, rescaleText } from "../model/restore";
 import { formatBytes, formatClock, formatDuration } from "../model/format";
 import type { Replay } from "../model/replay";
 import { PHASE_COLORS } from "./colors";
@@ -17,10 +22,17 @@ const ROW_H = 16;
 /** Rows drawn: sorted slowest first, the stragglers are at the top; the rest are counted. */
 export const GANTT_ROWS_MAX = 40;
 const LABEL_W = 70;
+/** The restore card lists the newest deleted files; earlier ones are counted. */
+const DELETED_SHOWN = 5;
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+}
 
 export class CheckpointsView {
   private pinned: number | undefined;
   private readonly strip: HTMLDivElement;
+  private readonly restoreCard: HTMLDivElement;
   private readonly detail: HTMLDivElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly follow: HTMLButtonElement;
@@ -30,8 +42,9 @@ export class CheckpointsView {
   private widthPx = 600;
 
   constructor(root: HTMLElement, private readonly onSeek: (tNs: number, seq: number) => void) {
-    root.innerHTML = `<div id="cp-strip"></div><div><button id="cp-follow" disabled>follow newest</button> <span id="cp-detail"></span></div><canvas id="cp-gantt"></canvas>`;
+    root.innerHTML = `<div id="restore-card" hidden></div><div id="cp-strip"></div><div><button id="cp-follow" disabled>follow newest</button> <span id="cp-detail"></span></div><canvas id="cp-gantt"></canvas>`;
     this.strip = root.querySelector("#cp-strip")!;
+    this.restoreCard = root.querySelector("#restore-card")!;
     this.detail = root.querySelector("#cp-detail")!;
     this.canvas = root.querySelector("#cp-gantt")!;
     this.follow = root.querySelector("#cp-follow")!;
@@ -41,14 +54,14 @@ export class CheckpointsView {
       this.render(this.lastT, true);
     });
     this.strip.addEventListener("click", (ev) => {
-      const id = (ev.target as HTMLElement).dataset.id;
+      const id = (ev.target as HTMLElement).closest<HTMLElement>(".cp")?.dataset.id;
       if (id === undefined) return;
       this.pinned = Number(id);
       this.follow.disabled = false;
       this.render(this.lastT, true);
     });
     this.strip.addEventListener("dblclick", (ev) => {
-      const cp = this.replay?.checkpoints.checkpoints.find((c) => String(c.id) === (ev.target as HTMLElement).dataset.id);
+      const cp = this.replay?.checkpoints.checkpoints.find((c) => String(c.id) === (ev.target as HTMLElement).closest<HTMLElement>(".cp")?.dataset.id);
       if (cp !== undefined) this.onSeek(cp.endNs ?? cp.triggerNs, cp.triggerSeq);
     });
   }
@@ -73,11 +86,15 @@ export class CheckpointsView {
     const visible = checkpointsAt(r.checkpoints, t).slice(-STRIP_MAX);
     const selected = (this.pinned !== undefined ? r.checkpoints.checkpoints.find((c) => c.id === this.pinned) : undefined) ?? newestAt(r.checkpoints, t);
     // Redraw only when what is shown changes: most scrub steps change nothing here.
-    const key = `${visible.map((c) => `${c.id}:${statusAt(c, t)}`).join(",")}|${selected?.id}|${selected ? selected.acks.filter((a) => a.ackNs <= t).length : 0}`;
+    const key =
+      `${visible.map((c) => `${c.id}:${statusAt(c, t)}`).join(",")}|${selected?.id}|${selected ? selected.acks.filter((a) => a.ackNs <= t).length : 0}` +
+      `|${selected !== undefined ? savepointPathAt(selected, t) : ""}|${restoreAt(r.restore, t) !== undefined}:${deletedCountAt(r.restore, t)}`;
     if (!force && key === this.lastKey) return;
     this.lastKey = key;
+    this.renderRestore(r, t);
     if (r.checkpoints.checkpoints.length === 0) {
       this.strip.innerHTML = "";
+      this.detail.dataset.checkpoint = "";
       this.detail.innerHTML = `<span class="empty">no checkpoints in this trace</span>`;
       sizeCanvas(this.canvas, 10, 1);
       return;
@@ -88,11 +105,14 @@ export class CheckpointsView {
         const d = document.createElement("div");
         const status = statusAt(c, t)!;
         const dur = status === "PENDING" ? t - c.triggerNs : c.durationNs!;
-        d.className = `cp${c.id === selected?.id ? " selected" : ""}`;
+        const sp = c.savepoint;
+        d.className = `cp${sp ? " savepoint" : ""}${c.id === selected?.id ? " selected" : ""}`;
         d.dataset.id = String(c.id);
         d.dataset.status = status;
+        d.dataset.kind = sp ? "savepoint" : "checkpoint";
         d.style.height = `${Math.max(3, (44 * dur) / maxNs)}px`;
-        d.title = `#${c.id} ${status} ${formatDuration(dur)}${c.reason ? ` — ${c.reason}` : ""}`;
+        d.title = `${sp ? `savepoint (${savepointAction(sp)}, ${sp.format}) ` : ""}#${c.id} ${status} ${formatDuration(dur)}${c.reason ? ` — ${c.reason}` : ""}`;
+        if (sp) d.append(Object.assign(document.createElement("span"), { className: "sp-label", textContent: "SP" }));
         return d;
       }),
     );
@@ -119,13 +139,47 @@ export class CheckpointsView {
     const persisted = rows.reduce((n, a) => n + a.persistedBytes, 0);
     this.detail.dataset.unaligned = String(unaligned);
     this.detail.dataset.persistedBytes = String(persisted);
+    const sp = cp.savepoint;
+    const path = savepointPathAt(cp, t);
+    this.detail.dataset.kind = sp ? "savepoint" : "checkpoint";
+    this.detail.dataset.format = sp?.format ?? "";
+    this.detail.dataset.terminate = String(sp?.terminate ?? false);
+    this.detail.dataset.drain = String(sp?.drain ?? false);
+    this.detail.dataset.path = path ?? "";
     this.detail.textContent =
-      `#${cp.id} ${status} (${cp.mode}${unaligned > 0 ? `, ${unaligned} unaligned, ${formatBytes(persisted)} in-flight persisted` : ""}) triggered ${formatClock(cp.triggerNs)}` +
+      (sp ? `savepoint #${cp.id} ${status === "ABORTED" ? "FAILED" : status} (${savepointAction(sp)}, ${sp.format}${path ? `, stored at ${path}` : ""})` : `#${cp.id} ${status} (${cp.mode}`) +
+      `${unaligned > 0 ? `, ${unaligned} unaligned, ${formatBytes(persisted)} in-flight persisted` : ""}${sp ? "" : ")"} triggered ${formatClock(cp.triggerNs)}` +
       (status !== "PENDING" ? ` · ${formatDuration(cp.durationNs!)}` : "") +
       (cp.stateBytes !== undefined && status === "COMPLETED" ? ` · ${formatBytes(cp.stateBytes)}` : "") +
       (status === "ABORTED" && cp.reason ? ` · ${cp.reason}` : "") +
       ` · acks ${rows.length}/${cp.expectedSubtasks}${summaryText}${restoreText}`;
     this.drawGantt(cp, rows);
+  }
+
+  /** The restore this trace's job started from, if it happened by t: claim mode, format, savepoint, rescale, deletions. */
+  private renderRestore(r: Replay, t: number): void {
+    const card = this.restoreCard;
+    const restore = restoreAt(r.restore, t);
+    card.hidden = restore === undefined;
+    if (restore === undefined) return;
+    const deleted = deletedCountAt(r.restore, t);
+    const recent = r.restore.deletions.slice(Math.max(0, deleted - DELETED_SHOWN), deleted);
+    card.dataset.checkpoint = String(restore.checkpoint);
+    card.dataset.path = restore.path;
+    card.dataset.claimMode = restore.claimMode;
+    card.dataset.format = restore.format;
+    card.dataset.rescales = restore.vertices.map((v) => `${v.vertex}:${v.oldParallelism}>${v.newParallelism}`).join(",");
+    card.dataset.deleted = String(deleted);
+    const owned = restore.claimMode === "CLAIM" ? "the job owns the savepoint: its files are deleted once no retained checkpoint needs them" : "the savepoint stays the user's: the job never deletes its files";
+    const rows = restore.vertices
+      .map((v) => `<tr data-vertex="${esc(v.vertex)}"${v.oldParallelism !== v.newParallelism ? ` class="rescaled"` : ""}><td>${esc(v.vertex)}</td><td>${esc(v.name)}</td><td class="rescale">${rescaleText(v)}</td></tr>`)
+      .join("");
+    const files = recent.map((d) => `<li title="${esc(`${formatClock(d.tNs)}: ${d.reason}`)}">${esc(d.key)}</li>`).join("");
+    card.innerHTML =
+      `<strong>restored from savepoint #${restore.checkpoint}</strong> <code>${esc(restore.path)}</code> · claim mode <b class="claim-mode">${esc(restore.claimMode)}</b> · format <b>${esc(restore.format)}</b> · planned read ${formatBytes(restore.plannedReadBytes)}` +
+      `<table><thead><tr><th>vertex</th><th></th><th>parallelism</th></tr></thead><tbody>${rows}</tbody></table>` +
+      `<div class="deleted">snapshot files deleted by ${formatClock(t)}: <b class="deleted-count">${deleted}</b> <small>(${owned})</small></div>` +
+      (files ? `<ul class="deleted-files">${deleted > recent.length ? `<li>… ${deleted - recent.length} earlier</li>` : ""}${files}</ul>` : "");
   }
 
   private drawGantt(cp: Checkpoint, allRows: ReturnType<typeof rowsByDuration>): void {

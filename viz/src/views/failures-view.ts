@@ -5,11 +5,12 @@
  * recovered). A click seeks to the failure. Below, each JobManager failover: lost at,
  * leader elected at (downtime), the recovery mode, the job events replayed, the partitions
  * reconciled, the subtasks reset, the recovery's end, and how many subtasks finished at the
- * loss ran again afterwards; its phase at the scrub time (future, outage, reconciling,
+ * loss ran again afterwards (batch), or the checkpoint store read and the checkpoint
+ * restored (streaming, recovery "checkpoint"); its phase at the scrub time (future, outage, reconciling,
  * recovered). Every field carries a data-field attribute.
  */
 import { failoverPhaseAt, timeToRecoverNs, type Failover } from "../model/failures";
-import { formatClock, formatDuration } from "../model/format";
+import { formatBytes, formatClock, formatDuration } from "../model/format";
 import { downtimeNs, jmFailoverPhaseAt, type JmFailover } from "../model/jm-failover";
 import type { Replay } from "../model/replay";
 
@@ -97,6 +98,11 @@ function jmFailoverHtml(f: JmFailover, i: number): string {
     field("elected", "leader elected", e === undefined ? "not by the end of the trace" : `${formatClock(e.tNs)} <small>epoch ${e.epoch}, down ${formatDuration(down!)}</small>`, e?.reason),
     field("recovery", "recovery", f.elections.length === 0 ? "–" : esc(f.elections.map((x) => x.recovery).join(" → "))),
   ];
+  if (f.storeRecovered !== undefined) {
+    const s = f.storeRecovered;
+    rows.push(field("store-recovered", "checkpoint store read", `${formatClock(s.tNs)} <small>${s.checkpoints.length} retained (#${s.checkpoints.join(", #")}), ${formatBytes(s.bytes)} in ${formatDuration(s.readNs)}, ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}; next checkpoint id ${s.nextCheckpointId}</small>`));
+  }
+  if (f.restoredCheckpoint !== undefined) rows.push(field("restored-checkpoint", "restored checkpoint", `#${f.restoredCheckpoint}`));
   if (f.replayed !== undefined) {
     const p = f.replayed;
     rows.push(field("replayed", "events replayed", `${p.events} events from ${p.segments} segments in ${formatDuration(p.readNs)}: ${p.initialized.length} vertices initialized, ${p.finished.length} subtasks finished, ${p.trimmed.length} trimmed`, list(p.trimmed)));
@@ -114,7 +120,7 @@ function jmFailoverHtml(f: JmFailover, i: number): string {
   rows.push(field("rerun", "rerun afterwards", `${f.rerun.length} of ${f.finishedAtLoss.length} subtasks finished at the loss`, list(f.rerun)));
   rows.push(field("now", "now", `<span class="phase"></span>`));
   return (
-    `<div class="jm-failover" data-index="${i}" data-seq="${f.seq}" data-t="${f.lostNs}" data-lost="${f.lostNs}" data-elected="${e?.tNs ?? ""}" data-recovery="${esc(e?.recovery ?? "")}" ` +
+    `<div class="jm-failover" data-index="${i}" data-seq="${f.seq}" data-t="${f.lostNs}" data-lost="${f.lostNs}" data-elected="${e?.tNs ?? ""}" data-recovery="${esc(e?.recovery ?? "")}" data-restored-checkpoint="${f.restoredCheckpoint ?? ""}" ` +
     `data-rerun="${f.rerun.length}" data-finished-at-loss="${f.finishedAtLoss.length}"><strong>JobManager failover ${i + 1}</strong><dl>${rows.join("")}</dl></div>`
   );
 }

@@ -6,11 +6,13 @@
  * adaptive batch scheduler has not decided yet shows "×?" on a hatched box and no cells;
  * from its decision on, its parallelism and cells. Clicking a vertex shows its decision
  * (path, input bytes, per-input partitions, ranges) below the graph. A subtask racing
- * speculative attempts gets a purple outline. The SVG is built once per trace; a scrub
+ * speculative attempts gets a purple outline. A vertex whose parallelism a restore from a
+ * savepoint changed shows it, "×7 (was ×4)", with a purple outline. The SVG is built once per trace; a scrub
  * only updates attributes and text.
  */
 import * as d3 from "d3";
 import { decisionLines, finalParallelism } from "../model/adaptive";
+import { previousParallelismAt } from "../model/restore";
 import { formatClock } from "../model/format";
 import { regionOutlines, vertexViewsAt, type GraphVertex, type JobGraph, type VertexView } from "../model/graph";
 import type { Replay } from "../model/replay";
@@ -32,6 +34,8 @@ export class GraphView {
   private graph: JobGraph | undefined;
   /** What each vertex showed last, so a scrub that changes nothing there touches no DOM. */
   private shown = new Map<string, string>();
+  /** Per vertex, its parallelism before a restore that changed it (as of the last render). */
+  private was = new Map<string, number | undefined>();
   /** The clicked vertex, whose decision the detail panel shows. */
   private selected: string | undefined;
   private views = new Map<string, VertexView>();
@@ -173,6 +177,8 @@ export class GraphView {
     if (view.decision !== undefined) lines = decisionLines(view.decision);
     else if (view.parallelism === undefined) lines = [`parallelism not decided yet at ${formatClock(this.lastT)} (adaptive batch scheduler)`];
     else lines = [`parallelism ${view.parallelism}, fixed at submission`];
+    const before = this.was.get(vertex.id);
+    if (before !== undefined) lines.push(`restored from a savepoint taken at parallelism ${before}: key groups redistributed ${before} → ${view.parallelism}`);
     const list = document.createElement("ul");
     list.append(...lines.map((l) => Object.assign(document.createElement("li"), { textContent: l })));
     this.detail.replaceChildren(head, list);
@@ -187,9 +193,12 @@ export class GraphView {
     const views = new Map<string, VertexView>(vertexViewsAt(g, replay.tasks, replay.metrics, failoverSubtasks, t, replay.decisions).map((v) => [v.id, v]));
     this.views = views;
     this.lastT = t;
+    // A restore from a savepoint that changed a vertex's parallelism: "×7 (was ×4)".
+    const was = new Map(g.vertices.map((v) => [v.id, previousParallelismAt(replay.restore, v.id, t)]));
+    this.was = was;
     const changed = new Set<string>();
     for (const [id, v] of views) {
-      const key = JSON.stringify(v);
+      const key = `${JSON.stringify(v)}|${was.get(id) ?? ""}`;
       if (this.shown.get(id) !== key) changed.add(id);
       this.shown.set(id, key);
     }
@@ -198,10 +207,17 @@ export class GraphView {
       .classed("in-failover", (v) => views.get(v.id)!.inFailover)
       .classed("undecided", (v) => views.get(v.id)!.parallelism === undefined)
       .attr("data-parallelism", (v) => String(views.get(v.id)!.parallelism ?? "?"))
+      .attr("data-was-parallelism", (v) => String(was.get(v.id) ?? ""))
+      .classed("rescaled", (v) => was.get(v.id) !== undefined)
       .attr("data-level", (v) => views.get(v.id)!.level ?? "NA")
       .attr("data-states", (v) => Object.entries(views.get(v.id)!.stateCounts).map(([s, n]) => `${s}:${n}`).join(" "));
     boxes.select("rect.box").attr("fill", (v) => (views.get(v.id)!.parallelism === undefined ? "url(#undecided-hatch)" : (LEVEL_FILL[views.get(v.id)!.level ?? ""] ?? "#fff")));
-    boxes.select("text.name").text((v) => `${v.name.length > 24 ? v.name.slice(0, 23) + "…" : v.name}  ×${views.get(v.id)!.parallelism ?? "?"}`);
+    boxes.select("text.name").text((v) => {
+      const before = was.get(v.id);
+      // A shorter name leaves room for the previous parallelism in the box.
+      const max = before === undefined ? 24 : 14;
+      return `${v.name.length > max ? v.name.slice(0, max - 1) + "…" : v.name}  ×${views.get(v.id)!.parallelism ?? "?"}${before === undefined ? "" : ` (was ×${before})`}`;
+    });
     boxes.select("title.vertex-title").text((v) => vertexTitle(v.id, v.chain, views.get(v.id)!));
     boxes.select("text.ratios").text((v) => {
       const view = views.get(v.id)!;
