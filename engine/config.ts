@@ -517,7 +517,7 @@ const OPTION_LIST = [
     default: 1,
     min: 1,
     description: "Consumer parallelism from which blocking results use sort-merge files instead of one file per subpartition.",
-    effect: { noEffectYet: "only the sort-merge blocking shuffle is modelled; the hash shuffle comes with the blocking-shuffle layer (issue 9)" },
+    effect: "modelled",
   },
   {
     key: "taskmanager.network.blocking-shuffle.compression.enabled",

@@ -355,6 +355,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
             networkMemoryBytes: networkMemoryBytes(config),
             bufferTimeoutNs,
             compression: config.get("taskmanager.network.blocking-shuffle.compression.enabled"),
+            sortShuffleMinParallelism: config.get("taskmanager.network.sort-shuffle.min-parallelism"),
             ...(config.isSet("taskmanager.network.memory.read-buffer.required-per-gate.max")
               ? { readBufferRequiredPerGateMax: config.get("taskmanager.network.memory.read-buffer.required-per-gate.max")! }
               : {}),

@@ -208,6 +208,8 @@ export class Disk {
   readBytes = 0;
   writtenBytes = 0;
   opsCompleted = 0;
+  /** Data ops that were not sequential with the previous one (each paid the seek on hdd). */
+  seeks = 0;
   opsFailed = 0;
   /** Unsynced bytes lost in crashes so far (the sum of DiskWritesLost.bytesLost). */
   lostBytes = 0;
@@ -424,6 +426,7 @@ export class Disk {
       const startBytes = op.kind === "append" ? file.sizeBytes : op.offsetBytes;
       const bytes = op.kind === "append" ? op.sizeBytes : Math.max(0, Math.min(op.offsetBytes + op.sizeBytes, file.sizeBytes) - op.offsetBytes);
       const sequential = this.headFile === file && this.headOffsetBytes === startBytes;
+      if (!sequential) this.seeks++;
       const bandwidth = op.kind === "append" ? p.writeBandwidthBytesPerS : p.readBandwidthBytesPerS;
       ns = p.opLatencyNs + (sequential ? 0 : p.seekNs) + (bytes === 0 ? 0 : Math.ceil((bytes * 1e9) / bandwidth));
       this.headFile = file;

@@ -149,3 +149,74 @@ describe("blocking (sort-merge) shuffle", () => {
     expect(w.marks()).toEqual(expect.arrayContaining(["network.connectionLost", "network.partitionNotFound"]));
   });
 });
+
+describe("blocking (hash) shuffle: one file per subpartition, below sort-shuffle.min-parallelism", () => {
+  function produceHash(diskProfile: "ssd" | "hdd" = "ssd", compression = true) {
+    // min-parallelism 4 > 3 subpartitions: Flink's rule picks the hash layout.
+    const w = netWorld({ params: { sortShuffleMinBuffers: 64, sortShuffleMinParallelism: 4, compression }, disk: { profile: diskProfile } });
+    const p = w.env("tm-1").createResultPartition({ partitionId: "h1", numSubpartitions: 3, type: "BLOCKING", owner: "a" }) as SortMergeResultPartition;
+    const inUseWhileProducing = p.buffersInUse;
+    new TestProducer(w.world, p, { records: N, subpartitionOf: subOf, bytesOf: sizeOf, recordsPerItem: 20, itemCpuNs: 10 * US }).start();
+    w.world.run();
+    return { w, p, inUseWhileProducing };
+  }
+
+  it("is chosen iff numSubpartitions < min-parallelism", () => {
+    const w = netWorld({ params: { sortShuffleMinBuffers: 64, sortShuffleMinParallelism: 4 } });
+    const small = w.env("tm-1").createResultPartition({ partitionId: "s", numSubpartitions: 3, type: "BLOCKING", owner: "a" }) as SortMergeResultPartition;
+    const big = w.env("tm-1").createResultPartition({ partitionId: "b", numSubpartitions: 4, type: "BLOCKING", owner: "a" }) as SortMergeResultPartition;
+    expect(small.layout).toBe("hash");
+    expect(big.layout).toBe("sort-merge");
+  });
+
+  it("writes one file per subpartition, buffer by buffer, and every reader gets its records exactly once, in order", () => {
+    const { w, p, inUseWhileProducing } = produceHash();
+    const disk = w.world.disk("tm-1");
+    expect(p.state).toBe("finished");
+    // numSubpartitions + 1 buffers, not the sort-merge reservation; returned at finish.
+    expect(inUseWhileProducing).toBe(4);
+    expect(p.buffersInUse).toBe(0);
+    expect(disk.files().sort()).toEqual([0, 1, 2].map((s) => `shuffle/h1.${s}.data`));
+    let total = 0;
+    for (let s = 0; s < 3; s++) {
+      const entries = p.indexOf(s);
+      // One chunk per buffer, contiguous, ending with END_OF_PARTITION.
+      expect(entries.every((e) => e.numBuffers === 1 && e.file === `shuffle/h1.${s}.data`)).toBe(true);
+      let off = 0;
+      for (const e of entries) {
+        expect(e.offsetBytes).toBe(off);
+        off += e.sizeBytes;
+      }
+      expect(disk.sizeOf(`shuffle/h1.${s}.data`)).toBe(off);
+      total += off;
+    }
+    expect(total).toBe(p.fileBytes);
+    // Uncompressed: payload + an 8 B header per buffer (END_OF_PARTITION ones included) + its 4 B event per file.
+    const raw = produceHash("ssd", false).p;
+    const rawBuffers = [0, 1, 2].reduce((n, s) => n + raw.indexOf(s).length, 0);
+    expect(raw.fileBytes).toBe(raw.bytesEmitted + rawBuffers * FILE_BUFFER_HEADER_BYTES + 3 * 4 /* END_OF_PARTITION per file */);
+
+    const expected = expectedPerSubpartition(N, 3, subOf);
+    const gLocal = w.env("tm-1").createInputGate({ gateId: "gl", owner: "c0", channels: [{ partitionId: "h1", subpartition: 0, producerHost: "tm-1" }] });
+    const gRemote = w.env("tm-2").createInputGate({ gateId: "gr", owner: "c1", channels: [1, 2].map((s) => ({ partitionId: "h1", subpartition: s, producerHost: "tm-1" })) });
+    const cl = new TestConsumer(w.world, gLocal, { perBufferNs: 20 * US }).start();
+    const cr = new TestConsumer(w.world, gRemote, { perBufferNs: 20 * US }).start();
+    w.world.run();
+    expect(cl.values).toEqual([expected[0]]);
+    expect(cr.values).toEqual([expected[1], expected[2]]);
+    // Each file read once, whole.
+    expect(disk.readBytes).toBe(p.fileBytes);
+    expect(w.env("tm-1").releasePartition("h1")).toBe(true);
+    expect(disk.files()).toEqual([]);
+  });
+
+  it("on hdd, interleaved per-subpartition appends seek far more than the sort-merge layout", () => {
+    const hash = produceHash("hdd");
+    const sort = produceBlocking({ diskProfile: "hdd" });
+    const hashSeeks = hash.w.world.disk("tm-1").seeks;
+    const sortSeeks = sort.w.world.disk("tm-1").seeks;
+    expect(hashSeeks).toBeGreaterThan(20);
+    expect(hashSeeks).toBeGreaterThan(5 * sortSeeks);
+    expect(hash.w.world.disk("tm-1").busyNs).toBeGreaterThan(3 * sort.w.world.disk("tm-1").busyNs);
+  });
+});

@@ -29,6 +29,8 @@ export interface ShuffleParams {
   compression?: boolean;
   /** taskmanager.network.sort-shuffle.min-buffers (512): buffers a sort-merge partition reserves. */
   sortShuffleMinBuffers?: number;
+  /** taskmanager.network.sort-shuffle.min-parallelism (1): BLOCKING results with fewer subpartitions use the hash layout. */
+  sortShuffleMinParallelism?: number;
   /** taskmanager.network.request-backoff.initial (100 ms): first retry of a partition request that found nothing. */
   requestBackoffInitialNs?: number;
   /** taskmanager.network.request-backoff.max (10 s): the retries stop once the backoff reached it. */
@@ -51,6 +53,7 @@ export interface ResolvedShuffleParams {
   readonly bufferTimeoutNs: number;
   readonly compression: boolean;
   readonly sortShuffleMinBuffers: number;
+  readonly sortShuffleMinParallelism: number;
   readonly requestBackoffInitialNs: Ns;
   readonly requestBackoffMaxNs: Ns;
   /** undefined: Flink's per-type default (gateBuffersSpec). */
@@ -184,6 +187,7 @@ export function resolveShuffleParams(p: ShuffleParams, field = "shuffle"): Resol
     throw new InputError(`${field}.compression`, `must be a boolean, got ${describe(p.compression)}`);
   }
   const sortShuffleMinBuffers = checkInt(p.sortShuffleMinBuffers ?? DEFAULT_SORT_SHUFFLE_MIN_BUFFERS, `${field}.sortShuffleMinBuffers`, 2);
+  const sortShuffleMinParallelism = checkInt(p.sortShuffleMinParallelism ?? 1, `${field}.sortShuffleMinParallelism`, 1);
   const requestBackoffInitialNs = checkInt(p.requestBackoffInitialNs ?? DEFAULT_REQUEST_BACKOFF_INITIAL_NS, `${field}.requestBackoffInitialNs`, 0);
   const requestBackoffMaxNs = checkInt(p.requestBackoffMaxNs ?? DEFAULT_REQUEST_BACKOFF_MAX_NS, `${field}.requestBackoffMaxNs`, 0);
   const readBufferRequiredPerGateMax = p.readBufferRequiredPerGateMax === undefined ? undefined : checkInt(p.readBufferRequiredPerGateMax, `${field}.readBufferRequiredPerGateMax`, 1);
@@ -197,6 +201,7 @@ export function resolveShuffleParams(p: ShuffleParams, field = "shuffle"): Resol
     bufferTimeoutNs,
     compression: p.compression ?? true,
     sortShuffleMinBuffers,
+    sortShuffleMinParallelism,
     requestBackoffInitialNs,
     requestBackoffMaxNs,
     readBufferRequiredPerGateMax,

@@ -104,7 +104,9 @@ export class ShuffleEnvironment implements GateContext, ServerContext {
         partition = new PipelinedResultPartition(this, spec);
         break;
       case "BLOCKING":
-        partition = new SortMergeResultPartition(this, spec);
+        // Flink's rule (NettyShuffleUtils / ResultPartitionFactory): sort-merge iff the
+        // result has at least sort-shuffle.min-parallelism subpartitions, else hash.
+        partition = new SortMergeResultPartition(this, spec, spec.numSubpartitions >= this.params.sortShuffleMinParallelism ? "sort-merge" : "hash");
         break;
       case "HYBRID_FULL":
       case "HYBRID_SELECTIVE":

@@ -30,8 +30,27 @@
  *   queue (so many readers interleave, paying seeks on hdd). The TM-wide batch-shuffle
  *   read pool is not modelled.
  *
- * Invariants: chunks are appended in offset order; every index entry matches exactly one
- * chunk; nothing is written after finish(); the reservation is returned exactly once.
+ * Hash layout (Flink's BoundedBlockingResultPartition, "hash" blocking shuffle; chosen by
+ * the shuffle environment when the result has fewer subpartitions than
+ * taskmanager.network.sort-shuffle.min-parallelism): the same class with layout "hash",
+ * so the reader/credit path, compression and outcome handling are shared.
+ * - One data file per subpartition (`shuffle/<id>.<sub>.data`): P producers × C
+ *   consumers make P×C files. No sort buffer: each subpartition packs records into its
+ *   current buffer and the buffer is appended to its file as soon as it is full (Flink's
+ *   BoundedBlockingSubpartition writes every finished buffer), so writes are many small
+ *   appends interleaved across files — on hdd nearly every one pays a seek. The OS page
+ *   cache, which would coalesce those writes in reality, is not modelled: that makes the
+ *   hash layout's write side pessimistic (see scenarios/sort-vs-hash-shuffle).
+ * - Memory: numSubpartitions + 1 buffers reserved (Flink's pool minimum for this type).
+ * - Broadcast data is copied into every subpartition (Flink's BufferWritingResultPartition
+ *   does the same); finish() flushes each partial buffer and appends END_OF_PARTITION to
+ *   every file; there is no index file.
+ * - A reader reads consecutive buffers of its file in one op, up to its read-ahead budget
+ *   (sequential within a file; many readers at once interleave across files).
+ *
+ * Invariants: chunks are appended in offset order per file; every index entry matches
+ * exactly one chunk; nothing is written after finish(); the reservation is returned
+ * exactly once.
  */
 import { SubpartitionBytes } from "./subpartition-bytes";
 import { InvariantError, assert } from "../../../sim/errors";
@@ -57,6 +76,7 @@ import type {
 import { ShuffleBuffer, endOfPartitionBuffer, isEndOfPartition } from "./shuffle-buffer";
 
 interface IndexEntry {
+  file: string;
   offsetBytes: number;
   sizeBytes: number;
   numBuffers: number;
@@ -88,8 +108,14 @@ function appendPacked(list: ShuffleBuffer[], value: unknown, timestampMs: number
   last.timestamps.push(timestampMs);
 }
 
+export type BlockingLayout = "sort-merge" | "hash";
+
 export class SortMergeResultPartition implements ResultPartitionWriter, ManagedPartition {
   readonly type = "BLOCKING" as const;
+  /** Hash layout: per-subpartition data files, written buffer by buffer. */
+  readonly hashFiles: readonly string[];
+  /** Bytes appended to each hash file so far (the next chunk's offset). */
+  private readonly hashFileBytes: number[];
   readonly partitionId: string;
   readonly numSubpartitions: number;
   readonly owner: string;
@@ -129,6 +155,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   constructor(
     private readonly ctx: ShuffleContext,
     spec: ResultPartitionSpec,
+    readonly layout: BlockingLayout = "sort-merge",
   ) {
     this.outcome = new PartitionOutcome(ctx.kernel);
     this.partitionId = spec.partitionId;
@@ -139,17 +166,26 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     const p = ctx.params;
     this.compression = p.compression;
     this.bufferSizeBytes = p.bufferSizeBytes;
-    this.reservation = ctx.bufferPool.reserveFixed(p.sortShuffleMinBuffers, `${spec.partitionId}@${ctx.host} (sort-merge)`);
+    this.reservation =
+      layout === "hash"
+        ? ctx.bufferPool.reserveFixed(spec.numSubpartitions + 1, `${spec.partitionId}@${ctx.host} (hash)`)
+        : ctx.bufferPool.reserveFixed(p.sortShuffleMinBuffers, `${spec.partitionId}@${ctx.host} (sort-merge)`);
     this.maxInUse = this.reservation.held;
     this.sortBufferCapacityBytes = sortBufferBuffers(p.sortShuffleMinBuffers, p.bufferSizeBytes) * p.bufferSizeBytes;
     this.unicast = new Array<ShuffleBuffer[] | undefined>(spec.numSubpartitions).fill(undefined);
     for (let i = 0; i < spec.numSubpartitions; i++) this.index.push([]);
     this.dataFile = `shuffle/${spec.partitionId}.data`;
     this.indexFile = `shuffle/${spec.partitionId}.index`;
+    this.hashFiles = layout === "hash" ? Array.from({ length: spec.numSubpartitions }, (_, i) => `shuffle/${spec.partitionId}.${i}.data`) : [];
+    this.hashFileBytes = this.hashFiles.map(() => 0);
     const disk = ctx.world.disk(ctx.host);
     // A rerun of the same partition id on this host replaces the old files.
-    disk.delete(this.dataFile);
-    disk.delete(this.indexFile);
+    for (const f of this.ownFiles()) disk.delete(f);
+  }
+
+  /** Every file this partition may have on disk. */
+  ownFiles(): string[] {
+    return this.layout === "hash" ? [...this.hashFiles] : [this.dataFile, this.indexFile];
   }
 
   // ---- metrics ----
@@ -199,6 +235,10 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     const total = recordBytes + RECORD_HEADER_BYTES;
     this.bytesEmitted += total;
     this.bytesPerSubpartition.add(subpartition, total);
+    if (this.layout === "hash") {
+      this.hashAdd(subpartition, value, timestampMs, total);
+      return;
+    }
     if (this.broadcastBytes > 0) this.spillBroadcast();
     if (this.unicastBytes > 0 && this.unicastBytes + total > this.sortBufferCapacityBytes) this.spillUnicast();
     const list = (this.unicast[subpartition] ??= []);
@@ -259,6 +299,18 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     if (!this.ctx.alive() || this.state === "released" || this.state === "failed") return;
     if (this.state !== "producing") throw new InvariantError(`partition ${this.partitionId}: finish() called twice`);
     this.state = "finishing";
+    if (this.layout === "hash") {
+      for (let sub = 0; sub < this.numSubpartitions; sub++) {
+        const list = this.unicast[sub];
+        this.unicast[sub] = undefined;
+        for (const b of list ?? []) this.hashWrite(sub, b);
+        this.hashWrite(sub, endOfPartitionBuffer());
+      }
+      this.finalIssued = true;
+      this.availabilityListeners = [];
+      this.maybeFinished();
+      return;
+    }
     if (this.unicastBytes > 0) this.spillUnicast();
     if (this.broadcastBytes > 0) this.spillBroadcast();
     this.broadcastList = [endOfPartitionBuffer()];
@@ -318,6 +370,11 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   private addBroadcast(value: unknown, timestampMs: number, total: number): void {
     this.bytesEmitted += total;
     this.bytesPerSubpartition.add(-1, total);
+    if (this.layout === "hash") {
+      // Flink's hash partition copies broadcast data into every subpartition.
+      for (let sub = 0; sub < this.numSubpartitions; sub++) this.hashAdd(sub, value, timestampMs, total);
+      return;
+    }
     if (this.unicastBytes > 0) this.spillUnicast();
     if (this.broadcastBytes > 0 && this.broadcastBytes + total > this.sortBufferCapacityBytes) this.spillBroadcast();
     const list = (this.broadcastList ??= []);
@@ -335,6 +392,26 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     return bytes;
   }
 
+  /** Hash layout: packs an element into the subpartition's buffer; full buffers go to its file. */
+  private hashAdd(sub: number, value: unknown, timestampMs: number, total: number): void {
+    const list = (this.unicast[sub] ??= []);
+    appendPacked(list, value, timestampMs, total, this.bufferSizeBytes);
+    let full = 0;
+    while (full < list.length && list[full]!.sizeBytes === this.bufferSizeBytes) full++;
+    if (full === 0) return;
+    for (const b of list.splice(0, full)) this.hashWrite(sub, b);
+  }
+
+  /** Hash layout: one buffer appended to its subpartition's file. */
+  private hashWrite(sub: number, b: ShuffleBuffer): void {
+    const sizeBytes = this.chunkBytes([b]);
+    const file = this.hashFiles[sub]!;
+    this.index[sub]!.push({ file, offsetBytes: this.hashFileBytes[sub]!, sizeBytes, numBuffers: 1 });
+    this.hashFileBytes[sub]! += sizeBytes;
+    this.fileBytes += sizeBytes;
+    this.append(file, sizeBytes, [b]);
+  }
+
   private spillUnicast(): void {
     this.regions++;
     for (let sub = 0; sub < this.numSubpartitions; sub++) {
@@ -342,7 +419,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
       if (list === undefined) continue;
       this.unicast[sub] = undefined;
       const sizeBytes = this.chunkBytes(list);
-      this.index[sub]!.push({ offsetBytes: this.fileBytes, sizeBytes, numBuffers: list.length });
+      this.index[sub]!.push({ file: this.dataFile, offsetBytes: this.fileBytes, sizeBytes, numBuffers: list.length });
       this.fileBytes += sizeBytes;
       this.append(this.dataFile, sizeBytes, list);
     }
@@ -356,7 +433,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     this.broadcastBytes = 0;
     this.regions++;
     const sizeBytes = this.chunkBytes(list);
-    const entry = { offsetBytes: this.fileBytes, sizeBytes, numBuffers: list.length };
+    const entry = { file: this.dataFile, offsetBytes: this.fileBytes, sizeBytes, numBuffers: list.length };
     for (let sub = 0; sub < this.numSubpartitions; sub++) this.index[sub]!.push(entry);
     this.fileBytes += sizeBytes;
     this.append(this.dataFile, sizeBytes, list);
@@ -377,7 +454,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     assert(this.outstandingWrites >= 0, `partition ${this.partitionId}: more appends completed than issued`);
     if (this.state === "released" || this.state === "failed") return;
     if (err !== undefined) {
-      this.failInternal(`sort-merge shuffle write of ${this.partitionId} failed: ${err.code} (${err.message})`);
+      this.failInternal(`${this.layout} shuffle write of ${this.partitionId} failed: ${err.code} (${err.message})`);
       return;
     }
     if (this.state === "finishing") this.maybeFinished();
@@ -431,8 +508,7 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
     for (const view of [...this.views]) view.fail("ProducerFailed", reason);
     this.views.clear();
     const disk = this.ctx.world.disk(this.ctx.host);
-    disk.delete(this.dataFile);
-    disk.delete(this.indexFile);
+    for (const f of this.ownFiles()) disk.delete(f);
     this.ctx.unregisterPartition(this);
   }
 }
@@ -443,6 +519,8 @@ class SortMergeSubpartitionView implements SubpartitionView {
   private queuedData = 0;
   private nextEntry = 0;
   private reading = false;
+  /** Index entries the read in flight covers. */
+  private readingEntries = 0;
   /** Data buffers taken by the consumer and not yet recycled. */
   private outstanding = 0;
   private done = false;
@@ -518,8 +596,23 @@ class SortMergeSubpartitionView implements SubpartitionView {
     if (this.done || this.reading || this.listener === undefined || !this.ctx.alive()) return;
     if (this.queue.length + this.outstanding >= READ_AHEAD_BUFFERS || this.nextEntry >= this.entries.length) return;
     const e = this.entries[this.nextEntry]!;
+    let n = 1;
+    let sizeBytes = e.sizeBytes;
+    if (this.partition.layout === "hash") {
+      // Consecutive one-buffer chunks of the same file, up to the read-ahead budget, in one op.
+      let buffers = this.queue.length + this.outstanding + e.numBuffers;
+      for (;;) {
+        const next = this.entries[this.nextEntry + n];
+        if (next === undefined || next.file !== e.file || next.offsetBytes !== e.offsetBytes + sizeBytes) break;
+        if (buffers + next.numBuffers > READ_AHEAD_BUFFERS) break;
+        buffers += next.numBuffers;
+        sizeBytes += next.sizeBytes;
+        n++;
+      }
+    }
     this.reading = true;
-    this.ctx.world.disk(this.ctx.host).read(this.partition.dataFile, e.offsetBytes, e.sizeBytes, this.onRead);
+    this.readingEntries = n;
+    this.ctx.world.disk(this.ctx.host).read(e.file, e.offsetBytes, sizeBytes, this.onRead);
   }
 
   private readDone(err: DiskError | undefined, chunks: readonly Chunk[]): void {
@@ -528,17 +621,22 @@ class SortMergeSubpartitionView implements SubpartitionView {
     if (err !== undefined) {
       // ENOENT: the file is gone (released) — Flink reports the partition as not found.
       this.partition.viewDone(this);
-      this.fail(err.code === "ENOENT" ? "PartitionNotFound" : "ProducerFailed", `reading ${this.partition.dataFile}: ${err.code} (${err.message})`);
+      this.fail(err.code === "ENOENT" ? "PartitionNotFound" : "ProducerFailed", `reading ${this.entries[this.nextEntry]?.file ?? this.partition.dataFile}: ${err.code} (${err.message})`);
       return;
     }
-    const e = this.entries[this.nextEntry++]!;
-    assert(chunks.length === 1 && chunks[0]!.offsetBytes === e.offsetBytes && chunks[0]!.sizeBytes === e.sizeBytes, `sort-merge view of ${this.partition.partitionId}: index entry does not match a chunk`);
-    const buffers = chunks[0]!.data as ShuffleBuffer[];
-    assert(buffers.length === e.numBuffers, `sort-merge view of ${this.partition.partitionId}: chunk holds ${buffers.length} buffers, index says ${e.numBuffers}`);
+    const n = this.readingEntries;
+    assert(chunks.length === n, `${this.partition.layout} view of ${this.partition.partitionId}: read ${chunks.length} chunks for ${n} index entries`);
     const wasEmpty = this.queue.length === 0;
-    for (const b of buffers) {
-      this.queue.push(b);
-      if (!b.isEvent) this.queuedData++;
+    for (let i = 0; i < n; i++) {
+      const e = this.entries[this.nextEntry++]!;
+      const c = chunks[i]!;
+      assert(c.offsetBytes === e.offsetBytes && c.sizeBytes === e.sizeBytes, `${this.partition.layout} view of ${this.partition.partitionId}: index entry does not match a chunk`);
+      const buffers = c.data as ShuffleBuffer[];
+      assert(buffers.length === e.numBuffers, `${this.partition.layout} view of ${this.partition.partitionId}: chunk holds ${buffers.length} buffers, index says ${e.numBuffers}`);
+      for (const b of buffers) {
+        this.queue.push(b);
+        if (!b.isEvent) this.queuedData++;
+      }
     }
     if (wasEmpty && this.queue.length > 0) this.listener?.onDataAvailable();
     this.fill();
