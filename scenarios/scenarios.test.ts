@@ -16,6 +16,7 @@ import adaptiveParallelism, { countParallelism } from "./adaptive-parallelism.sc
 import hybridShuffle, { SOURCE, FRAGILE, restartedSubtasksOf } from "./hybrid-shuffle.scenario";
 import jmFailoverBatch, { recoveryNs } from "./jm-failover-batch.scenario";
 import jmFailoverStreaming, { recoveryNs as streamingRecoveryNs } from "./jm-failover-streaming.scenario";
+import sortVsHash, { SPEEDUP_BOUND, diskTotals } from "./sort-vs-hash-shuffle.scenario";
 import pointwisePipelined, { MAKESPAN_RATIO_BOUND, blockingMakespanNs } from "./pointwise-pipelined.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
@@ -220,6 +221,30 @@ describe("scenarios", () => {
     console.log(
       `hybrid-shuffle: restarted tasks FULL ${o.result.restartedTasks}, SELECTIVE ${twin.result.restartedTasks}; ` +
         `makespan FULL ${(o.result.makespanNs! / 1e9).toFixed(3)} s, SELECTIVE ${(twin.result.makespanNs! / 1e9).toFixed(3)} s`,
+    );
+  });
+
+  it("sort-vs-hash-shuffle: on hdd at parallelism 32 sort-merge beats the hash layout by ≥ 2×; the hash twin fails", () => {
+    const o = runScenarioOnce(sortVsHash, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(sortVsHash, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    // The hash twin still computes the right output: only the speed expectation fails.
+    expect(twin.failures.map((f) => f.expectation)).toEqual([sortVsHash.expect![2]!.name]);
+    const ratio = twin.result.makespanNs! / o.result.makespanNs!;
+    expect(ratio).toBeGreaterThanOrEqual(SPEEDUP_BOUND);
+    const sort = diskTotals(o.result);
+    const hash = diskTotals(twin.result);
+    // Same bytes either way (±1 %: headers of partial buffers differ); hash seeks far more.
+    expect(Math.abs(hash.writtenBytes - sort.writtenBytes) / sort.writtenBytes).toBeLessThan(0.01);
+    expect(hash.seeks).toBeGreaterThan(2 * sort.seeks);
+    // The hash twin has one file per (producer, subpartition): 32 × 32 shuffle files.
+    let files = 0;
+    for (const [host, d] of twin.result.world.disks) if (host.startsWith("tm-")) files += d.files().filter((f) => f.startsWith("shuffle/")).length;
+    expect(files).toBe(32 * 32);
+    console.log(
+      `sort-vs-hash-shuffle: makespan sort ${(o.result.makespanNs! / 1e9).toFixed(3)} s, hash ${(twin.result.makespanNs! / 1e9).toFixed(3)} s (${ratio.toFixed(2)}×); ` +
+        `seeks ${sort.seeks} vs ${hash.seeks}; written ${sort.writtenBytes} vs ${hash.writtenBytes} B; hash files left ${files}`,
     );
   });
 
