@@ -34,7 +34,10 @@ import {
   RollingAggregateOperator,
   SinkCommitterOperator,
   TransactionalSinkWriter,
+  SessionWindowOperator,
   WindowOperator,
+  mergingWindowAggregate,
+  mergingWindowReduce,
   reduceAggregation,
   sumFieldAggregation,
   sumSelectorAggregation,
@@ -42,7 +45,7 @@ import {
   windowReduce,
 } from "./operators";
 import type { SinkSpec } from "./sinks";
-import type { EventTimeWindowAssigner } from "./windows";
+import { EventTimeSessionWindows, type EventTimeWindowAssigner } from "./windows";
 
 export class DataStream<T> {
   constructor(
@@ -244,7 +247,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return this.transform<O>({ name, keyed: true, operator: () => new KeyedProcessOperator(fn) });
   }
 
-  window(assigner: EventTimeWindowAssigner): WindowedStream<T, K> {
+  window(assigner: EventTimeWindowAssigner | EventTimeSessionWindows): WindowedStream<T, K> {
     return new WindowedStream<T, K>(this, assigner);
   }
 
@@ -254,14 +257,14 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   }
 }
 
-/** A keyed stream cut into event-time windows (tumbling or sliding; allowedLateness default 0, as Flink). */
+/** A keyed stream cut into event-time windows (tumbling, sliding or session; allowedLateness default 0, as Flink). */
 export class WindowedStream<T, K extends Key> {
   private lateTag = LATE_TAG;
   private allowedLatenessMs = 0;
 
   constructor(
     private readonly input: KeyedStream<T, K>,
-    private readonly assigner: EventTimeWindowAssigner,
+    private readonly assigner: EventTimeWindowAssigner | EventTimeSessionWindows,
   ) {}
 
   /**
@@ -284,16 +287,24 @@ export class WindowedStream<T, K extends Key> {
   reduce(fn: ReduceFunction<T>): SingleOutputStream<T>;
   reduce<O>(fn: ReduceFunction<T>, windowFn: WindowResultFunction<K, T, O>): SingleOutputStream<O>;
   reduce(fn: ReduceFunction<T>, windowFn?: WindowResultFunction<K, T, unknown>): SingleOutputStream<unknown> {
-    const agg = windowReduce(fn);
     const { assigner, lateTag, allowedLatenessMs } = this;
+    if (assigner instanceof EventTimeSessionWindows) {
+      const merging = mergingWindowReduce(fn);
+      return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
+    }
+    const agg = windowReduce(fn);
     return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
   }
 
   aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStream<R>;
   aggregate<ACC, R, O>(fn: AggregateFunction<T, ACC, R>, windowFn: WindowResultFunction<K, R, O>): SingleOutputStream<O>;
   aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowResultFunction<K, unknown, unknown>): SingleOutputStream<unknown> {
-    const agg = windowAggregate(fn);
     const { assigner, lateTag, allowedLatenessMs } = this;
+    if (assigner instanceof EventTimeSessionWindows) {
+      const merging = mergingWindowAggregate(fn, "WindowedStream.aggregate");
+      return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
+    }
+    const agg = windowAggregate(fn);
     return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
   }
 

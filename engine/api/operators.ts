@@ -226,6 +226,21 @@ export function windowAggregate(fn: AggregateFunction<any, any, unknown>): Windo
   };
 }
 
+/** A merging window's fold: also combines two accumulators when sessions merge. */
+export interface MergingWindowAggregation extends WindowAggregation {
+  merge(a: unknown, b: unknown): unknown;
+}
+
+export function mergingWindowReduce(fn: ReduceFunction<any>): MergingWindowAggregation {
+  return { ...windowReduce(fn), merge: (a, b) => fn(a, b) };
+}
+
+export function mergingWindowAggregate(fn: AggregateFunction<any, any, unknown>, where: string): MergingWindowAggregation {
+  const merge = fn.merge;
+  if (merge === undefined) throw new InputError(where, "session (merging) windows need the AggregateFunction's merge(a, b)");
+  return { ...windowAggregate(fn), merge: (a, b) => merge.call(fn, a, b) };
+}
+
 /**
  * Flink's WindowOperator with an EventTimeTrigger over fixed-size event-time windows
  * (tumbling or sliding), with allowedLateness L ≥ 0. For window w, maxTimestamp(w) =
@@ -325,6 +340,109 @@ export class WindowOperator extends BaseOperator {
       this.lastName = `window@${start}`;
     }
     return this.lastName;
+  }
+}
+
+/** One session of a key: the window [startMs, endMs) and its accumulator. */
+interface Session {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly acc: unknown;
+}
+
+/** The keyed state holding a key's live sessions, sorted by start, pairwise non-intersecting. */
+const SESSIONS_STATE = "sessions";
+
+/**
+ * Flink's WindowOperator over EventTimeSessionWindows (merging windows, MergingWindowSet)
+ * with an EventTimeTrigger and allowedLateness L ≥ 0:
+ * - an element's window [ts, ts + gap) merges with every live session of its key it
+ *   intersects (touching counts, TimeWindow.intersects) into their cover, their
+ *   accumulators combined with the aggregation's merge (the reduce function, or
+ *   AggregateFunction.merge, as Flink's mergeNamespaces);
+ * - the resulting window is late when maxTimestamp + L ≤ watermark (only possible when the
+ *   element's own window merged with nothing): the element skips it and, itself late
+ *   (ts + L ≤ watermark), goes to the side output;
+ * - otherwise it is added; the trigger fires at once if maxTimestamp ≤ watermark (a late
+ *   re-fire, or a merge into an already-fired session within the lateness), else a timer
+ *   is registered at maxTimestamp; a cleanup timer at maxTimestamp + L removes the session.
+ * Timers of sessions merged away stay registered (the timer service keeps one timer per
+ * (key, timestamp) and does not know windows); when one goes off it matches no session's
+ * maxTimestamp or cleanup time and does nothing — a live session with that maxTimestamp is
+ * due then anyway.
+ */
+export class SessionWindowOperator extends BaseOperator {
+  constructor(
+    private readonly gapMs: number,
+    private readonly agg: MergingWindowAggregation,
+    private readonly resultFn: WindowResultFunction<any, any, unknown> | undefined,
+    private readonly lateTag: string = LATE_TAG,
+    private readonly allowedLatenessMs = 0,
+  ) {
+    super();
+    if (!Number.isSafeInteger(allowedLatenessMs) || allowedLatenessMs < 0) {
+      throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${allowedLatenessMs}`);
+    }
+  }
+
+  processElement(value: unknown, timestampMs: number): void {
+    if (!Number.isSafeInteger(timestampMs)) {
+      throw new InputError(
+        this.ctx.operatorName,
+        `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`,
+      );
+    }
+    const timers = this.ctx.timers;
+    const watermark = timers.currentWatermark();
+    const state = this.ctx.state;
+    const sessions = (state.get(SESSIONS_STATE) as Session[] | undefined) ?? [];
+    let startMs = timestampMs;
+    let endMs = timestampMs + this.gapMs;
+    let acc: unknown = undefined;
+    const kept: Session[] = [];
+    for (const s of sessions) {
+      if (s.startMs <= endMs && s.endMs >= startMs) {
+        startMs = Math.min(startMs, s.startMs);
+        endMs = Math.max(endMs, s.endMs);
+        acc = acc === undefined ? s.acc : this.agg.merge(acc, s.acc);
+      } else kept.push(s);
+    }
+    const maxTimestamp = endMs - 1;
+    const cleanupTime = maxTimestamp + this.allowedLatenessMs;
+    if (cleanupTime <= watermark) {
+      // Only a window that merged with nothing can be late (live sessions clean up after
+      // the watermark), so nothing changed: the element is skipped.
+      if (timestampMs + this.allowedLatenessMs <= watermark) this.out.collectSide(this.lateTag, value, timestampMs);
+      return;
+    }
+    const merged: Session = { startMs, endMs, acc: this.agg.add(acc, value) };
+    kept.push(merged);
+    kept.sort((a, b) => a.startMs - b.startMs);
+    state.set(SESSIONS_STATE, kept);
+    if (maxTimestamp <= watermark) this.fire(merged);
+    else timers.registerEventTimeTimer(maxTimestamp);
+    if (cleanupTime !== maxTimestamp) timers.registerEventTimeTimer(cleanupTime);
+  }
+
+  override onEventTimer(timestampMs: number): void {
+    const state = this.ctx.state;
+    const sessions = state.get(SESSIONS_STATE) as Session[] | undefined;
+    if (sessions === undefined) return;
+    const kept: Session[] = [];
+    for (const s of sessions) {
+      const maxTimestamp = s.endMs - 1;
+      if (maxTimestamp === timestampMs) this.fire(s);
+      if (maxTimestamp + this.allowedLatenessMs !== timestampMs) kept.push(s);
+    }
+    if (kept.length === sessions.length) return;
+    if (kept.length === 0) state.clear(SESSIONS_STATE);
+    else state.set(SESSIONS_STATE, kept);
+  }
+
+  private fire(s: Session): void {
+    const result = this.agg.result(s.acc);
+    const out = this.resultFn === undefined ? result : this.resultFn(currentKey(this.ctx), { startMs: s.startMs, endMs: s.endMs } satisfies TimeWindow, result);
+    this.out.collect(out, s.endMs - 1);
   }
 }
 

@@ -91,3 +91,25 @@ export class SlidingEventTimeWindows implements EventTimeWindowAssigner {
     return `SlidingEventTimeWindows(${this.sizeMs}, ${this.slideMs})`;
   }
 }
+
+/**
+ * Flink's EventTimeSessionWindows (a MergingWindowAssigner): each element gets the window
+ * [ts, ts + gap); windows of one key that intersect (TimeWindow.intersects: start ≤
+ * other.end and end ≥ other.start, so touching windows merge too) merge into their cover.
+ * The SessionWindowOperator does the merging.
+ */
+export class EventTimeSessionWindows {
+  private constructor(readonly gapMs: number) {}
+
+  static withGap(gapMs: number): EventTimeSessionWindows {
+    if (!Number.isSafeInteger(gapMs) || gapMs <= 0) {
+      throw new InputError("EventTimeSessionWindows.gap", `must be a positive integer number of ms, got ${gapMs}`);
+    }
+    return new EventTimeSessionWindows(gapMs);
+  }
+
+  /** As Flink prints it in operator names. */
+  toString(): string {
+    return `EventTimeSessionWindows(${this.gapMs})`;
+  }
+}
