@@ -10,8 +10,8 @@ import { buildJob } from "../scenarios/jobs/index";
 import type { LibraryCase } from "./library-run";
 import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
-/** The jobs the property covers: every deterministic one, and late-data-window (conservation). */
-export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "sliding-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
+/** The jobs the property covers: every deterministic one, and late-data-window and session-window (conservation). */
+export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
 export type PropertyJob = (typeof PROPERTY_JOBS)[number];
 
 export const MAX_PARALLELISM = 8;
@@ -95,6 +95,23 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       ...common,
     })
     .map(({ shape, ...rest }) => defined({ ...rest, windowMs: shape[0], slideMs: shape[1] })),
+  "session-window": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      gapMs: fc.constantFrom(1, 20, 100, 1000),
+      intervalMs: fc.integer({ min: 0, max: 10 }),
+      disorder: fc.integer({ min: 0, max: 300 }),
+      // 1: nothing late (sessions may still split at a fired session's end); below: late data.
+      boundShare: fc.constantFrom(0, 0.5, 1),
+      ...common,
+      ratePerSecond: fc.option(fc.constantFrom(400, 2_000), { nil: undefined, freq: 8 }),
+    })
+    .map(({ disorder, boundShare, ...rest }) =>
+      defined({ ...rest, maxDisorderMs: disorder, watermarkOutOfOrdernessMs: Math.floor(disorder * boundShare) }),
+    ),
   "keyed-timers": fc
     .record({
       records: recordsArb(2000),
@@ -160,7 +177,7 @@ const tuningArb = fc.record(
 );
 
 /** Jobs whose parallelism param may be "auto" (the others set parallelism per operator). */
-const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "keyed-timers", "batch-dag"]);
+const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "batch-dag"]);
 
 /**
  * Adaptive batch scheduler bounds: a small volume per task, so the few KB of a property

@@ -63,4 +63,22 @@ describe("allowedLateness in the engine", () => {
     // The disorder is 300 ms past a 0 ms bound: 400 ms of lateness catches everything.
     expect(lastLate).toBe(0);
   });
+
+  it("session windows: late readings merge into live sessions or go to the side output; conservation per key catches a lost record", () => {
+    const c: LibraryCase = {
+      job: "session-window",
+      params: { records: 800, keys: 3, gapMs: 20, intervalMs: 2, maxDisorderMs: 200, watermarkOutOfOrdernessMs: 0, ratePerSecond: 400, splits: 2, parallelism: 2 },
+      mode: "STREAMING",
+      config: { "taskmanager.numberOfTaskSlots": 2, "pipeline.auto-watermark-interval": "10ms" },
+      cluster: { taskManagers: 1, coresPerTaskManager: 2 },
+      seed: 2,
+    };
+    const r = runLibraryCase(c);
+    expect(r.status).toBe("FINISHED");
+    const late = r.outputs.get("late") ?? [];
+    expect(late.length).toBeGreaterThan(0);
+    expect(compareCase(c, r).summary).toMatch(/^equal/);
+    const lost = { ...r, outputs: new Map([...r.outputs, ["late", late.slice(1)]]) };
+    expect(compareCase(c, lost).equal).toBe(false);
+  });
 });
