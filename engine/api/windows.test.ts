@@ -26,6 +26,7 @@ const count = {
   add: (r: KV, acc: { n: number; sum: number }) => ({ n: acc.n + 1, sum: acc.sum + r.v }),
   getResult: (acc: { n: number; sum: number }) => acc,
 };
+const sessionCountFn = { ...count, merge: (x: { n: number; sum: number }, y: { n: number; sum: number }) => ({ n: x.n + y.n, sum: x.sum + y.sum }) };
 const shape = (key: unknown, w: { startMs: number; endMs: number }, r: { n: number; sum: number }) => ({ key, start: w.startMs, n: r.n, sum: r.sum });
 
 describe("SlidingEventTimeWindows assignment", () => {
@@ -319,5 +320,19 @@ describe("SessionWindowOperator (EventTimeSessionWindows, merging)", () => {
     expect(() => mergingWindowAggregate(count, "WindowedStream.aggregate")).toThrow(/WindowedStream.aggregate: session \(merging\) windows need/);
     expect(EventTimeSessionWindows.withGap(30).toString()).toBe("EventTimeSessionWindows(30)");
     expect(() => EventTimeSessionWindows.withGap(0)).toThrow(/EventTimeSessionWindows.gap/);
+  });
+});
+
+describe("WindowedStream over the new assigners", () => {
+  it("names the node as Flink does and picks the merging operator for sessions", () => {
+    const env = new StreamExecutionEnvironment("t");
+    const keyed = () => env.fromSource<KV>(GeneratorSource({ records: 1, splits: 1 }), "none", `s${env.graph.nodes.length}`).keyBy((r) => r.k);
+    const sliding = keyed().window(SlidingEventTimeWindows.of(10, 5)).allowedLateness(3).reduce((x, y) => ({ k: x.k, v: x.v + y.v }));
+    expect(sliding.node.name).toBe("Window(SlidingEventTimeWindows(10, 5), EventTimeTrigger, ReduceFunction)");
+    expect(sliding.node.operator(0)).toBeInstanceOf(WindowOperator);
+    const sessions = keyed().window(EventTimeSessionWindows.withGap(30)).aggregate(sessionCountFn);
+    expect(sessions.node.name).toBe("Window(EventTimeSessionWindows(30), EventTimeTrigger, AggregateFunction)");
+    expect(sessions.node.operator(0)).toBeInstanceOf(SessionWindowOperator);
+    expect(() => keyed().window(EventTimeSessionWindows.withGap(30)).aggregate(count)).toThrow(/needs|need the AggregateFunction's merge/);
   });
 });
