@@ -3,7 +3,7 @@
  * params, parallelism 1–8, a random cluster with enough slots, random engine tuning, a
  * random seed, in STREAMING or BATCH (with the batch shuffle modes) must end FINISHED and
  * commit what the oracle computes — exactly for the deterministic jobs, by conservation
- * for late-data-window. Every case stays in the suite budget (≤ 5k records, ≤ 10 virtual
+ * for late-data-window and session-window. Every case stays in the suite budget (≤ 5k records, ≤ 10 virtual
  * minutes, ≤ 200k kernel events; checked). A failure ends with a one-line reproducer.
  */
 import fc from "fast-check";

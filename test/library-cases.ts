@@ -10,8 +10,8 @@ import { buildJob } from "../scenarios/jobs/index";
 import type { LibraryCase } from "./library-run";
 import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
-/** The jobs the property covers: every deterministic one, and late-data-window (conservation). */
-export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
+/** The jobs the property covers: every deterministic one, and late-data-window and session-window (conservation). */
+export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
 export type PropertyJob = (typeof PROPERTY_JOBS)[number];
 
 export const MAX_PARALLELISM = 8;
@@ -69,9 +69,44 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       intervalMs: fc.integer({ min: 0, max: 5 }),
       disorder: fc.integer({ min: 0, max: 300 }),
       boundShare: fc.constantFrom(0, 0.25, 0.5),
+      // Within the disorder range, so some late records re-fire their window and some are
+      // beyond the lateness (side output); 0 half the time (no re-fires).
+      allowedLatenessMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 200 })),
       ...common,
       // Mostly paced: as fast as possible, no periodic watermark lands before the end of
       // input and nothing is late, which would make conservation trivial.
+      ratePerSecond: fc.option(fc.constantFrom(400, 2_000), { nil: undefined, freq: 8 }),
+    })
+    .map(({ disorder, boundShare, ...rest }) =>
+      defined({ ...rest, maxDisorderMs: disorder, watermarkOutOfOrdernessMs: Math.floor(disorder * boundShare) }),
+    ),
+  "sliding-window": fc
+    .record({
+      // ≤ 1000 records × ≤ 5 windows each into the window operator's state.
+      records: recordsArb(1000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      // (size, slide): slide dividing size, not dividing it, equal (tumbling) and above it (gaps).
+      shape: fc.constantFrom([100, 50], [100, 30], [250, 250], [1000, 200], [40, 60]),
+      allowedLatenessMs: fc.constantFrom(0, 0, 30, 500),
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 120 }),
+      ...common,
+    })
+    .map(({ shape, ...rest }) => defined({ ...rest, windowMs: shape[0], slideMs: shape[1] })),
+  "session-window": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      gapMs: fc.constantFrom(1, 20, 100, 1000),
+      intervalMs: fc.integer({ min: 0, max: 10 }),
+      disorder: fc.integer({ min: 0, max: 300 }),
+      // 1: nothing late (sessions may still split at a fired session's end); below: late data.
+      boundShare: fc.constantFrom(0, 0.5, 1),
+      ...common,
       ratePerSecond: fc.option(fc.constantFrom(400, 2_000), { nil: undefined, freq: 8 }),
     })
     .map(({ disorder, boundShare, ...rest }) =>
@@ -142,7 +177,7 @@ const tuningArb = fc.record(
 );
 
 /** Jobs whose parallelism param may be "auto" (the others set parallelism per operator). */
-const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set(["wordcount", "tumbling-window", "late-data-window", "keyed-timers", "batch-dag"]);
+const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "batch-dag"]);
 
 /**
  * Adaptive batch scheduler bounds: a small volume per task, so the few KB of a property

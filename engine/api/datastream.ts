@@ -34,7 +34,10 @@ import {
   RollingAggregateOperator,
   SinkCommitterOperator,
   TransactionalSinkWriter,
+  SessionWindowOperator,
   WindowOperator,
+  mergingWindowAggregate,
+  mergingWindowReduce,
   reduceAggregation,
   sumFieldAggregation,
   sumSelectorAggregation,
@@ -42,7 +45,7 @@ import {
   windowReduce,
 } from "./operators";
 import type { SinkSpec } from "./sinks";
-import type { TumblingEventTimeWindows } from "./windows";
+import { EventTimeSessionWindows, type EventTimeWindowAssigner } from "./windows";
 
 export class DataStream<T> {
   constructor(
@@ -244,7 +247,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return this.transform<O>({ name, keyed: true, operator: () => new KeyedProcessOperator(fn) });
   }
 
-  window(assigner: TumblingEventTimeWindows): WindowedStream<T, K> {
+  window(assigner: EventTimeWindowAssigner | EventTimeSessionWindows): WindowedStream<T, K> {
     return new WindowedStream<T, K>(this, assigner);
   }
 
@@ -254,14 +257,25 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   }
 }
 
-/** A keyed stream cut into windows (event time, allowedLateness 0). */
+/** A keyed stream cut into event-time windows (tumbling, sliding or session; allowedLateness default 0, as Flink). */
 export class WindowedStream<T, K extends Key> {
   private lateTag = LATE_TAG;
+  private allowedLatenessMs = 0;
 
   constructor(
     private readonly input: KeyedStream<T, K>,
-    private readonly assigner: TumblingEventTimeWindows,
+    private readonly assigner: EventTimeWindowAssigner | EventTimeSessionWindows,
   ) {}
+
+  /**
+   * Keeps each window's state until the watermark passes its end + `ms`; an element arriving
+   * in that time re-fires the window with the updated result (see WindowOperator).
+   */
+  allowedLateness(ms: number): this {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${ms}`);
+    this.allowedLatenessMs = ms;
+    return this;
+  }
 
   /** Names the side output late records go to (default "late"; read it with getSideOutput). */
   sideOutputLateData(tag: string): this {
@@ -273,17 +287,25 @@ export class WindowedStream<T, K extends Key> {
   reduce(fn: ReduceFunction<T>): SingleOutputStream<T>;
   reduce<O>(fn: ReduceFunction<T>, windowFn: WindowResultFunction<K, T, O>): SingleOutputStream<O>;
   reduce(fn: ReduceFunction<T>, windowFn?: WindowResultFunction<K, T, unknown>): SingleOutputStream<unknown> {
+    const { assigner, lateTag, allowedLatenessMs } = this;
+    if (assigner instanceof EventTimeSessionWindows) {
+      const merging = mergingWindowReduce(fn);
+      return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
+    }
     const agg = windowReduce(fn);
-    const { assigner, lateTag } = this;
-    return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag));
+    return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
   }
 
   aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStream<R>;
   aggregate<ACC, R, O>(fn: AggregateFunction<T, ACC, R>, windowFn: WindowResultFunction<K, R, O>): SingleOutputStream<O>;
   aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowResultFunction<K, unknown, unknown>): SingleOutputStream<unknown> {
+    const { assigner, lateTag, allowedLatenessMs } = this;
+    if (assigner instanceof EventTimeSessionWindows) {
+      const merging = mergingWindowAggregate(fn, "WindowedStream.aggregate");
+      return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
+    }
     const agg = windowAggregate(fn);
-    const { assigner, lateTag } = this;
-    return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag));
+    return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
   }
 
   private nodeName(fn: string): string {

@@ -30,6 +30,8 @@ export interface AggregateFunction<IN, ACC, OUT> {
   /** Returns the updated accumulator (may be the same object, mutated). */
   add(value: IN, accumulator: ACC): ACC;
   getResult(accumulator: ACC): OUT;
+  /** Combines two accumulators when session windows merge (Flink's merge; required only for merging windows). */
+  merge?(a: ACC, b: ACC): ACC;
 }
 
 /** A window as Flink's TimeWindow: [startMs, endMs); its maxTimestamp is endMs − 1. */

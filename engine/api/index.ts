@@ -22,5 +22,5 @@ export type {
 export { GeneratorSource, PartitionedLogSource, assignSplits } from "./sources";
 export type { GeneratorSourceOptions, PartitionedLogSourceOptions } from "./sources";
 export { CollectSink, TransactionalSink, type SinkSpec } from "./sinks";
-export { TumblingEventTimeWindows } from "./windows";
+export { EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows, type EventTimeWindowAssigner } from "./windows";
 export { LATE_TAG } from "./operators";

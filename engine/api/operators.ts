@@ -25,7 +25,7 @@
 import { InputError, InvariantError, assert } from "../../sim/errors";
 import type { AggregateFunction, Collector, FilterFunction, FlatMapFunction, FunctionRuntimeContext, KeyedProcessFunction, MapFunction, OnTimerContext, ReduceFunction, TimeWindow, ValueStates, WindowResultFunction } from "./functions";
 import type { Key, OperatorContext, Output, StreamOperator, TimerService, TransactionId } from "./types";
-import type { TumblingEventTimeWindows } from "./windows";
+import type { EventTimeWindowAssigner } from "./windows";
 
 /** The event-time timer an operator registers to act at the end of a key in BATCH (Flink: Long.MAX_VALUE). */
 export const END_OF_KEY_MS = Number.MAX_SAFE_INTEGER;
@@ -226,16 +226,42 @@ export function windowAggregate(fn: AggregateFunction<any, any, unknown>): Windo
   };
 }
 
+/** A merging window's fold: also combines two accumulators when sessions merge. */
+export interface MergingWindowAggregation extends WindowAggregation {
+  merge(a: unknown, b: unknown): unknown;
+}
+
+export function mergingWindowReduce(fn: ReduceFunction<any>): MergingWindowAggregation {
+  return { ...windowReduce(fn), merge: (a, b) => fn(a, b) };
+}
+
+export function mergingWindowAggregate(fn: AggregateFunction<any, any, unknown>, where: string): MergingWindowAggregation {
+  const merge = fn.merge;
+  if (merge === undefined) throw new InputError(where, "session (merging) windows need the AggregateFunction's merge(a, b)");
+  return { ...windowAggregate(fn), merge: (a, b) => merge.call(fn, a, b) };
+}
+
 /**
- * Flink's WindowOperator with an EventTimeTrigger over tumbling windows, allowedLateness 0:
- * - an element goes to window [start, start + size) with start = windowStart(ts); the
- *   window's accumulator is keyed state under a per-window name (Flink's window namespace),
- *   and an event-time timer is registered at the window's maxTimestamp (end − 1);
- * - an element whose window is already late (maxTimestamp ≤ current watermark; Flink's
- *   isWindowLate, which for tumbling windows implies ts ≤ watermark) goes to the side output
- *   `lateTag` unchanged, with its timestamp;
- * - the timer emits the result (shaped by the optional window function) with timestamp
- *   maxTimestamp and clears the window's state (cleanup time = maxTimestamp + 0).
+ * Flink's WindowOperator with an EventTimeTrigger over fixed-size event-time windows
+ * (tumbling or sliding), with allowedLateness L ≥ 0. For window w, maxTimestamp(w) =
+ * end − 1 and cleanupTime(w) = maxTimestamp(w) + L.
+ * - an element is offered to each of its windows (assigner order). A window is late when
+ *   cleanupTime ≤ current watermark (Flink's isWindowLate): the element skips it. Otherwise
+ *   the element is added to the window's accumulator (keyed state under a per-window name,
+ *   Flink's window namespace) and the trigger's onElement runs: if maxTimestamp ≤ watermark
+ *   the window fires at once (the late re-firing of allowedLateness, with the updated
+ *   aggregate), else an event-time timer is registered at maxTimestamp; a cleanup timer is
+ *   registered at cleanupTime (the same timer when L = 0);
+ * - an element no window took (all late) and itself late (ts + L ≤ watermark, Flink's
+ *   isElementLate) goes to the side output `lateTag` unchanged, with its timestamp. (With
+ *   sliding windows an element can be taken by its later windows and skipped by its earlier
+ *   ones; as in Flink it is then not side-output at all.)
+ * - a fire emits the result (shaped by the optional window function) with timestamp
+ *   maxTimestamp; firing never purges (EventTimeTrigger returns FIRE); the state is cleared
+ *   at cleanupTime.
+ * The timer service keeps one timer per (key, timestamp), not per window as Flink does, so
+ * a timer at t stands for both the window with maxTimestamp t (fire) and the one with
+ * cleanupTime t (clear): all windows share one size, so each is found by its start.
  */
 export class WindowOperator extends BaseOperator {
   private readonly sizeMs: number;
@@ -244,13 +270,17 @@ export class WindowOperator extends BaseOperator {
   private lastName = "";
 
   constructor(
-    private readonly assigner: TumblingEventTimeWindows,
+    private readonly assigner: EventTimeWindowAssigner,
     private readonly agg: WindowAggregation,
     private readonly resultFn: WindowResultFunction<any, any, unknown> | undefined,
     private readonly lateTag: string = LATE_TAG,
+    private readonly allowedLatenessMs = 0,
   ) {
     super();
     this.sizeMs = assigner.sizeMs;
+    if (!Number.isSafeInteger(allowedLatenessMs) || allowedLatenessMs < 0) {
+      throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${allowedLatenessMs}`);
+    }
   }
 
   processElement(value: unknown, timestampMs: number): void {
@@ -260,32 +290,48 @@ export class WindowOperator extends BaseOperator {
         `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`,
       );
     }
-    const start = this.assigner.windowStart(timestampMs);
-    const maxTimestamp = start + this.sizeMs - 1;
     const timers = this.ctx.timers;
-    if (maxTimestamp <= timers.currentWatermark()) {
-      this.out.collectSide(this.lateTag, value, timestampMs);
-      return;
-    }
+    const watermark = timers.currentWatermark();
     const state = this.ctx.state;
-    const name = this.stateName(start);
-    state.set(name, this.agg.add(state.get(name), value));
-    timers.registerEventTimeTimer(maxTimestamp);
+    let skipped = true;
+    for (const start of this.assigner.assignWindows(timestampMs)) {
+      const maxTimestamp = start + this.sizeMs - 1;
+      const cleanupTime = maxTimestamp + this.allowedLatenessMs;
+      if (cleanupTime <= watermark) continue;
+      skipped = false;
+      const name = this.stateName(start);
+      state.set(name, this.agg.add(state.get(name), value));
+      if (maxTimestamp <= watermark) this.fire(start, state.get(name));
+      else timers.registerEventTimeTimer(maxTimestamp);
+      if (cleanupTime !== maxTimestamp) timers.registerEventTimeTimer(cleanupTime);
+    }
+    if (skipped && timestampMs + this.allowedLatenessMs <= watermark) this.out.collectSide(this.lateTag, value, timestampMs);
   }
 
   override onEventTimer(timestampMs: number): void {
-    const start = timestampMs - this.sizeMs + 1;
     const state = this.ctx.state;
-    const name = this.stateName(start);
-    const acc = state.get(name);
-    if (acc === undefined) return;
-    state.clear(name);
+    // The window whose maxTimestamp this is fires (and, with L = 0, is also due for cleanup).
+    const fireStart = timestampMs - this.sizeMs + 1;
+    const fireName = this.stateName(fireStart);
+    const acc = state.get(fireName);
+    if (acc !== undefined) {
+      this.fire(fireStart, acc);
+      if (this.allowedLatenessMs === 0) state.clear(fireName);
+    }
+    if (this.allowedLatenessMs > 0) {
+      // The window whose cleanupTime this is: its lateness is over; later elements are late.
+      const name = this.stateName(timestampMs - this.allowedLatenessMs - this.sizeMs + 1);
+      if (state.get(name) !== undefined) state.clear(name);
+    }
+  }
+
+  private fire(start: number, acc: unknown): void {
     const result = this.agg.result(acc);
     const out =
       this.resultFn === undefined
         ? result
         : this.resultFn(currentKey(this.ctx), { startMs: start, endMs: start + this.sizeMs } satisfies TimeWindow, result);
-    this.out.collect(out, timestampMs);
+    this.out.collect(out, start + this.sizeMs - 1);
   }
 
   private stateName(start: number): string {
@@ -294,6 +340,109 @@ export class WindowOperator extends BaseOperator {
       this.lastName = `window@${start}`;
     }
     return this.lastName;
+  }
+}
+
+/** One session of a key: the window [startMs, endMs) and its accumulator. */
+interface Session {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly acc: unknown;
+}
+
+/** The keyed state holding a key's live sessions, sorted by start, pairwise non-intersecting. */
+const SESSIONS_STATE = "sessions";
+
+/**
+ * Flink's WindowOperator over EventTimeSessionWindows (merging windows, MergingWindowSet)
+ * with an EventTimeTrigger and allowedLateness L ≥ 0:
+ * - an element's window [ts, ts + gap) merges with every live session of its key it
+ *   intersects (touching counts, TimeWindow.intersects) into their cover, their
+ *   accumulators combined with the aggregation's merge (the reduce function, or
+ *   AggregateFunction.merge, as Flink's mergeNamespaces);
+ * - the resulting window is late when maxTimestamp + L ≤ watermark (only possible when the
+ *   element's own window merged with nothing): the element skips it and, itself late
+ *   (ts + L ≤ watermark), goes to the side output;
+ * - otherwise it is added; the trigger fires at once if maxTimestamp ≤ watermark (a late
+ *   re-fire, or a merge into an already-fired session within the lateness), else a timer
+ *   is registered at maxTimestamp; a cleanup timer at maxTimestamp + L removes the session.
+ * Timers of sessions merged away stay registered (the timer service keeps one timer per
+ * (key, timestamp) and does not know windows); when one goes off it matches no session's
+ * maxTimestamp or cleanup time and does nothing — a live session with that maxTimestamp is
+ * due then anyway.
+ */
+export class SessionWindowOperator extends BaseOperator {
+  constructor(
+    private readonly gapMs: number,
+    private readonly agg: MergingWindowAggregation,
+    private readonly resultFn: WindowResultFunction<any, any, unknown> | undefined,
+    private readonly lateTag: string = LATE_TAG,
+    private readonly allowedLatenessMs = 0,
+  ) {
+    super();
+    if (!Number.isSafeInteger(allowedLatenessMs) || allowedLatenessMs < 0) {
+      throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${allowedLatenessMs}`);
+    }
+  }
+
+  processElement(value: unknown, timestampMs: number): void {
+    if (!Number.isSafeInteger(timestampMs)) {
+      throw new InputError(
+        this.ctx.operatorName,
+        `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`,
+      );
+    }
+    const timers = this.ctx.timers;
+    const watermark = timers.currentWatermark();
+    const state = this.ctx.state;
+    const sessions = (state.get(SESSIONS_STATE) as Session[] | undefined) ?? [];
+    let startMs = timestampMs;
+    let endMs = timestampMs + this.gapMs;
+    let acc: unknown = undefined;
+    const kept: Session[] = [];
+    for (const s of sessions) {
+      if (s.startMs <= endMs && s.endMs >= startMs) {
+        startMs = Math.min(startMs, s.startMs);
+        endMs = Math.max(endMs, s.endMs);
+        acc = acc === undefined ? s.acc : this.agg.merge(acc, s.acc);
+      } else kept.push(s);
+    }
+    const maxTimestamp = endMs - 1;
+    const cleanupTime = maxTimestamp + this.allowedLatenessMs;
+    if (cleanupTime <= watermark) {
+      // Only a window that merged with nothing can be late (live sessions clean up after
+      // the watermark), so nothing changed: the element is skipped.
+      if (timestampMs + this.allowedLatenessMs <= watermark) this.out.collectSide(this.lateTag, value, timestampMs);
+      return;
+    }
+    const merged: Session = { startMs, endMs, acc: this.agg.add(acc, value) };
+    kept.push(merged);
+    kept.sort((a, b) => a.startMs - b.startMs);
+    state.set(SESSIONS_STATE, kept);
+    if (maxTimestamp <= watermark) this.fire(merged);
+    else timers.registerEventTimeTimer(maxTimestamp);
+    if (cleanupTime !== maxTimestamp) timers.registerEventTimeTimer(cleanupTime);
+  }
+
+  override onEventTimer(timestampMs: number): void {
+    const state = this.ctx.state;
+    const sessions = state.get(SESSIONS_STATE) as Session[] | undefined;
+    if (sessions === undefined) return;
+    const kept: Session[] = [];
+    for (const s of sessions) {
+      const maxTimestamp = s.endMs - 1;
+      if (maxTimestamp === timestampMs) this.fire(s);
+      if (maxTimestamp + this.allowedLatenessMs !== timestampMs) kept.push(s);
+    }
+    if (kept.length === sessions.length) return;
+    if (kept.length === 0) state.clear(SESSIONS_STATE);
+    else state.set(SESSIONS_STATE, kept);
+  }
+
+  private fire(s: Session): void {
+    const result = this.agg.result(s.acc);
+    const out = this.resultFn === undefined ? result : this.resultFn(currentKey(this.ctx), { startMs: s.startMs, endMs: s.endMs } satisfies TimeWindow, result);
+    this.out.collect(out, s.endMs - 1);
   }
 }
 

@@ -25,6 +25,15 @@ export interface CompareOptions {
   countOf?: (record: unknown, sink: string) => number;
   /** Only these sinks (default: every sink in either output). */
   sinks?: readonly string[];
+  /**
+   * conservation: records that supersede one another (a window re-fired under
+   * allowedLateness carries its whole updated count again). Records of one sink with the
+   * same defined id count once, with their largest countOf — re-fires only add elements, so
+   * the largest is the last, whatever order the sink committed them in. Each re-fire adds at
+   * least one element, so a count repeated for one id is a duplicate emission: it counts
+   * again (and shows as unexpected). Undefined: the record counts alone.
+   */
+  supersedeKeyOf?: (record: unknown, sink: string) => unknown;
   /** finalPerKey of a monotone aggregate (a count): its measure, for at-least-once checks (engine/oracle/checker.ts). */
   monotone?: (record: unknown) => number;
 }
@@ -65,7 +74,7 @@ export function compareWithOracle(actual: Outputs, expected: Outputs, mode: Comp
     const keyOf = options.keyOf ?? keyField;
     for (const sink of sinks) compareFinal(sink, actual.get(sink) ?? [], expected.get(sink) ?? [], keyOf, missing, unexpected);
   } else if (mode === "conservation") {
-    compareConservation(sinks, actual, expected, options.keyOf ?? keyField, options.countOf ?? countField, missing, unexpected);
+    compareConservation(sinks, actual, expected, options.keyOf ?? keyField, options.countOf ?? countField, options.supersedeKeyOf, missing, unexpected);
   } else {
     throw new InputError("compare", `unknown mode ${JSON.stringify(mode)} (multiset, finalPerKey, conservation)`);
   }
@@ -126,18 +135,34 @@ function compareConservation(
   expected: Outputs,
   keyOf: (record: unknown, sink: string) => unknown,
   countOf: (record: unknown, sink: string) => number,
+  supersedeKeyOf: ((record: unknown, sink: string) => unknown) | undefined,
   missing: Discrepancy[],
   unexpected: Discrepancy[],
 ): void {
   const accounts = new Map<string, number>();
   const add = (outputs: Outputs, sign: number) => {
     for (const sink of sinks) {
+      // Superseding records: per id, the account and the largest count seen.
+      const latest = new Map<string, { key: string; n: number; seen: Set<number> }>();
       for (const r of outputs.get(sink) ?? []) {
         const n = countOf(r, sink);
         if (!Number.isFinite(n) || n < 0) throw new InputError("compare.countOf", `must give a non-negative count, got ${n} for ${canonicalJson(r)}`);
         const key = canonicalJson(keyOf(r, sink));
+        const id = supersedeKeyOf?.(r, sink);
+        if (id !== undefined) {
+          const form = canonicalJson(id);
+          const prev = latest.get(form);
+          if (prev === undefined) latest.set(form, { key, n, seen: new Set([n]) });
+          else if (prev.seen.has(n)) accounts.set(key, (accounts.get(key) ?? 0) + sign * n);
+          else {
+            prev.seen.add(n);
+            if (n > prev.n) prev.n = n;
+          }
+          continue;
+        }
         accounts.set(key, (accounts.get(key) ?? 0) + sign * n);
       }
+      for (const { key, n } of latest.values()) accounts.set(key, (accounts.get(key) ?? 0) + sign * n);
     }
   };
   add(expected, 1);

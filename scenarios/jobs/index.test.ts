@@ -6,7 +6,7 @@ import { JOBS, buildJob, getJob, jobNames } from "./index";
 
 describe("job library", () => {
   it("has the expected jobs with metadata", () => {
-    expect(jobNames()).toEqual(["wordcount", "tumbling-window", "late-data-window", "keyed-timers", "rebalance-rescale", "batch-dag"]);
+    expect(jobNames()).toEqual(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "rebalance-rescale", "batch-dag"]);
     for (const job of JOBS.values()) {
       expect(job.description.length).toBeGreaterThan(10);
       expect(["multiset", "finalPerKey", "conservation"]).toContain(job.compare);
@@ -30,7 +30,7 @@ describe("job library", () => {
   });
 
   it("jobs without rolling aggregates give the same output in STREAMING and BATCH", () => {
-    for (const name of ["tumbling-window", "keyed-timers", "rebalance-rescale"]) {
+    for (const name of ["tumbling-window", "sliding-window", "keyed-timers", "rebalance-rescale"]) {
       const { graph, job, params } = buildJob(name, { records: 80 });
       const s = runOracle(graph, { runtimeMode: "STREAMING", seed: 4 });
       const b = runOracle(graph, { runtimeMode: "BATCH", seed: 4 });

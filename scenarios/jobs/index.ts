@@ -9,7 +9,8 @@ import type { JobDefinition } from "./job";
 import { batchDag } from "./batch-dag";
 import { keyedTimers } from "./keyed-timers";
 import { rebalanceRescale } from "./rebalance-rescale";
-import { lateDataWindow, tumblingWindow } from "./tumbling-window";
+import { sessionWindow } from "./session-window";
+import { lateDataWindow, slidingWindow, tumblingWindow } from "./tumbling-window";
 import { wordcount } from "./wordcount";
 
 export type { JobDefinition } from "./job";
@@ -18,7 +19,7 @@ export type LibraryJob = JobDefinition;
 
 /** Every library job, in registration order. */
 export const JOBS: ReadonlyMap<string, JobDefinition> = new Map(
-  [wordcount, tumblingWindow, lateDataWindow, keyedTimers, rebalanceRescale, batchDag].map((j) => [j.name, j as JobDefinition]),
+  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag].map((j) => [j.name, j as JobDefinition]),
 );
 
 export function jobNames(): string[] {

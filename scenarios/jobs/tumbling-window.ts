@@ -1,16 +1,23 @@
 /**
- * Event-time tumbling windows over keyed records with bounded disorder: count and sum of
- * `amount` per (key, window), late records to a side output sunk as "late".
+ * Event-time windows over keyed records with bounded disorder: count and sum of `amount`
+ * per (key, window), late records to a side output sunk as "late".
  * - `tumbling-window`: the watermark bound equals the source's disorder bound, so nothing
  *   is late and the output cannot depend on timing (multiset comparison).
  * - `late-data-window`: the watermark bound is below the disorder, so some records are late
  *   depending on interleaving; checked by conservation: for every (key, window), the
- *   window's count plus the late records of that window equals the oracle's count.
+ *   window's count plus the late records of that window equals the oracle's count. With
+ *   `allowedLatenessMs` > 0 windows re-fire on late records within the lateness; only each
+ *   window's largest (= last) fire counts (compare's supersedeKeyOf).
+ * - `sliding-window`: SlidingEventTimeWindows(windowMs, slideMs) with the watermark bound
+ *   equal to the disorder (nothing late; multiset) and an optional allowedLateness (no
+ *   re-fires without late data, but the cleanup timers run). Sliding windows with late data
+ *   are left out of the library: Flink drops an element silently from its already-late
+ *   windows while its later ones take it, so per-window conservation does not hold.
  */
 import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
-import { windowStartWithOffset, TumblingEventTimeWindows } from "../../engine/api/windows";
+import { SlidingEventTimeWindows, windowStartWithOffset, TumblingEventTimeWindows } from "../../engine/api/windows";
 import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface Reading {
@@ -51,6 +58,9 @@ interface WindowJobParams {
   intervalMs: number;
   maxDisorderMs: number;
   watermarkOutOfOrdernessMs: number;
+  /** Sliding windows when set (else tumbling). */
+  slideMs?: number | undefined;
+  allowedLatenessMs?: number | undefined;
   sink: "transactional" | "collect" | "discard";
 }
 
@@ -64,7 +74,8 @@ function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): vo
   const windows = env
     .fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings")
     .keyBy((r) => r.key)
-    .window(TumblingEventTimeWindows.of(p.windowMs))
+    .window(p.slideMs === undefined ? TumblingEventTimeWindows.of(p.windowMs) : SlidingEventTimeWindows.of(p.windowMs, p.slideMs))
+    .allowedLateness(p.allowedLatenessMs ?? 0)
     .aggregate(
       {
         createAccumulator: () => ({ count: 0, sum: 0 }),
@@ -108,7 +119,27 @@ export const lateDataWindow = defineJob({
     ...common,
     maxDisorderMs: z.number().int().min(0).max(3_600_000).default(200),
     watermarkOutOfOrdernessMs: z.number().int().min(0).max(3_600_000).default(0),
+    allowedLatenessMs: z.number().int().min(0).max(3_600_000).default(0),
   }),
-  compareOptions: (p) => windowAccounts(p.windowMs),
+  compareOptions: (p) => ({
+    ...windowAccounts(p.windowMs),
+    // A re-fired window repeats its (key, window) with a larger count: count the last only.
+    supersedeKeyOf: (r: unknown, sink: string) => (sink === "late" ? undefined : [(r as WindowCount).key, (r as WindowCount).windowStartMs]),
+  }),
   build: (env, p) => buildWindowJob(env, p),
+});
+
+export const slidingWindow = defineJob({
+  name: "sliding-window",
+  description: "event-time sliding window count+sum per key, optional allowedLateness; disorder within the watermark bound (no late data)",
+  deterministic: true,
+  compare: "multiset",
+  params: z.object({
+    ...common,
+    windowMs: positiveInt(1000, 86_400_000),
+    slideMs: positiveInt(250, 86_400_000),
+    allowedLatenessMs: z.number().int().min(0).max(3_600_000).default(0),
+    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(50),
+  }),
+  build: (env, p) => buildWindowJob(env, { ...p, watermarkOutOfOrdernessMs: p.maxDisorderMs }),
 });

@@ -1,0 +1,60 @@
+/**
+ * Event-time session windows (EventTimeSessionWindows.withGap) over keyed readings: count
+ * and sum of `amount` per (key, session), late records to a side output sunk as "late".
+ * Checked by conservation per key: the counts of a key's sessions plus its late readings
+ * equal its readings. Not by multiset even without late data: a session that has fired and
+ * been cleaned up (allowedLateness 0) is gone, so a reading exactly at its end opens a new
+ * session in the run where the oracle (one final watermark) merges the two — as in Flink.
+ */
+import { z } from "zod";
+import { GeneratorSource } from "../../engine/api/sources";
+import { EventTimeSessionWindows } from "../../engine/api/windows";
+import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import type { Reading, WindowCount } from "./tumbling-window";
+
+export const sessionWindow = defineJob({
+  name: "session-window",
+  description: "event-time session windows (merging) count+sum per key; late data to a side output (conservation per key)",
+  deterministic: false,
+  compare: "conservation",
+  params: z.object({
+    records: records(1000),
+    keys: positiveInt(8),
+    skew: skew(0),
+    splits: positiveInt(4, 10_000),
+    parallelism: parallelism(2),
+    ratePerSecond: optionalRate(),
+    gapMs: positiveInt(100, 86_400_000),
+    intervalMs: z.number().int().min(0).max(3_600_000).default(10),
+    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(50),
+    watermarkOutOfOrdernessMs: z.number().int().min(0).max(3_600_000).default(50),
+    sink: sinkKind(),
+  }),
+  compareOptions: () => ({
+    keyOf: (r: unknown) => (r as { key: string }).key,
+    countOf: (r: unknown, sink: string) => (sink === "late" ? 1 : (r as WindowCount).count),
+  }),
+  build: (env, p) => {
+    applyParallelism(env, p.parallelism);
+    const source = GeneratorSource({
+      ...keyedGeneratorOptions(p),
+      eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
+      value: (seq, key, rng, ts): Reading => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }),
+    });
+    const sessions = env
+      .fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings")
+      .keyBy((r) => r.key)
+      .window(EventTimeSessionWindows.withGap(p.gapMs))
+      .aggregate(
+        {
+          createAccumulator: () => ({ count: 0, sum: 0 }),
+          add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
+          getResult: (acc) => acc,
+          merge: (a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum }),
+        },
+        (key, w, acc): WindowCount => ({ key, windowStartMs: w.startMs, windowEndMs: w.endMs, count: acc.count, sum: acc.sum }),
+      );
+    sinkInto(sessions, p.sink, "windows");
+    sinkInto(sessions.getSideOutput("late"), p.sink, "late");
+  },
+});
