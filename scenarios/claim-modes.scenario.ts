@@ -14,14 +14,13 @@
  * blobs when the first checkpoint subsumes the savepoint, each SST file once compaction
  * replaced it and the last checkpoint using it was discarded (test/claim-modes.test.ts).
  */
-import { TransactionalSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import type { JobRunResult } from "../engine/job-run";
 import { phasesOf } from "../engine/savepoint-run";
 import { defineScenario } from "./define";
 import { exactlyOnce, finishes } from "./expectations";
+import { paddedRollingSumJob, type PaddedRecord } from "./workloads";
 
-type Rec = { key: number; seq: number; pad: string };
+type Rec = PaddedRecord;
 
 /** The restored phase, the savepoint it restored, and its first checkpoint's per-subtask acks. */
 export function restoredPhase(r: JobRunResult) {
@@ -50,16 +49,7 @@ export default defineScenario({
   params: { records: 4000, keys: 400, padBytes: 500 },
   phases: [{ stopWithSavepoint: { at: "2s", format: "NATIVE" } }, {}],
   knockout: { config: { "execution.state-recovery.claim-mode": "CLAIM" } },
-  job: (env, p) => {
-    const pad = "x".repeat(Number(p.padBytes));
-    env
-      .fromSource<{ key: number; seq: number }>(GeneratorSource({ records: Number(p.records), splits: 4, ratePerSecond: 200, keys: { count: Number(p.keys), distribution: "uniform" } }), "none", "events")
-      .map((r) => ({ ...r, pad }))
-      .keyBy((r: Rec) => r.key)
-      .reduce((a: Rec, b: Rec) => ({ key: a.key, seq: a.seq + b.seq, pad: a.pad }))
-      .map((r: Rec) => ({ key: r.key, seq: r.seq }))
-      .sinkTo(TransactionalSink("sums"));
-  },
+  job: (env, p) => paddedRollingSumJob(env, { records: Number(p.records), keys: Number(p.keys), padBytes: Number(p.padBytes), splits: 4, ratePerSecond: 200 }),
   timeLimit: "5m",
   expect: [
     finishes(),

@@ -11,14 +11,13 @@
  * `execution.state-recovery.path`): sources read from the start again and the sums start
  * from zero — duplicates and wrong sums in the committed output.
  */
-import { TransactionalSink } from "../engine/api/sinks";
-import { GeneratorSource } from "../engine/api/sources";
 import type { JobRunResult } from "../engine/job-run";
 import { phasesOf } from "../engine/savepoint-run";
 import { defineScenario } from "./define";
 import { exactlyOnce, finishes } from "./expectations";
+import { paddedRollingSumJob, type PaddedRecord } from "./workloads";
 
-type Rec = { key: number; seq: number; pad: string };
+type Rec = PaddedRecord;
 
 /** The keyed vertex's old → new parallelism in each restored phase. */
 export function keyedRescales(r: JobRunResult): string[] {
@@ -49,16 +48,7 @@ export default defineScenario({
     { config: { "parallelism.default": 2, "state.backend.type": "rocksdb" } },
   ],
   knockout: { phases: [{}, { restore: false }, { restore: false }] },
-  job: (env, p) => {
-    const pad = "x".repeat(Number(p.padBytes));
-    env
-      .fromSource<{ key: number; seq: number }>(GeneratorSource({ records: Number(p.records), splits: 8, ratePerSecond: 100, keys: { count: Number(p.keys), distribution: "uniform" } }), "none", "events")
-      .map((r) => ({ ...r, pad }))
-      .keyBy((r: Rec) => r.key)
-      .reduce((a: Rec, b: Rec) => ({ key: a.key, seq: a.seq + b.seq, pad: a.pad }))
-      .map((r: Rec) => ({ key: r.key, seq: r.seq }))
-      .sinkTo(TransactionalSink("sums"));
-  },
+  job: (env, p) => paddedRollingSumJob(env, { records: Number(p.records), keys: Number(p.keys), padBytes: Number(p.padBytes), splits: 8, ratePerSecond: 100 }),
   timeLimit: "5m",
   expect: [
     finishes(),

@@ -3,7 +3,7 @@
  * config, faults and expectations), and twins of one workload stay the same program.
  */
 import type { StreamExecutionEnvironment } from "../engine/api/environment";
-import { DiscardingSink } from "../engine/api/sinks";
+import { DiscardingSink, TransactionalSink } from "../engine/api/sinks";
 import { GeneratorSource } from "../engine/api/sources";
 
 export interface SlowMapParams {
@@ -81,4 +81,23 @@ export function largeStateJob(env: StreamExecutionEnvironment, p: LargeStatePara
       "State",
     )
     .sinkTo(DiscardingSink("out"));
+}
+
+/** A record of paddedRollingSumJob's keyed state: the pad makes the state per key large. */
+export type PaddedRecord = { key: number; seq: number; pad: string };
+
+/**
+ * Keyed rolling sums of padded records into the transactional sink "sums" (the pad is kept
+ * in the keyed state, dropped before the sink): about `padBytes` of state per key, the
+ * savepoint and claim-mode scenarios' job.
+ */
+export function paddedRollingSumJob(env: StreamExecutionEnvironment, p: { records: number; keys: number; padBytes: number; splits: number; ratePerSecond: number }): void {
+  const pad = "x".repeat(p.padBytes);
+  env
+    .fromSource<{ key: number; seq: number }>(GeneratorSource({ records: p.records, splits: p.splits, ratePerSecond: p.ratePerSecond, keys: { count: p.keys, distribution: "uniform" } }), "none", "events")
+    .map((r) => ({ ...r, pad }))
+    .keyBy((r: PaddedRecord) => r.key)
+    .reduce((a: PaddedRecord, b: PaddedRecord) => ({ key: a.key, seq: a.seq + b.seq, pad: a.pad }))
+    .map((r: PaddedRecord) => ({ key: r.key, seq: r.seq }))
+    .sinkTo(TransactionalSink("sums"));
 }
