@@ -278,18 +278,11 @@ export class WindowOperator extends BaseOperator {
   ) {
     super();
     this.sizeMs = assigner.sizeMs;
-    if (!Number.isSafeInteger(allowedLatenessMs) || allowedLatenessMs < 0) {
-      throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${allowedLatenessMs}`);
-    }
+    checkAllowedLateness(allowedLatenessMs);
   }
 
   processElement(value: unknown, timestampMs: number): void {
-    if (!Number.isSafeInteger(timestampMs)) {
-      throw new InputError(
-        this.ctx.operatorName,
-        `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`,
-      );
-    }
+    checkEventTimestamp(this.ctx.operatorName, timestampMs);
     const timers = this.ctx.timers;
     const watermark = timers.currentWatermark();
     const state = this.ctx.state;
@@ -380,18 +373,11 @@ export class SessionWindowOperator extends BaseOperator {
     private readonly allowedLatenessMs = 0,
   ) {
     super();
-    if (!Number.isSafeInteger(allowedLatenessMs) || allowedLatenessMs < 0) {
-      throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${allowedLatenessMs}`);
-    }
+    checkAllowedLateness(allowedLatenessMs);
   }
 
   processElement(value: unknown, timestampMs: number): void {
-    if (!Number.isSafeInteger(timestampMs)) {
-      throw new InputError(
-        this.ctx.operatorName,
-        `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`,
-      );
-    }
+    checkEventTimestamp(this.ctx.operatorName, timestampMs);
     const timers = this.ctx.timers;
     const watermark = timers.currentWatermark();
     const state = this.ctx.state;
@@ -721,3 +707,14 @@ function safeJson(value: unknown): string {
   }
 }
 
+
+function checkAllowedLateness(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new InputError("allowedLateness", `must be a non-negative integer number of ms, got ${ms}`);
+}
+
+/** Event-time windows need an integral event timestamp on every record. */
+function checkEventTimestamp(operatorName: string, timestampMs: number): void {
+  if (!Number.isSafeInteger(timestampMs)) {
+    throw new InputError(operatorName, `record has no valid event timestamp (${timestampMs}): is the source's watermark strategy "none", or its timestamps not integral ms?`);
+  }
+}

@@ -280,18 +280,23 @@ export class RocksDbStateBackend extends HashMapStateBackend {
    */
   snapshotFiles(checkpointId: CheckpointId, tag = "chk"): RocksDbOperatorSnapshot | undefined {
     if (!this.env.settings.incremental) return undefined;
-    if (this.lsm.switchMemtable()) {
-      const file = this.lsm.flushOldest()!;
-      this.env.charge(this.flushIoNs(file.bytes));
-      this.writeFlush(file, true);
-    }
-    const files = this.lsm.liveFiles();
+    const files = this.flushForSnapshot();
     const handles = new Map<string, SharedFileHandle>();
     for (const f of files) {
       handles.set(f.name, this.confirmed.get(f.name) ?? { name: f.name, blobKey: `checkpoints/shared/${f.name}.sst@${tag}-${checkpointId}`, bytes: f.bytes, checkpointId });
     }
     this.taken.set(checkpointId, handles);
     return { files: files.map(fileMeta), shared: [...handles.values()] };
+  }
+
+  /** A snapshot sees the memtable as an SST file: flush it (charging the IO), then list the live files. */
+  private flushForSnapshot(): ReturnType<LsmTree["liveFiles"]> {
+    if (this.lsm.switchMemtable()) {
+      const file = this.lsm.flushOldest()!;
+      this.env.charge(this.flushIoNs(file.bytes));
+      this.writeFlush(file, true);
+    }
+    return this.lsm.liveFiles();
   }
 
   /**
@@ -301,12 +306,7 @@ export class RocksDbStateBackend extends HashMapStateBackend {
    */
   snapshotFilesForSavepoint(checkpointId: CheckpointId, dir: string): RocksDbOperatorSnapshot | undefined {
     if (!this.env.settings.incremental) return undefined;
-    if (this.lsm.switchMemtable()) {
-      const file = this.lsm.flushOldest()!;
-      this.env.charge(this.flushIoNs(file.bytes));
-      this.writeFlush(file, true);
-    }
-    const files = this.lsm.liveFiles();
+    const files = this.flushForSnapshot();
     return { files: files.map(fileMeta), shared: files.map((f) => ({ name: f.name, blobKey: `${dir}/${this.env.instanceName}/${f.name}.sst`, bytes: f.bytes, checkpointId })) };
   }
 

@@ -7,10 +7,9 @@
  * session in the run where the oracle (one final watermark) merges the two — as in Flink.
  */
 import { z } from "zod";
-import { GeneratorSource } from "../../engine/api/sources";
 import { EventTimeSessionWindows } from "../../engine/api/windows";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
-import type { Reading, WindowCount } from "./tumbling-window";
+import { defineJob, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { keyedReadings, type WindowCount } from "./tumbling-window";
 
 export const sessionWindow = defineJob({
   name: "session-window",
@@ -35,15 +34,7 @@ export const sessionWindow = defineJob({
     countOf: (r: unknown, sink: string) => (sink === "late" ? 1 : (r as WindowCount).count),
   }),
   build: (env, p) => {
-    applyParallelism(env, p.parallelism);
-    const source = GeneratorSource({
-      ...keyedGeneratorOptions(p),
-      eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
-      value: (seq, key, rng, ts): Reading => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }),
-    });
-    const sessions = env
-      .fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings")
-      .keyBy((r) => r.key)
+    const sessions = keyedReadings(env, p)
       .window(EventTimeSessionWindows.withGap(p.gapMs))
       .aggregate(
         {

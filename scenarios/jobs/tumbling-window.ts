@@ -64,16 +64,22 @@ interface WindowJobParams {
   sink: "transactional" | "collect" | "discard";
 }
 
-function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): void {
+/** The window jobs' input: event-time readings of a keyed generator, keyed by reading key. */
+export function keyedReadings(
+  env: StreamExecutionEnvironment,
+  p: Parameters<typeof keyedGeneratorOptions>[0] & { parallelism: number | "auto"; intervalMs: number; maxDisorderMs: number; watermarkOutOfOrdernessMs: number },
+) {
   applyParallelism(env, p.parallelism);
   const source = GeneratorSource({
     ...keyedGeneratorOptions(p),
     eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
     value: (seq, key, rng, ts): Reading => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }),
   });
-  const windows = env
-    .fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings")
-    .keyBy((r) => r.key)
+  return env.fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings").keyBy((r) => r.key);
+}
+
+function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): void {
+  const windows = keyedReadings(env, p)
     .window(p.slideMs === undefined ? TumblingEventTimeWindows.of(p.windowMs) : SlidingEventTimeWindows.of(p.windowMs, p.slideMs))
     .allowedLateness(p.allowedLatenessMs ?? 0)
     .aggregate(
