@@ -18,7 +18,8 @@ export interface EngineEvents {
     job: string;
     runtimeMode: string;
     vertices: { id: string; name: string; parallelism: number; maxParallelism: number; chain: string[] }[];
-    edges: { source: string; target: string; distribution: string; partitioner: string; partitionType: string }[];
+    /** `input`: the target operator's input the edge feeds (0, or 1 for a two-input operator's second). */
+    edges: { source: string; target: string; input: number; distribution: string; partitioner: string; partitionType: string }[];
     regions: { id: number; subtasks: string[] }[];
   };
   JobStatusChanged: { job: string; status: JobStatus; cause?: string };

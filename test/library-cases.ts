@@ -11,7 +11,17 @@ import type { LibraryCase } from "./library-run";
 import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
 /** The jobs the property covers: every deterministic one, and late-data-window and session-window (conservation). */
-export const PROPERTY_JOBS = ["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const;
+export const PROPERTY_JOBS = [
+  "wordcount",
+  "tumbling-window",
+  "late-data-window",
+  "sliding-window",
+  "session-window",
+  "keyed-timers",
+  "rebalance-rescale",
+  "batch-dag",
+  "broadcast-rules",
+] as const;
 export type PropertyJob = (typeof PROPERTY_JOBS)[number];
 
 export const MAX_PARALLELISM = 8;
@@ -144,6 +154,20 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       ...common,
     })
     .map(defined),
+  "broadcast-rules": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 120 }),
+      categories: fc.integer({ min: 1, max: 6 }),
+      rules: fc.integer({ min: 0, max: 40 }),
+      ruleSplits: fc.integer({ min: 1, max: 3 }),
+      ...common,
+    })
+    .map(defined),
 };
 
 /** Largest operator parallelism the params give (every library job sets its own). */
@@ -177,7 +201,16 @@ const tuningArb = fc.record(
 );
 
 /** Jobs whose parallelism param may be "auto" (the others set parallelism per operator). */
-const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "batch-dag"]);
+const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set([
+  "wordcount",
+  "tumbling-window",
+  "late-data-window",
+  "sliding-window",
+  "session-window",
+  "keyed-timers",
+  "batch-dag",
+  "broadcast-rules",
+]);
 
 /**
  * Adaptive batch scheduler bounds: a small volume per task, so the few KB of a property

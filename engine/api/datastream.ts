@@ -46,6 +46,7 @@ import {
 } from "./operators";
 import type { SinkSpec } from "./sinks";
 import { EventTimeSessionWindows, type EventTimeWindowAssigner } from "./windows";
+import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams } from "./connected-streams";
 
 export class DataStream<T> {
   constructor(
@@ -57,6 +58,8 @@ export class DataStream<T> {
     /** The producer's side output this stream reads, or undefined for its main output. */
     protected readonly sideOutputTag: string | undefined = undefined,
     protected readonly keySelector: KeySelector | undefined = undefined,
+    /** A union's inputs (Flink's UnionTransformation: no node, one edge per input). */
+    protected readonly unionInputs: readonly EdgeInit[] | undefined = undefined,
   ) {}
 
   get node(): StreamNode {
@@ -85,7 +88,46 @@ export class DataStream<T> {
    */
   keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStream<T, K> {
     const checked: KeySelector = (value) => checkKey(keySelector(value), "keyBy");
-    return new KeyedStream<T, K>(this.env, this.nodeId, "hash", this.sideOutputTag, checked);
+    return new KeyedStream<T, K>(this.env, this.nodeId, "hash", this.sideOutputTag, checked, this.unionInputs);
+  }
+
+  /**
+   * Flink's union: one stream of the elements of all, with no node of its own — the next
+   * operator gets one input edge per stream (never chained, as it has several). A
+   * partitioner set on the union (e.g. keyBy) applies to every edge; otherwise each keeps its own.
+   */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    if (others.length === 0) throw new InputError("union", "needs at least one other stream");
+    const inputs: EdgeInit[] = [...this.edgeInits()];
+    for (const other of others) {
+      if (other.env !== this.env) throw new InputError("union", "streams of different environments cannot be unioned");
+      inputs.push(...other.edgeInits());
+    }
+    return new DataStream<T>(this.env, this.nodeId, undefined, undefined, undefined, inputs);
+  }
+
+  /** Connects two streams for a two-input operator (CoMap, CoFlatMap, CoProcess; keyed or broadcast). */
+  connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2>;
+  connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
+  connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2>(this, other);
+    if (other.env !== this.env) throw new InputError("connect", "streams of different environments cannot be connected");
+    return new ConnectedStreams<T, T2>(this, other);
+  }
+
+  /** @internal The edges a consumer of this stream gets (several for a union). */
+  edgeInits(): EdgeInit[] {
+    if (this.unionInputs === undefined) return [this.edgeInit()];
+    return this.unionInputs.map((u) => ({
+      ...u,
+      partitioner: this.partitioner ?? u.partitioner,
+      ...(this.keySelector !== undefined ? { keySelector: this.keySelector } : {}),
+    }));
+  }
+
+  /** @internal The key of this stream's records when it is keyed (KeyedStream), else undefined. */
+  get keySelectorOrUndefined(): KeySelector | undefined {
+    return this instanceof KeyedStream ? this.keySelector : undefined;
   }
 
   rebalance(): DataStream<T> {
@@ -98,8 +140,20 @@ export class DataStream<T> {
   forward(): DataStream<T> {
     return this.partitionBy("forward");
   }
-  broadcast(): DataStream<T> {
-    return this.partitionBy("broadcast");
+  /**
+   * No names: every record goes to every consumer subtask (the broadcast partitioner). With
+   * names: a BroadcastStream for the broadcast state pattern, declaring the broadcast states
+   * (Flink's MapStateDescriptors) its connected operator keeps.
+   */
+  broadcast(): DataStream<T>;
+  broadcast(...stateNames: string[]): BroadcastStream<T>;
+  broadcast(...stateNames: string[]): DataStream<T> | BroadcastStream<T> {
+    if (stateNames.length === 0) return this.partitionBy("broadcast");
+    for (const name of stateNames) {
+      if (typeof name !== "string" || name.length === 0) throw new InputError("broadcast.stateNames", "must be non-empty strings");
+    }
+    if (new Set(stateNames).size !== stateNames.length) throw new InputError("broadcast.stateNames", `duplicate name in ${stateNames.join(", ")}`);
+    return new BroadcastStream<T>(this.env, this.partitionBy("broadcast").edgeInits(), stateNames);
   }
   global(): DataStream<T> {
     return this.partitionBy("global");
@@ -124,7 +178,7 @@ export class DataStream<T> {
               ? () => new DiscardingSinkWriter()
               : () => new TransactionalSinkWriter(sink.sinkName, sink.fencing ?? true),
       },
-      [this.edgeInit()],
+      this.edgeInits(),
     );
     if (sink.kind !== "transactional") return new DataStreamSink(this.env, sink.sinkName, [writer.id]);
     const committer = this.env.addNode(
@@ -141,7 +195,7 @@ export class DataStream<T> {
   }
 
   protected partitionBy(partitioner: PartitionerKind): DataStream<T> {
-    return new DataStream<T>(this.env, this.nodeId, partitioner, this.sideOutputTag);
+    return new DataStream<T>(this.env, this.nodeId, partitioner, this.sideOutputTag, undefined, this.unionInputs);
   }
 
   protected edgeInit(): EdgeInit {
@@ -161,7 +215,7 @@ export class DataStream<T> {
       chainingStrategy: "ALWAYS",
       ...(init.keyed === true && this.keySelector !== undefined ? { keySelector: this.keySelector } : {}),
     };
-    const node = this.env.addNode(nodeInit, [this.edgeInit()]);
+    const node = this.env.addNode(nodeInit, this.edgeInits());
     return new SingleOutputStream<R>(this.env, node.id);
   }
 }

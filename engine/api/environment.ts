@@ -72,6 +72,7 @@ export interface NodeInit {
   source?: SourceSpec;
   watermarks?: WatermarkStrategySpec;
   keySelector?: KeySelector;
+  keySelector2?: KeySelector;
   sinkName?: string;
 }
 
@@ -81,6 +82,8 @@ export interface EdgeInit {
   partitioner: PartitionerKind | undefined;
   keySelector?: KeySelector;
   sideOutputTag?: string;
+  /** The target's input this edge feeds (StreamEdge.typeNumber): 0 unless it is a second input. */
+  input?: number;
 }
 
 export class StreamExecutionEnvironment {
@@ -173,22 +176,23 @@ export class StreamExecutionEnvironment {
       ...(init.source !== undefined ? { source: init.source } : {}),
       ...(init.watermarks !== undefined ? { watermarks: init.watermarks } : {}),
       ...(init.keySelector !== undefined ? { keySelector: init.keySelector } : {}),
+      ...(init.keySelector2 !== undefined ? { keySelector2: init.keySelector2 } : {}),
       ...(init.sinkName !== undefined ? { sinkName: init.sinkName } : {}),
     };
     g.nodes.push(node);
-    inputs.forEach((input, typeNumber) => {
+    for (const input of inputs) {
       const edge: ApiStreamEdge = {
         id: g.edges.length,
         sourceId: input.from,
         targetId: node.id,
         partitioner: input.partitioner ?? "forward",
-        typeNumber,
+        typeNumber: input.input ?? 0,
         ...(input.partitioner === undefined ? { partitionerUnset: true } : {}),
         ...(input.keySelector !== undefined ? { keySelector: input.keySelector } : {}),
         ...(input.sideOutputTag !== undefined ? { sideOutputTag: input.sideOutputTag } : {}),
       };
       g.edges.push(edge);
-    });
+    }
     return node;
   }
 

@@ -62,7 +62,7 @@ export abstract class BaseOperator implements StreamOperator {
 }
 
 /** Flink's TimestampedCollector: user emissions carry the timestamp of what is being processed. */
-class TimestampedCollector implements Collector<unknown> {
+export class TimestampedCollector implements Collector<unknown> {
   timestampMs = NaN;
   constructor(private readonly out: Output) {}
   collect(value: unknown): void {
@@ -94,7 +94,7 @@ export class MapOperator extends BaseOperator {
   }
 }
 
-function runtimeContextOf(ctx: OperatorContext): FunctionRuntimeContext {
+export function runtimeContextOf(ctx: OperatorContext): FunctionRuntimeContext {
   return { operatorName: ctx.operatorName, subtaskIndex: ctx.subtaskIndex, parallelism: ctx.parallelism, attemptNumber: ctx.attemptNumber, rng: ctx.rng };
 }
 
@@ -436,7 +436,7 @@ export class SessionWindowOperator extends BaseOperator {
 // Keyed process function
 
 /** One reusable context object per operator (no allocation per record). */
-class ProcessContext implements OnTimerContext<Key> {
+export class ProcessContext implements OnTimerContext<Key> {
   timestampMs = NaN;
   key: Key = "";
   timeDomain: "EVENT_TIME" | "PROCESSING_TIME" = "EVENT_TIME";
@@ -691,7 +691,7 @@ export class SinkCommitterOperator extends BaseOperator {
 
 // ---------------------------------------------------------------------------------------
 
-function currentKey(ctx: OperatorContext): Key {
+export function currentKey(ctx: OperatorContext): Key {
   const key = ctx.currentKey();
   // Not assert(...): its message would be built for every record.
   if (key === undefined) throw new InvariantError(`${ctx.operatorName}: keyed operator called without a current key`);

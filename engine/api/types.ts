@@ -114,6 +114,12 @@ export interface ExternalStoreApi {
 export interface StreamOperator {
   open(ctx: OperatorContext, out: Output): void;
   processElement(value: unknown, timestampMs: number): void;
+  /**
+   * Two-input operators (Flink's TwoInputStreamOperator): an element of the second input;
+   * the first input's go to processElement. Keyed: the key comes from the node's keySelector2
+   * (none for a broadcast input, whose elements have no current key).
+   */
+  processElement2?(value: unknown, timestampMs: number): void;
   /** Called after the runtime fired event-time timers ≤ watermark; must forward it. */
   processWatermark(watermarkMs: number): void;
   onEventTimer(timestampMs: number): void;

@@ -116,12 +116,12 @@ export class ChannelStateReplay {
   }
 
   /** Processes input records through `process` while `canContinue()`; as replayOutput. */
-  replayInput(canContinue: () => boolean, process: (value: unknown, timestampMs: number) => void): boolean {
+  replayInput(canContinue: () => boolean, process: (value: unknown, timestampMs: number, gate: number) => void): boolean {
     for (; this.inputIndex < this.inputs.length; this.inputIndex++, this.inputRecord = 0) {
       const e = this.inputs[this.inputIndex]!;
       for (; this.inputRecord < e.values.length; this.inputRecord++) {
         if (!canContinue()) return false;
-        process(e.values[this.inputRecord], e.timestamps[this.inputRecord]!);
+        process(e.values[this.inputRecord], e.timestamps[this.inputRecord]!, e.gate);
       }
     }
     return true;

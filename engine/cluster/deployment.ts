@@ -17,6 +17,8 @@ export interface InputChannelDeployment {
 
 export interface InputGateDeployment {
   gateId: string;
+  /** The head operator's input this gate feeds (0, or 1 for a two-input operator's second). */
+  inputIndex: number;
   partitionType: ResultPartitionType;
   channels: InputChannelDeployment[];
 }

@@ -277,6 +277,7 @@ export class JobManager {
       edges: jg.edges.map((e) => ({
         source: vertexId(e.sourceVertex),
         target: vertexId(e.targetVertex),
+        input: e.typeNumber,
         distribution: e.distribution,
         partitioner: e.partitioner,
         partitionType: e.partitionType,
@@ -1020,6 +1021,7 @@ export class JobManager {
       chainedEdges: jv.chainedEdges.map((e) => ({ sourceId: e.sourceId, targetId: e.targetId, sideOutputTag: sideOutputTagOf(e) })),
       inputs: e.vertex.inputGates.map((gate) => ({
         gateId: `${e.attemptId}/gate-${gate.gateIndex}`,
+        inputIndex: jv.inputs[gate.gateIndex]!.typeNumber,
         partitionType: gate.partitionType,
         channels: gate.channels.map((c) => {
           const producer = this.executions.get(eg.partitionById.get(c.partitionId)!.producer)!;

@@ -287,6 +287,7 @@ export class TaskManager {
       chain: [...d.chain],
       chainedEdges: d.chainedEdges,
       inputs,
+      inputOfGate: d.inputs.map((g) => g.inputIndex),
       outputs,
       settings: this.ctx.settings,
       costs: this.ctx.costs,

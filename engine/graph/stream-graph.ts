@@ -33,6 +33,11 @@ export interface StreamNode {
   readonly watermarks?: WatermarkStrategySpec;
   /** Keyed operators: the key of their input records (from the upstream keyBy). */
   readonly keySelector?: KeySelector;
+  /**
+   * Two-input keyed operators: the key of second-input records (Flink's second state
+   * partitioner). Undefined for a broadcast second input: its elements have no key.
+   */
+  readonly keySelector2?: KeySelector;
   cost: OperatorCost;
   chainingStrategy: ChainingStrategy;
   slotSharingGroup: string;
@@ -47,7 +52,10 @@ export interface StreamEdge {
   readonly partitioner: PartitionerKind;
   /** hash partitioner: the key that picks the key group. */
   readonly keySelector?: KeySelector;
-  /** Multi-input operators: which input of the target this edge feeds (0-based). */
+  /**
+   * Which input of the target this edge feeds: 0, or 1 for the second input of a two-input
+   * operator. Every edge of a union feeds the same input.
+   */
   readonly typeNumber: number;
 }
 

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   runtimeMode?: RuntimeMode;
   /** Makes the operator keyed: the key of each input record. */
   keySelector?: KeySelector;
+  /** Two-input keyed operators: the key of each second-input record (none: a broadcast input). */
+  keySelector2?: KeySelector;
   operatorName?: string;
   subtaskIndex?: number;
   parallelism?: number;
@@ -129,6 +131,7 @@ export class OperatorHarness {
   private opened = false;
   private readonly mode: RuntimeMode;
   private readonly keySelector: KeySelector | undefined;
+  private readonly keySelector2: KeySelector | undefined;
 
   constructor(
     readonly operator: StreamOperator,
@@ -136,6 +139,7 @@ export class OperatorHarness {
   ) {
     this.mode = options.runtimeMode ?? "STREAMING";
     this.keySelector = options.keySelector;
+    this.keySelector2 = options.keySelector2;
     this.external = options.external ?? new ExternalStore();
     const harness = this;
     const name = options.operatorName ?? "operator";
@@ -226,6 +230,15 @@ export class OperatorHarness {
     this.operator.processElement(value, timestampMs);
   }
 
+  /** One record of a two-input operator's second input; keyed by keySelector2, if any. */
+  processElement2(value: unknown, timestampMs = NaN): void {
+    this.checkOpen();
+    assert(this.operator.processElement2 !== undefined, `${this.ctx.operatorName}: a second-input record for a one-input operator`);
+    // A broadcast input has no key: Flink's broadcast side sees no current key.
+    this.key = this.keySelector2 === undefined ? undefined : checkKey(this.keySelector2(value), `${this.ctx.operatorName} key selector 2`);
+    this.operator.processElement2(value, timestampMs);
+  }
+
   /** Fires due event-time timers, then hands the watermark to the operator (which forwards it). */
   processWatermark(watermarkMs: number): void {
     this.checkOpen();
@@ -245,25 +258,36 @@ export class OperatorHarness {
   }
 
   /**
-   * BATCH sorted keyed input (§8): sorts by (key, timestamp, arrival) and runs one key at a
-   * time, ending each key by firing all its timers at watermark +∞ and dropping its state.
+   * BATCH sorted keyed input (§8): sorts by (key, input, timestamp, arrival) and runs one key
+   * at a time, ending each key by firing all its timers at watermark +∞ and dropping its
+   * state. `inputs` (default all 0) gives each record's input; a non-keyed (broadcast)
+   * second input is processed whole first, as Flink's BATCH mode does.
    */
-  processBatchKeyed(values: readonly unknown[], timestampsMs: readonly number[]): void {
+  processBatchKeyed(values: readonly unknown[], timestampsMs: readonly number[], inputs?: readonly number[]): void {
     this.checkOpen();
     const selector = this.keySelector;
     assert(selector !== undefined, "harness: processBatchKeyed needs a keyed operator");
     assert(values.length === timestampsMs.length, "harness: values and timestamps differ in length");
-    const keys = values.map((v) => checkKey(selector(v), `${this.ctx.operatorName} key selector`));
-    const order = values.map((_, i) => i);
-    // Same comparator as the runtime's sorted input: key, then timestamp, then arrival.
-    order.sort((a, b) => compareKeys(keys[a]!, keys[b]!) || timestampsMs[a]! - timestampsMs[b]! || a - b);
+    const inputOf = (i: number) => inputs?.[i] ?? 0;
+    const keyed: number[] = [];
+    for (let i = 0; i < values.length; i++) {
+      if (inputOf(i) === 1 && this.keySelector2 === undefined) this.processElement2(values[i], timestampsMs[i]!);
+      else keyed.push(i);
+    }
+    const keys = values.map((v, i) =>
+      inputOf(i) === 0 ? checkKey(selector(v), `${this.ctx.operatorName} key selector`) : this.keySelector2 === undefined ? undefined : checkKey(this.keySelector2(v), `${this.ctx.operatorName} key selector 2`),
+    );
+    // Same comparator as the runtime's sorted input: key, then input, then timestamp, then arrival.
+    keyed.sort((a, b) => compareKeys(keys[a]!, keys[b]!) || inputOf(a) - inputOf(b) || timestampsMs[a]! - timestampsMs[b]! || a - b);
     let i = 0;
-    while (i < order.length) {
-      const key = keys[order[i]!]!;
+    while (i < keyed.length) {
+      const key = keys[keyed[i]!]!;
       this.watermarkMs = MIN_WATERMARK;
-      for (; i < order.length && compareKeys(keys[order[i]!]!, key) === 0; i++) {
+      for (; i < keyed.length && compareKeys(keys[keyed[i]!]!, key) === 0; i++) {
+        const r = keyed[i]!;
         this.key = key;
-        this.operator.processElement(values[order[i]!], timestampsMs[order[i]!]!);
+        if (inputOf(r) === 0) this.operator.processElement(values[r], timestampsMs[r]!);
+        else this.operator.processElement2!(values[r], timestampsMs[r]!);
       }
       this.endKey(key);
     }

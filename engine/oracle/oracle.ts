@@ -23,7 +23,7 @@ import { sideOutputTagOf } from "../api/environment";
 import { jobRng, operatorRng, readerRng, sourceRng } from "../api/job-rng";
 import { assignSplits } from "../api/sources";
 import { MAX_WATERMARK, type RuntimeMode } from "../api/types";
-import type { StreamGraph, StreamNode } from "../graph/stream-graph";
+import type { StreamEdge, StreamGraph, StreamNode } from "../graph/stream-graph";
 import { ExternalStore } from "../external-store";
 import { OperatorHarness, type TimestampedValue } from "./harness";
 
@@ -71,6 +71,7 @@ export function runOracleDetailed(graph: StreamGraph, opts: OracleOptions): Orac
     const harness = new OperatorHarness(node.operator(0), {
       runtimeMode: opts.runtimeMode,
       ...(node.keySelector !== undefined ? { keySelector: node.keySelector } : {}),
+      ...(node.keySelector2 !== undefined ? { keySelector2: node.keySelector2 } : {}),
       operatorName: node.name,
       subtaskIndex: 0,
       parallelism: 1,
@@ -85,8 +86,8 @@ export function runOracleDetailed(graph: StreamGraph, opts: OracleOptions): Orac
     } else {
       const values: unknown[] = [];
       const timestamps: number[] = [];
-      for (const edge of graph.inEdges(id)) {
-        if (edge.typeNumber !== 0) throw new InputError(`node ${node.name}`, "two-input operators are not supported by the oracle yet");
+      const inputs: number[] = [];
+      for (const edge of inputOrder(graph.inEdges(id))) {
         const up = outputs.get(edge.sourceId);
         assert(up !== undefined, `oracle: node ${id} consumes node ${edge.sourceId}, which has not run (ids not topological?)`);
         const tag = sideOutputTagOf(edge);
@@ -94,12 +95,16 @@ export function runOracleDetailed(graph: StreamGraph, opts: OracleOptions): Orac
         for (const r of input) {
           values.push(r.value);
           timestamps.push(r.timestampMs);
+          inputs.push(edge.typeNumber);
         }
       }
       if (opts.runtimeMode === "BATCH" && node.keySelector !== undefined) {
-        harness.processBatchKeyed(values, timestamps);
+        harness.processBatchKeyed(values, timestamps, inputs);
       } else {
-        for (let i = 0; i < values.length; i++) harness.processElement(values[i], timestamps[i]!);
+        for (let i = 0; i < values.length; i++) {
+          if (inputs[i] === 0) harness.processElement(values[i], timestamps[i]!);
+          else harness.processElement2(values[i], timestamps[i]!);
+        }
       }
     }
     harness.processWatermark(MAX_WATERMARK);
@@ -118,6 +123,17 @@ export function runOracleDetailed(graph: StreamGraph, opts: OracleOptions): Orac
     if (node.sinkName !== undefined && !result.has(node.sinkName)) result.set(node.sinkName, [...store.committed(node.sinkName)]);
   }
   return { outputs: result, store, recordsRead, unconsumedSideOutputs: unconsumed };
+}
+
+/**
+ * The order the oracle feeds a node's input edges: broadcast edges first (a job whose result
+ * depends on it expects its broadcast data — rules, a dimension table — to be there before
+ * the data it applies to; Flink's BATCH mode reads broadcast inputs first too), then by
+ * input, then by edge (creation order).
+ */
+function inputOrder(edges: readonly StreamEdge[]): StreamEdge[] {
+  const rank = (e: StreamEdge) => (e.partitioner === "broadcast" ? 0 : 1);
+  return [...edges].sort((a, b) => rank(a) - rank(b) || a.typeNumber - b.typeNumber || a.id - b.id);
 }
 
 function readSource(node: StreamNode, job: Rng, budget: number, harness: OperatorHarness): number {

@@ -38,6 +38,7 @@ const MAX_TIMER_ROUNDS_PER_KEY = 1_000_000;
 export class ChainedOperator implements Output, OperatorContext, TimerService {
   readonly operator: StreamOperator;
   readonly keySelector: KeySelector | undefined;
+  readonly keySelector2: KeySelector | undefined;
   private readonly backend: KeyedStateBackend;
   /** The wrapped backend of a changelog backend, else the backend itself. */
   private readonly stateBackend: KeyedStateBackend;
@@ -70,6 +71,10 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
     this.sideRoutes = new Map([...routes].filter(([tag]) => tag !== undefined) as [string, Route][]);
     this.operator = node.operator(task.id.subtaskIndex);
     this.keySelector = node.keySelector;
+    this.keySelector2 = node.keySelector2;
+    if (node.keySelector2 !== undefined && this.operator.processElement2 === undefined) {
+      throw new InvariantError(`${node.name} has a keyed second input but its operator takes one input`);
+    }
     const batchSingleKey = task.settings.runtimeMode === "BATCH" && task.settings.batchStateBackend && node.keySelector !== undefined;
     const backendKind = batchSingleKey ? "batch" : task.settings.stateBackend;
     this.stateBackend = batchSingleKey
@@ -288,12 +293,22 @@ export class ChainedOperator implements Output, OperatorContext, TimerService {
     this.operator.processElement(value, timestampMs);
   }
 
-  /** BATCH sorted input: the key is known. */
-  processKeyed(key: Key, value: unknown, timestampMs: number): void {
+  /** A two-input operator's second input (keyed by keySelector2 unless it is a broadcast input). */
+  processElement2(value: unknown, timestampMs: number): void {
+    this.task.cpuNs += this.recordCostNs;
+    this.recordsCharged++;
+    const selector = this.keySelector2;
+    if (selector !== undefined) this.setKey(selector(value));
+    this.operator.processElement2!(value, timestampMs);
+  }
+
+  /** BATCH sorted input: the key is known; `input` is 0, or 1 for a second input. */
+  processKeyed(key: Key, value: unknown, timestampMs: number, input = 0): void {
     this.task.cpuNs += this.recordCostNs;
     this.recordsCharged++;
     this.setKey(key);
-    this.operator.processElement(value, timestampMs);
+    if (input === 0) this.operator.processElement(value, timestampMs);
+    else this.operator.processElement2!(value, timestampMs);
   }
 
   /** BATCH: a key ended; its timers fire as if the watermark were +∞ (§8). */

@@ -58,6 +58,8 @@ export interface TaskSetup {
   /** Edges inside the chain; a side-output edge carries its tag. */
   chainedEdges: readonly { sourceId: number; targetId: number; sideOutputTag: string | undefined }[];
   inputs: InputGateReader[];
+  /** The head operator's input each gate feeds (StreamEdge.typeNumber); default all 0. */
+  inputOfGate?: readonly number[];
   outputs: OutputSpec[];
   settings: TaskSettings;
   costs: CostModel;
@@ -102,8 +104,11 @@ interface PendingSnapshot {
 
 /** BATCH sorted keyed input, gathered until the end of input: each key's records in arrival order. */
 interface SortedInput {
-  groups: Map<Key, { values: unknown[]; timestamps: number[] }>;
+  /** Per key, its records of both inputs; `inputs` only when the head has a second input. */
+  groups: Map<Key, { values: unknown[]; timestamps: number[]; inputs?: number[] }>;
   records: number;
+  /** Records of a non-keyed (broadcast) second input: processed before every key, as Flink's BATCH mode does. */
+  unkeyed: { values: unknown[]; timestamps: number[] };
 }
 
 /** Records a source emits at most per work item, whatever the buffer size allows. */
@@ -131,6 +136,8 @@ export class Task {
   // Input position inside a partly processed buffer.
   private current: { buffer: NetworkBuffer; channel: number; gate: number; index: number } | undefined;
   private nextGate = 0;
+  /** Per input gate: 1 when it feeds the head's second input. */
+  private readonly inputOfGate: Uint8Array;
   private readonly channelWatermarks: Float64Array[];
   private inputWatermark = MIN_WATERMARK;
   private lastEmittedWatermark = MIN_WATERMARK;
@@ -215,6 +222,10 @@ export class Task {
     }
     this.head = this.chain[0]!;
     this.sourceNode = this.head.node.kind === "source" ? this.head.node : undefined;
+    this.inputOfGate = Uint8Array.from(setup.inputs, (_, g) => setup.inputOfGate?.[g] ?? 0);
+    if (this.inputOfGate.includes(1) && this.head.operator.processElement2 === undefined) {
+      throw new InvariantError(`${this.head.node.name} has a second input but its operator takes one input`);
+    }
     this.channelWatermarks = setup.inputs.map((g) => new Float64Array(g.numChannels).fill(MIN_WATERMARK));
     this.channelEnded = setup.inputs.map((g) => new Uint8Array(g.numChannels));
     const debloat = setup.settings.runtimeMode === "STREAMING" ? setup.settings.debloat : undefined;
@@ -233,7 +244,10 @@ export class Task {
           })
         : undefined;
     const batch = setup.settings.runtimeMode === "BATCH";
-    this.sortedInput = batch && setup.settings.sortedInputs && this.head.keySelector !== undefined ? { groups: new Map(), records: 0 } : undefined;
+    this.sortedInput =
+      batch && setup.settings.sortedInputs && this.head.keySelector !== undefined
+        ? { groups: new Map(), records: 0, unkeyed: { values: [], timestamps: [] } }
+        : undefined;
   }
 
   get name(): string {
@@ -580,6 +594,7 @@ export class Task {
     const timestamps = buffer.timestamps;
     const head = this.head;
     const sorted = this.sortedInput;
+    const input = this.inputOfGate[cur.gate]!;
     let i = cur.index;
     for (; i < values.length; i++) {
       const value = values[i];
@@ -592,18 +607,13 @@ export class Task {
         continue;
       }
       if (sorted !== undefined) {
-        const key = head.keySelector!(value);
-        let group = sorted.groups.get(key);
-        if (group === undefined) sorted.groups.set(key, (group = { values: [], timestamps: [] }));
-        group.values.push(value);
-        group.timestamps.push(timestamps[i]!);
-        sorted.records++;
-        this.recordsIn++;
+        this.addSorted(sorted, input, value, timestamps[i]!);
         continue;
       }
       if (!this.outputAvailable() || this.cpuNs >= MAX_SLICE_CPU_NS) break; // the rest is a later work item
       this.recordsIn++;
-      head.processElement(value, timestamps[i]!);
+      if (input === 0) head.processElement(value, timestamps[i]!);
+      else head.processElement2(value, timestamps[i]!);
     }
     cur.index = i;
     if (i >= values.length) this.finishCurrentBuffer();
@@ -704,10 +714,11 @@ export class Task {
     });
     if (!outputDone) return;
     const head = this.head;
-    const inputDone = r.replayInput(free, (value, ts) => {
+    const inputDone = r.replayInput(free, (value, ts, gate) => {
       this.cpuNs += this.costs.deserializeNsPerRecord;
       this.recordsIn++;
-      head.processElement(value, ts);
+      if (this.inputOfGate[gate] === 0) head.processElement(value, ts);
+      else head.processElement2(value, ts);
     });
     if (inputDone) this.replay = undefined;
   }
@@ -1016,30 +1027,57 @@ export class Task {
    * BATCH sorted input: records sorted by key (then timestamp, stably), processed one key
    * at a time with the single-key backend; each key's timers fire when the key ends.
    */
+  /** BATCH sorted input: groups a record by its key (a broadcast input's records wait unkeyed). */
+  private addSorted(sorted: SortedInput, input: number, value: unknown, timestampMs: number): void {
+    const head = this.head;
+    this.recordsIn++;
+    const selector = input === 0 ? head.keySelector! : head.keySelector2;
+    if (selector === undefined) {
+      sorted.unkeyed.values.push(value);
+      sorted.unkeyed.timestamps.push(timestampMs);
+      return;
+    }
+    const key = selector(value);
+    let group = sorted.groups.get(key);
+    if (group === undefined) sorted.groups.set(key, (group = { values: [], timestamps: [] }));
+    group.values.push(value);
+    group.timestamps.push(timestampMs);
+    if (input !== 0 || group.inputs !== undefined) (group.inputs ??= new Array<number>(group.values.length - 1).fill(0)).push(input);
+    sorted.records++;
+  }
+
   private processSortedInput(): void {
     const s = this.sortedInput!;
     // The cost is that of Flink's external sort; the work is cheaper: records were grouped
     // by key as they arrived (one hash lookup each), so only the distinct keys are sorted,
-    // which gives the same order: by key, then by timestamp, then by arrival.
+    // which gives the same order: by key, then input, then timestamp, then arrival (Flink's
+    // MultiInputSortingDataInput takes the smallest key, the first input on a tie).
     this.cpuNs += sortNs(s.records, this.costs);
-    const keys = [...s.groups.keys()].sort(compareKeys);
     const head = this.head;
+    // A broadcast input is consumed whole before the keyed one (Flink's BATCH execution).
+    const unkeyed = s.unkeyed;
+    for (let j = 0; j < unkeyed.values.length; j++) head.processElement2(unkeyed.values[j], unkeyed.timestamps[j]!);
+    const keys = [...s.groups.keys()].sort(compareKeys);
     for (const key of keys) {
-      const { values, timestamps } = s.groups.get(key)!;
+      const { values, timestamps, inputs } = s.groups.get(key)!;
       const n = values.length;
-      // Within a key: by timestamp, then arrival; usually already in order.
-      let ordered = true;
+      // Within a key: by input, timestamp, then arrival; usually already in order.
+      let ordered = inputs === undefined;
       for (let j = 1; j < n && ordered; j++) if (timestamps[j]! < timestamps[j - 1]!) ordered = false;
       if (ordered) {
         for (let j = 0; j < n; j++) head.processKeyed(key, values[j], timestamps[j]!);
       } else {
-        const order = Int32Array.from({ length: n }, (_, j) => j).sort((a, b) => timestamps[a]! - timestamps[b]! || a - b);
-        for (let j = 0; j < n; j++) head.processKeyed(key, values[order[j]!], timestamps[order[j]!]!);
+        const order = Int32Array.from({ length: n }, (_, j) => j).sort(
+          (a, b) => (inputs === undefined ? 0 : inputs[a]! - inputs[b]!) || timestamps[a]! - timestamps[b]! || a - b,
+        );
+        for (let j = 0; j < n; j++) head.processKeyed(key, values[order[j]!], timestamps[order[j]!]!, inputs?.[order[j]!] ?? 0);
       }
       head.endKey(key);
     }
     s.groups.clear();
     s.records = 0;
+    unkeyed.values.length = 0;
+    unkeyed.timestamps.length = 0;
   }
 
   // ---- work items ----

@@ -7,6 +7,8 @@ import { StreamExecutionEnvironment } from "../../engine/api/environment";
 import type { StreamGraph } from "../../engine/graph/stream-graph";
 import type { JobDefinition } from "./job";
 import { batchDag } from "./batch-dag";
+import { broadcastRules } from "./broadcast-rules";
+import { coProcessJoin } from "./co-process-join";
 import { keyedTimers } from "./keyed-timers";
 import { rebalanceRescale } from "./rebalance-rescale";
 import { sessionWindow } from "./session-window";
@@ -19,7 +21,7 @@ export type LibraryJob = JobDefinition;
 
 /** Every library job, in registration order. */
 export const JOBS: ReadonlyMap<string, JobDefinition> = new Map(
-  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag].map((j) => [j.name, j as JobDefinition]),
+  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules].map((j) => [j.name, j as JobDefinition]),
 );
 
 export function jobNames(): string[] {

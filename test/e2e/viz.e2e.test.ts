@@ -208,6 +208,23 @@ describe.each(SCENARIOS)("%s trace", (name) => {
 });
 
 describe("scenario-specific views", () => {
+  it("broadcast-rules: the two-input vertex gets its keyed input and its second, broadcast input, each edge saying which", async () => {
+    const submitted = events["broadcast-rules"].find((e) => e.kind === "JobSubmitted")!;
+    const edges = submitted.edges as { source: string; target: string; input: number; partitioner: string }[];
+    const second = edges.filter((e) => e.input === 1);
+    expect(second.map((e) => e.partitioner)).toEqual(["broadcast"]);
+    const target = second[0]!.target;
+    expect(edges.filter((e) => e.target === target).map((e) => e.input)).toEqual([0, 1]);
+    await open(viz.pageUrl(traceIndex("broadcast-rules")));
+    const secondPaths = page.locator("path.edge.second-input");
+    expect(await secondPaths.count()).toBe(1);
+    expect(await secondPaths.getAttribute("class")).toContain("broadcast");
+    expect(await secondPaths.locator("title").textContent()).toBe(`${second[0]!.source} → ${target} (input 2, broadcast): broadcast, PIPELINED_BOUNDED`);
+    expect(await page.locator('path.edge[data-input="0"]').count()).toBe(edges.length - 1);
+    expect(await page.locator(`g.vertex[data-vertex="${target}"] title.vertex-title`).textContent()).toContain("Co-Process-Broadcast-Keyed");
+    await page.screenshot({ path: `${SHOTS}/broadcast-rules-graph.png`, fullPage: true });
+  });
+
   it("backpressure: colours the backpressured vertex HIGH when a sample says so, and not before any sample", async () => {
     const ev = events.backpressure;
     const sample = ev.find((e) => e.kind === "TaskMetrics" && (e.backpressured as number) > 0.5)!;

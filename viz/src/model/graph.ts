@@ -32,6 +32,8 @@ export interface GraphEdge {
   target: string;
   partitioner: string;
   partitionType: string;
+  /** The target operator's input: 0, or 1 for a two-input operator's second (connect, broadcast state). */
+  input: number;
 }
 
 export interface Region {
@@ -85,6 +87,8 @@ export function readJobGraph(submitted: TraceEvent | undefined): JobGraph | unde
       target: e.target,
       partitioner: typeof e.partitioner === "string" ? e.partitioner : "?",
       partitionType: typeof e.partitionType === "string" ? e.partitionType : "?",
+      // Traces from before two-input operators have no input: every edge fed input 0.
+      input: e.input === 1 ? 1 : 0,
     });
   }
   const regions: Region[] = [];

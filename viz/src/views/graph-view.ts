@@ -14,7 +14,7 @@ import * as d3 from "d3";
 import { decisionLines, finalParallelism } from "../model/adaptive";
 import { previousParallelismAt } from "../model/restore";
 import { formatClock } from "../model/format";
-import { regionOutlines, vertexViewsAt, type GraphVertex, type JobGraph, type VertexView } from "../model/graph";
+import { regionOutlines, vertexViewsAt, type GraphEdge, type GraphVertex, type JobGraph, type VertexView } from "../model/graph";
 import type { Replay } from "../model/replay";
 import { LEVEL_FILL, stateColor } from "./colors";
 
@@ -121,14 +121,15 @@ export class GraphView {
       .selectAll("path")
       .data(g.edges)
       .join("path")
-      .attr("class", (e) => (e.partitionType === "BLOCKING" ? "edge blocking" : "edge"))
+      .attr("class", (e) => ["edge", e.partitionType === "BLOCKING" ? "blocking" : "", e.partitioner === "broadcast" ? "broadcast" : "", e.input === 1 ? "second-input" : ""].filter((c) => c !== "").join(" "))
+      .attr("data-input", (e) => String(e.input))
       .attr("d", (e) => {
         const s = pos(e.source);
         const t = pos(e.target);
         return `M${s.x + BOX_W},${s.y + BOX_H / 2}C${s.x + BOX_W + GAP_X / 2},${s.y + BOX_H / 2} ${t.x - GAP_X / 2},${t.y + BOX_H / 2} ${t.x},${t.y + BOX_H / 2}`;
       })
       .append("title")
-      .text((e) => `${e.source} → ${e.target}: ${e.partitioner}, ${e.partitionType}`);
+      .text((e) => `${e.source} → ${e.target}${secondInputNote(e)}: ${e.partitioner}, ${e.partitionType}`);
     const boxes = this.svg
       .append("g")
       .selectAll("g.vertex")
@@ -258,3 +259,9 @@ function vertexTitle(id: string, chain: string[], view: VertexView): string {
   return view.parallelism === undefined ? `${head}\nparallelism not decided yet (adaptive batch scheduler)` : head;
 }
 
+
+/** A two-input vertex's second input (Flink's input 2): the broadcast side, or the second connected stream. */
+function secondInputNote(e: GraphEdge): string {
+  if (e.input !== 1) return "";
+  return e.partitioner === "broadcast" ? " (input 2, broadcast)" : " (input 2)";
+}

@@ -1,0 +1,366 @@
+/**
+ * Two-input operators (Flink's TwoInputStreamOperator): elements of the first input arrive
+ * through processElement, those of the second through processElement2. The runtime combines
+ * the watermarks of both inputs (the minimum) before processWatermark, as Flink's
+ * AbstractStreamOperator does with input1Watermark / input2Watermark.
+ *
+ * - CoMap / CoFlatMap / CoProcess: non-keyed; no state, no timers.
+ * - KeyedCoProcess: both inputs keyed (connect(...).keyBy(k1, k2) or keyed.connect(keyed));
+ *   the runtime sets the current key from keySelector / keySelector2.
+ * - Co-Process-Broadcast(-Keyed): the second input is a BroadcastStream; every subtask gets
+ *   every broadcast element and keeps an identical copy of the broadcast state (one map per
+ *   name declared in broadcast(...)), checkpointed as operator state.
+ */
+import { InputError } from "../../sim/errors";
+import type {
+  BroadcastContext,
+  BroadcastProcessFunction,
+  BroadcastState,
+  CoFlatMapFunction,
+  CoMapFunction,
+  CoProcessContext,
+  CoProcessFunction,
+  KeyedBroadcastProcessFunction,
+  KeyedCoProcessFunction,
+  ReadOnlyBroadcastContext,
+  ReadOnlyBroadcastState,
+} from "./co-functions";
+import type { FunctionRuntimeContext } from "./functions";
+import { cloneState } from "../checkpoint/snapshot";
+import { checkKey } from "./key-groups";
+import { BaseOperator, ProcessContext, TimestampedCollector, currentKey, runtimeContextOf } from "./operators";
+import type { Key, OperatorContext, Output, StreamOperator } from "./types";
+
+/** A two-input operator: the runtime calls processElement2 for the second input. */
+abstract class TwoInputOperator extends BaseOperator implements StreamOperator {
+  abstract processElement2(value: unknown, timestampMs: number): void;
+}
+
+export class CoMapOperator extends TwoInputOperator {
+  constructor(private readonly fn: CoMapFunction<any, any, unknown>) {
+    super();
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.out.collect(this.fn.map1(value), timestampMs);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.out.collect(this.fn.map2(value), timestampMs);
+  }
+}
+
+export class CoFlatMapOperator extends TwoInputOperator {
+  private collector!: TimestampedCollector;
+  constructor(private readonly fn: CoFlatMapFunction<any, any, unknown>) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.collector = new TimestampedCollector(out);
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.collector.timestampMs = timestampMs;
+    this.fn.flatMap1(value, this.collector);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.collector.timestampMs = timestampMs;
+    this.fn.flatMap2(value, this.collector);
+  }
+}
+
+/** Timestamp, watermark and side outputs of the element being processed (one object per operator, reused). */
+class SimpleContext implements CoProcessContext {
+  timestampMs = NaN;
+  constructor(
+    protected readonly ctx: OperatorContext,
+    protected readonly out: Output,
+  ) {}
+  currentWatermark(): number {
+    return this.ctx.timers.currentWatermark();
+  }
+  currentProcessingTimeMs(): number {
+    return this.ctx.timers.currentProcessingTimeMs();
+  }
+  output(tag: string, value: unknown): void {
+    this.out.collectSide(tag, value, this.timestampMs);
+  }
+}
+
+export class CoProcessOperator extends TwoInputOperator {
+  private pctx!: SimpleContext;
+  private collector!: TimestampedCollector;
+  constructor(private readonly fn: CoProcessFunction<any, any, unknown>) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.pctx = new SimpleContext(ctx, out);
+    this.collector = new TimestampedCollector(out);
+    this.fn.open?.(runtimeContextOf(ctx));
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.pctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.fn.processElement1(value, this.pctx, this.collector);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.pctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.fn.processElement2(value, this.pctx, this.collector);
+  }
+}
+
+/**
+ * Flink's KeyedCoProcessOperator: like KeyedProcessOperator with two element callbacks.
+ * Output of event-time timers carries the timer's timestamp; of processing-time timers none.
+ */
+export class KeyedCoProcessOperator extends TwoInputOperator {
+  private pctx!: ProcessContext;
+  private collector!: TimestampedCollector;
+  constructor(private readonly fn: KeyedCoProcessFunction<any, any, any, unknown>) {
+    super();
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.pctx = new ProcessContext(ctx, out);
+    this.collector = new TimestampedCollector(out);
+    this.fn.open?.(runtimeContextOf(ctx));
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.prepare(timestampMs);
+    this.fn.processElement1(value, this.pctx, this.collector);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.prepare(timestampMs);
+    this.fn.processElement2(value, this.pctx, this.collector);
+  }
+  override onEventTimer(timestampMs: number): void {
+    this.fire(timestampMs, "EVENT_TIME", timestampMs);
+  }
+  override onProcessingTimer(timestampMs: number): void {
+    this.fire(timestampMs, "PROCESSING_TIME", NaN);
+  }
+  private prepare(timestampMs: number): void {
+    this.pctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.pctx.key = currentKey(this.ctx);
+  }
+  private fire(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME", outputTimestampMs: number): void {
+    if (this.fn.onTimer === undefined) return;
+    this.pctx.timestampMs = this.collector.timestampMs = outputTimestampMs;
+    this.pctx.key = currentKey(this.ctx);
+    this.pctx.timeDomain = domain;
+    this.fn.onTimer(timestampMs, this.pctx, this.collector);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Broadcast state
+
+/** The snapshot of a broadcast operator's state: per declared name, its entries in insertion order. */
+export interface BroadcastStateSnapshot {
+  readonly broadcast: [string, [Key, unknown][]][];
+}
+
+/** One broadcast state: a map with a read-only view for the non-broadcast side. */
+class BroadcastMap implements BroadcastState<Key, unknown> {
+  readonly map = new Map<Key, unknown>();
+  readonly readOnly: ReadOnlyBroadcastState<Key, unknown>;
+  constructor(readonly name: string) {
+    const map = this.map;
+    // A separate object without put/remove/clear: the non-broadcast side must not diverge the
+    // copies (Flink hands it a ReadOnlyBroadcastState for the same reason).
+    this.readOnly = {
+      get: (k) => map.get(k),
+      contains: (k) => map.has(k),
+      entries: () => map.entries(),
+      keys: () => map.keys(),
+      get size() {
+        return map.size;
+      },
+    };
+  }
+  get(key: Key): unknown {
+    return this.map.get(key);
+  }
+  contains(key: Key): boolean {
+    return this.map.has(key);
+  }
+  entries(): IterableIterator<[Key, unknown]> {
+    return this.map.entries();
+  }
+  keys(): IterableIterator<Key> {
+    return this.map.keys();
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  put(key: Key, value: unknown): void {
+    checkKey(key, `broadcast state "${this.name}" key`);
+    if (value === undefined) throw new InputError(`broadcast state "${this.name}"`, "value must not be undefined (use remove)");
+    this.map.set(key, value);
+  }
+  remove(key: Key): void {
+    this.map.delete(key);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+/** The broadcast states an operator declared, by name. */
+class BroadcastStates {
+  private readonly byName = new Map<string, BroadcastMap>();
+  constructor(private readonly names: readonly string[]) {
+    for (const name of names) this.byName.set(name, new BroadcastMap(name));
+  }
+  get(name: string): BroadcastMap {
+    const state = this.byName.get(name);
+    if (state === undefined) {
+      throw new InputError(
+        `getBroadcastState("${name}")`,
+        `no such broadcast state; declare it in broadcast(...) (declared: ${this.names.map((n) => `"${n}"`).join(", ") || "none"})`,
+      );
+    }
+    return state;
+  }
+  snapshot(): BroadcastStateSnapshot {
+    return { broadcast: [...this.byName].map(([name, s]) => [name, [...s.map]]) };
+  }
+  restore(snapshot: unknown): void {
+    const entries = (snapshot as BroadcastStateSnapshot | undefined)?.broadcast ?? [];
+    for (const [name, list] of entries) {
+      const state = this.byName.get(name);
+      if (state === undefined) continue; // a state no longer declared is dropped, as Flink does for unregistered broadcast state
+      state.map.clear();
+      // A copy: the restored snapshot may be shared with the checkpoint store.
+      for (const [k, v] of cloneState(list, `broadcast state "${name}"`)) state.map.set(k, v);
+    }
+  }
+}
+
+class BroadcastSideContext extends SimpleContext implements BroadcastContext {
+  constructor(
+    ctx: OperatorContext,
+    out: Output,
+    private readonly states: BroadcastStates,
+  ) {
+    super(ctx, out);
+  }
+  getBroadcastState<K extends Key, V>(name: string): BroadcastState<K, V> {
+    return this.states.get(name) as unknown as BroadcastState<K, V>;
+  }
+}
+
+class ReadOnlySideContext extends SimpleContext implements ReadOnlyBroadcastContext {
+  constructor(
+    ctx: OperatorContext,
+    out: Output,
+    private readonly states: BroadcastStates,
+  ) {
+    super(ctx, out);
+  }
+  getBroadcastState<K extends Key, V>(name: string): ReadOnlyBroadcastState<K, V> {
+    return this.states.get(name).readOnly as unknown as ReadOnlyBroadcastState<K, V>;
+  }
+}
+
+/** A ProcessContext (key, keyed state, timers) that also reads broadcast state. */
+class KeyedReadOnlySideContext extends ProcessContext {
+  constructor(
+    ctx: OperatorContext,
+    out: Output,
+    private readonly states: BroadcastStates,
+  ) {
+    super(ctx, out);
+  }
+  getBroadcastState<K extends Key, V>(name: string): ReadOnlyBroadcastState<K, V> {
+    return this.states.get(name).readOnly as unknown as ReadOnlyBroadcastState<K, V>;
+  }
+}
+
+/** Shared by both broadcast operators: the states, their snapshot and the broadcast side. */
+abstract class BroadcastOperatorBase extends TwoInputOperator {
+  protected states!: BroadcastStates;
+  protected bctx!: BroadcastSideContext;
+  protected collector!: TimestampedCollector;
+  private restored: unknown;
+  constructor(private readonly stateNames: readonly string[]) {
+    super();
+  }
+  initializeState(_ctx: OperatorContext, state: unknown): void {
+    this.restored = state;
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.states = new BroadcastStates(this.stateNames);
+    if (this.restored !== undefined) this.states.restore(this.restored);
+    this.restored = undefined;
+    this.bctx = new BroadcastSideContext(ctx, out, this.states);
+    this.collector = new TimestampedCollector(out);
+  }
+  snapshotState(): BroadcastStateSnapshot {
+    return this.states.snapshot();
+  }
+  protected runtime(): FunctionRuntimeContext {
+    return runtimeContextOf(this.ctx);
+  }
+}
+
+/** Flink's CoBroadcastWithNonKeyedOperator ("Co-Process-Broadcast"). */
+export class CoBroadcastWithNonKeyedOperator extends BroadcastOperatorBase {
+  private rctx!: ReadOnlySideContext;
+  constructor(
+    private readonly fn: BroadcastProcessFunction<any, any, unknown>,
+    stateNames: readonly string[],
+  ) {
+    super(stateNames);
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.rctx = new ReadOnlySideContext(ctx, out, this.states);
+    this.fn.open?.(this.runtime());
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.rctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.fn.processElement(value, this.rctx, this.collector);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.bctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.fn.processBroadcastElement(value, this.bctx, this.collector);
+  }
+}
+
+/** Flink's CoBroadcastWithKeyedOperator ("Co-Process-Broadcast-Keyed"): keyed first input, broadcast second. */
+export class CoBroadcastWithKeyedOperator extends BroadcastOperatorBase {
+  private kctx!: KeyedReadOnlySideContext;
+  constructor(
+    private readonly fn: KeyedBroadcastProcessFunction<any, any, any, unknown>,
+    stateNames: readonly string[],
+  ) {
+    super(stateNames);
+  }
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.kctx = new KeyedReadOnlySideContext(ctx, out, this.states);
+    this.fn.open?.(this.runtime());
+  }
+  processElement(value: unknown, timestampMs: number): void {
+    this.kctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.kctx.key = currentKey(this.ctx);
+    this.fn.processElement(value, this.kctx, this.collector);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.bctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.fn.processBroadcastElement(value, this.bctx, this.collector);
+  }
+  override onEventTimer(timestampMs: number): void {
+    this.fire(timestampMs, "EVENT_TIME", timestampMs);
+  }
+  override onProcessingTimer(timestampMs: number): void {
+    this.fire(timestampMs, "PROCESSING_TIME", NaN);
+  }
+  private fire(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME", outputTimestampMs: number): void {
+    if (this.fn.onTimer === undefined) return;
+    this.kctx.timestampMs = this.collector.timestampMs = outputTimestampMs;
+    this.kctx.key = currentKey(this.ctx);
+    this.kctx.timeDomain = domain;
+    this.fn.onTimer(timestampMs, this.kctx, this.collector);
+  }
+}
