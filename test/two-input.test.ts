@@ -252,3 +252,21 @@ describe("the adaptive batch scheduler and multi-input nodes", () => {
     expect(lines.some((l) => l.includes("VertexParallelismDecided"))).toBe(false);
   });
 });
+
+describe("regressions found by the engine-oracle property", () => {
+  // REGRESSION: latency markers were sent with emitRecord, which a broadcast partition
+  // refuses; Flink's BroadcastRecordWriter sends them to one random channel (randomEmit).
+  it("latency markers cross a broadcast edge (broadcast-rules with metrics.latency.interval)", () => {
+    const c: LibraryCase = {
+      job: "broadcast-rules",
+      params: { records: 200, keys: 3, parallelism: 2, rules: 6, ruleSplits: 1, ratePerSecond: 400 },
+      mode: "STREAMING",
+      config: { "metrics.latency.interval": "10ms", "taskmanager.numberOfTaskSlots": 2 },
+      cluster: { taskManagers: 1, coresPerTaskManager: 2 },
+      seed: 1266754630,
+    };
+    const result = runLibraryCase(c);
+    expect(result.status, result.failureCause).toBe("FINISHED");
+    expect(compareCase(c, result).equal).toBe(true);
+  });
+});

@@ -189,7 +189,8 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
 
   emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void {
     if (!this.accepting("emitRecord")) return;
-    if (this.broadcast) throw new InvariantError(`partition ${this.partitionId} is a broadcast partition: use broadcastRecord`);
+    // The one unicast on a broadcast partition is a latency marker to a random channel (Flink's BroadcastRecordWriter.randomEmit).
+    if (this.broadcast && value !== LATENCY_MARKER) throw new InvariantError(`partition ${this.partitionId} is a broadcast partition: use broadcastRecord`);
     if (!Number.isInteger(subpartition) || subpartition < 0 || subpartition >= this.numSubpartitions) {
       throw new InvariantError(`partition ${this.partitionId}: subpartition ${subpartition} out of range 0..${this.numSubpartitions - 1}`);
     }

@@ -55,7 +55,7 @@
 import { SubpartitionBytes } from "./subpartition-bytes";
 import { InvariantError, assert } from "../../../sim/errors";
 import type { Chunk, DiskError } from "../../../sim/disk";
-import { RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
+import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
 import type { FixedReservation } from "./buffer-pool";
 import { checkRecordBytes } from "./buffer-writing-partition";
 import { Fifo } from "../../../sim/fifo";
@@ -227,7 +227,8 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
 
   emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void {
     if (!this.accepting("emitRecord")) return;
-    if (this.broadcast) throw new InvariantError(`partition ${this.partitionId} is a broadcast partition: use broadcastRecord`);
+    // The one unicast on a broadcast partition is a latency marker to a random channel (Flink's BroadcastRecordWriter.randomEmit).
+    if (this.broadcast && value !== LATENCY_MARKER) throw new InvariantError(`partition ${this.partitionId} is a broadcast partition: use broadcastRecord`);
     if (!Number.isInteger(subpartition) || subpartition < 0 || subpartition >= this.numSubpartitions) {
       throw new InvariantError(`partition ${this.partitionId}: subpartition ${subpartition} out of range 0..${this.numSubpartitions - 1}`);
     }
