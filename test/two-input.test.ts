@@ -17,6 +17,8 @@ import { compareCase, runLibraryCase, type LibraryCase } from "./library-run";
 import { MAX_WATERMARK } from "../engine/api/types";
 import { InputError } from "../sim/errors";
 import { MemorySink } from "../sim/trace/recorder";
+import { runPhases } from "../engine/savepoint-run";
+import { getJob } from "../scenarios/jobs/index";
 
 function sources(env: StreamExecutionEnvironment) {
   const src = (name: string) => env.fromSource<{ key: number; seq: number }>(GeneratorSource({ records: 10, splits: 2 }), "none", name);
@@ -269,4 +271,38 @@ describe("regressions found by the engine-oracle property", () => {
     expect(result.status, result.failureCause).toBe("FINISHED");
     expect(compareCase(c, result).equal).toBe(true);
   });
+});
+
+describe("broadcast state across a savepoint and a rescale", () => {
+  for (const [from, to] of [
+    [2, 3],
+    [3, 2],
+  ] as const) {
+    it(`broadcast-rules stopped with a savepoint at parallelism ${from}, restored at ${to}: every new subtask has the rules (the oracle's verdicts)`, () => {
+      const job = getJob("broadcast-rules");
+      const params = (p: number) => job.parseParams({ records: 1200, keys: 12, parallelism: p, rules: 30, ruleSplits: 1, ratePerSecond: 400, sink: "transactional" });
+      const r = runPhases(
+        {
+          seed: 11,
+          scenario: "broadcast-rescale",
+          config: { "execution.checkpointing.interval": "100ms", "taskmanager.numberOfTaskSlots": 4 },
+          cluster: { taskManagers: 1, coresPerTaskManager: 2 },
+          job: (env) => job.build(env, params(from)),
+          timeLimitNs: 600e9,
+        },
+        [{ stopWithSavepoint: { at: "400ms" } }, { job: (env) => job.build(env, params(to)) }],
+      );
+      const [p1, p2] = r.phases;
+      expect(p1!.status).toBe("FINISHED");
+      expect(p2!.status).toBe("FINISHED");
+      expect(p2!.savepoints?.restoredFrom).toBeDefined();
+      // The judge restored from old subtask (i mod old parallelism): each new subtask read a part.
+      const judge = p2!.vertices.findIndex((v) => v.name.startsWith("Co-Process-Broadcast-Keyed"));
+      const handles = p2!.savepoints!.restoredFrom!.handles[judge]!;
+      expect(handles.map((h) => h.rescale!.parts.some((p) => p.oldSubtask === h.rescale!.newIndex % from))).toEqual(new Array(to).fill(true));
+      const lib: LibraryCase = { job: "broadcast-rules", params: { records: 1200, keys: 12, parallelism: from, rules: 30, ruleSplits: 1, ratePerSecond: 400, sink: "transactional" }, mode: "STREAMING", config: {}, cluster: { taskManagers: 1, coresPerTaskManager: 2 }, seed: 11 };
+      const cmp = compareCase(lib, r);
+      expect(cmp.equal, cmp.summary).toBe(true);
+    });
+  }
 });

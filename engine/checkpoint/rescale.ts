@@ -10,6 +10,8 @@
  *   keeps its own list; otherwise the lists of all old subtasks are concatenated in
  *   subtask order and cut into newP contiguous, nearly equal parts (Flink's
  *   RoundRobinOperatorStateRepartitioner), so every element goes to exactly one subtask.
+ * - Broadcast state (every subtask holds the same copy): new subtask i takes old subtask
+ *   (i mod oldP)'s copy, as Flink's repartitioner does for BROADCAST operator state.
  * - Source split state: the splits are reassigned by the enumerator to the new readers
  *   (round-robin, engine/api/sources.ts assignSplits); every reader learns every split's
  *   offset and seeks those it was given.
@@ -26,7 +28,7 @@ import type { Host } from "../../sim/host";
 import { keyGroupFor, keyGroupRangeForOperatorIndex } from "../api/key-groups";
 import type { SplitOffset } from "../api/sources";
 import type { ClaimMode, SavepointMetadata, SavepointVertex } from "./savepoint";
-import type { OperatorSnapshot, RescaledRestore, StateHandle, SubtaskSnapshot } from "./snapshot";
+import { isBroadcastStateSnapshot, type OperatorSnapshot, type RescaledRestore, type StateHandle, type SubtaskSnapshot } from "./snapshot";
 
 /** What the restored job looks like, per job vertex (by index, as in the savepoint). */
 export interface RestoredVertex {
@@ -110,6 +112,14 @@ function planVertex(meta: SavepointMetadata, old: SavepointVertex, v: RestoredVe
             bytes += Math.ceil((l.bytes * overlap) / l.count);
           }
         }
+        // Broadcast state: new subtask i reads the copy of old subtask i mod oldP (Flink's
+        // RoundRobinOperatorStateRepartitioner for BROADCAST state).
+        if (j === i % oldP) {
+          for (const b of h.broadcastStates ?? []) {
+            needed = true;
+            bytes += b.bytes;
+          }
+        }
         // Every reader learns every split's offset (the enumerator reassigns the splits).
         if (v.isSource) needed = true;
         bytes += HEADER_BYTES + (v.isSource ? OFFSET_BYTES * 8 : 0);
@@ -171,6 +181,10 @@ export function assembleRestoredSnapshot(r: RescaledRestore, old: ReadonlyMap<nu
       for (const t of op.processingTimers) if (same || inRange(t.keyGroup)) into.processingTimers.push(t);
       if (r.nativeFiles && op.rocksdb !== undefined) into.rocksdb = r.noClaim ? { files: op.rocksdb.files, shared: [] } : op.rocksdb;
       if (op.operator === undefined) continue;
+      if (!same && isBroadcastStateSnapshot(op.operator)) {
+        if (j === r.newIndex % r.oldParallelism) into.operator = op.operator;
+        continue;
+      }
       if (same) {
         into.operator = op.operator;
         continue;

@@ -19,7 +19,7 @@
  */
 import { InputError, unknownNameProblem } from "../../sim/errors";
 import { keyGroupFor } from "../api/key-groups";
-import { serializedBytes, type CheckpointId, type StateHandle, type SubtaskSnapshot } from "./snapshot";
+import { isBroadcastStateSnapshot, serializedBytes, type CheckpointId, type StateHandle, type SubtaskSnapshot } from "./snapshot";
 
 export type SavepointFormat = "CANONICAL" | "NATIVE";
 export const SAVEPOINT_FORMATS: readonly SavepointFormat[] = ["CANONICAL", "NATIVE"];
@@ -103,9 +103,14 @@ export function keyGroupBytesOf(snapshot: SubtaskSnapshot, maxParallelism: numbe
 export function operatorListsOf(snapshot: SubtaskSnapshot): { node: string; count: number; bytes: number }[] {
   const out: { node: string; count: number; bytes: number }[] = [];
   for (const op of snapshot.operators) {
-    if (op.operator === undefined) continue;
+    if (op.operator === undefined || isBroadcastStateSnapshot(op.operator)) continue;
     const count = Array.isArray(op.operator) ? op.operator.length : 1;
     out.push({ node: op.node, count, bytes: serializedBytes(op.operator) });
   }
   return out;
+}
+
+/** Each operator's broadcast state and its bytes (a copy per subtask; on rescale one is read). */
+export function broadcastStatesOf(snapshot: SubtaskSnapshot): { node: string; bytes: number }[] {
+  return snapshot.operators.filter((op) => isBroadcastStateSnapshot(op.operator)).map((op) => ({ node: op.node, bytes: serializedBytes(op.operator) }));
 }

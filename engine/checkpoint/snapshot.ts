@@ -120,6 +120,8 @@ export interface StateHandle {
   keyGroupBytes?: [number, number][];
   /** Savepoints: each operator's list state, element count and bytes (for redistribution). */
   operatorLists?: { node: string; count: number; bytes: number }[];
+  /** Savepoints: the operators with broadcast state, and its bytes (each new subtask reads one copy on rescale). */
+  broadcastStates?: { node: string; bytes: number }[];
   /**
    * A restore from a savepoint (engine/checkpoint/rescale.ts): the parts of old subtasks'
    * snapshots this subtask reads — its key-group range and its share of operator and
@@ -181,6 +183,15 @@ export interface SubtaskCheckpointStats {
 }
 
 /** Deep copy of snapshot data; state must be plain data (no functions, symbols, class instances with behaviour). */
+/**
+ * Broadcast state (engine/api/two-input-operators.ts) is operator state every subtask holds
+ * an identical copy of: `{ broadcast: [[name, entries], ...] }`. It is not split like list
+ * state on rescale; each new subtask takes one old subtask's copy (see rescale.ts).
+ */
+export function isBroadcastStateSnapshot(state: unknown): boolean {
+  return typeof state === "object" && state !== null && !Array.isArray(state) && Array.isArray((state as { broadcast?: unknown }).broadcast);
+}
+
 export function cloneState<T>(value: T, what: string): T {
   try {
     return structuredClone(value);

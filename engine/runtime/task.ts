@@ -28,7 +28,7 @@ import { BarrierAligner } from "../checkpoint/barrier-aligner";
 import { ChannelStateRecorder, ChannelStateReplay } from "../checkpoint/channel-state";
 import { cloneState, privateBytesOf, snapshotBytes, snapshotEntries, type CheckpointId, type StateHandle, type SubtaskCheckpointStats, type SubtaskSnapshot } from "../checkpoint/snapshot";
 import { downloadSubtaskSnapshot, uploadSubtaskSnapshot, type Uploaded } from "../checkpoint/state-transfer";
-import { keyGroupBytesOf, operatorListsOf, savepointPath, type SavepointOptions } from "../checkpoint/savepoint";
+import { broadcastStatesOf, keyGroupBytesOf, operatorListsOf, savepointPath, type SavepointOptions } from "../checkpoint/savepoint";
 import { downloadRescaled } from "../checkpoint/rescale";
 import type { Disk } from "../../sim/disk";
 import type { RocksDbStats } from "../state/rocksdb-backend";
@@ -987,7 +987,7 @@ export class Task {
       this.savepointsTaken.delete(checkpointId);
       // The restore of a rescaled job reads key-group ranges and list elements by these.
       const snap = uploaded.snapshot;
-      handle = { ...handle, keyGroupBytes: keyGroupBytesOf(snap, this.id.maxParallelism), operatorLists: operatorListsOf(snap) };
+      handle = { ...handle, keyGroupBytes: keyGroupBytesOf(snap, this.id.maxParallelism), operatorLists: operatorListsOf(snap), broadcastStates: broadcastStatesOf(snap) };
     }
     const uploadedBytes = uploaded.uploadedBytes;
     this.setup.callbacks.acknowledgeCheckpoint(checkpointId, handle, { ...stats, asyncNs: this.kernel.now - asyncStartNs, stateBytes: handle.stateBytes, uploadedBytes });
