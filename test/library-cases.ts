@@ -20,6 +20,7 @@ export const PROPERTY_JOBS = [
   "keyed-timers",
   "rebalance-rescale",
   "batch-dag",
+  "co-process-join",
   "broadcast-rules",
 ] as const;
 export type PropertyJob = (typeof PROPERTY_JOBS)[number];
@@ -154,6 +155,20 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       ...common,
     })
     .map(defined),
+  "co-process-join": fc
+    .record({
+      // ≤ 1500 left and ≤ 500 right records into the co-process operator.
+      records: recordsArb(1500),
+      rightRecords: recordsArb(500),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 120 }),
+      windowMs: fc.constantFrom(1, 50, 200, 5000),
+      ...common,
+    })
+    .map(defined),
   "broadcast-rules": fc
     .record({
       records: recordsArb(2000),
@@ -209,6 +224,7 @@ const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set([
   "session-window",
   "keyed-timers",
   "batch-dag",
+  "co-process-join",
   "broadcast-rules",
 ]);
 

@@ -634,7 +634,10 @@ export class InputGate {
   /** `cb` runs once, in a kernel event, when a buffer can be polled (now or later). */
   onAvailable(cb: () => void): void {
     if (!this.ctx.alive()) return;
-    this.listeners.push(cb);
+    // One registration per listener: a task registers on every unfinished gate each time it
+    // waits, and a gate that stays empty meanwhile must not pile up copies (each would wake
+    // the task again when data comes, and every wake registers again: an endless loop).
+    if (!this.listeners.includes(cb)) this.listeners.push(cb);
     if (this.withData.length > 0 || this.priority.length > 0 || this.pendingLocal.length > 0) this.scheduleDispatch();
   }
 

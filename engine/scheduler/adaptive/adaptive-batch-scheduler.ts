@@ -30,20 +30,8 @@ export function usesAdaptiveBatchScheduler(config: EngineConfig, runtimeMode: Ru
     config.get("execution.batch.adaptive.auto-parallelism.enabled") &&
     ADAPTIVE_SHUFFLE_MODES.has(config.get("execution.batch-shuffle-mode")) &&
     !config.isSet("parallelism.default") &&
-    streamGraph.nodes.some((n) => n.parallelism === undefined) &&
-    !hasMultiInputNode(streamGraph)
+    streamGraph.nodes.some((n) => n.parallelism === undefined)
   );
-}
-
-/**
- * KNOWN GAP (a departure from Flink, which decides these too): a node with several input
- * edges (union, two-input operators) keeps the default scheduler — deciding such a vertex
- * from two producers' hash partitions does not terminate in the planner yet.
- */
-function hasMultiInputNode(streamGraph: StreamGraph): boolean {
-  const inputs = new Map<number, number>();
-  for (const e of streamGraph.edges) inputs.set(e.targetId, (inputs.get(e.targetId) ?? 0) + 1);
-  return [...inputs.values()].some((n) => n > 1);
 }
 
 export function deciderOptions(config: EngineConfig): DeciderOptions {
