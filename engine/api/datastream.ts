@@ -125,9 +125,9 @@ export class DataStream<T> {
     }));
   }
 
-  /** @internal The key of this stream's records when it is keyed (KeyedStream), else undefined. */
+  /** @internal The key of this stream's records when it is keyed (only keyBy sets one), else undefined. */
   get keySelectorOrUndefined(): KeySelector | undefined {
-    return this instanceof KeyedStream ? this.keySelector : undefined;
+    return this.keySelector;
   }
 
   rebalance(): DataStream<T> {

@@ -435,16 +435,21 @@ export class SessionWindowOperator extends BaseOperator {
 // ---------------------------------------------------------------------------------------
 // Keyed process function
 
-/** One reusable context object per operator (no allocation per record). */
+/**
+ * One reusable context object per operator (no allocation per record), with the collector
+ * the function emits through; set up for each element (forElement) or timer (forTimer).
+ */
 export class ProcessContext implements OnTimerContext<Key> {
   timestampMs = NaN;
   key: Key = "";
   timeDomain: "EVENT_TIME" | "PROCESSING_TIME" = "EVENT_TIME";
   readonly state: ValueStates;
+  readonly collector: TimestampedCollector;
   constructor(
     private readonly ctx: OperatorContext,
     private readonly out: Output,
   ) {
+    this.collector = new TimestampedCollector(out);
     const keyed = ctx.state;
     this.state = {
       get: <V>(name: string) => keyed.get(name) as V | undefined,
@@ -458,6 +463,29 @@ export class ProcessContext implements OnTimerContext<Key> {
   output(tag: string, value: unknown): void {
     this.out.collectSide(tag, value, this.timestampMs);
   }
+  /** An element of the current key: its output carries the element's timestamp. */
+  forElement(timestampMs: number): void {
+    this.timestampMs = this.collector.timestampMs = timestampMs;
+    this.key = currentKey(this.ctx);
+  }
+  /** A timer of the current key: output of event-time timers carries the timer's time, of processing-time timers none (NaN), as in Flink. */
+  forTimer(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME"): void {
+    this.timestampMs = this.collector.timestampMs = domain === "EVENT_TIME" ? timestampMs : NaN;
+    this.key = currentKey(this.ctx);
+    this.timeDomain = domain;
+  }
+}
+
+/** Calls a keyed function's onTimer, if it has one, with `pctx` set up for the timer. */
+export function fireKeyedTimer<C extends ProcessContext>(
+  fn: { onTimer?(timestampMs: number, ctx: C, out: Collector<any>): void },
+  pctx: C,
+  timestampMs: number,
+  domain: "EVENT_TIME" | "PROCESSING_TIME",
+): void {
+  if (fn.onTimer === undefined) return;
+  pctx.forTimer(timestampMs, domain);
+  fn.onTimer(timestampMs, pctx, pctx.collector);
 }
 
 /**
@@ -467,35 +495,23 @@ export class ProcessContext implements OnTimerContext<Key> {
  */
 export class KeyedProcessOperator extends BaseOperator {
   private pctx!: ProcessContext;
-  private collector!: TimestampedCollector;
   constructor(private readonly fn: KeyedProcessFunction<any, any, unknown>) {
     super();
   }
   override open(ctx: OperatorContext, out: Output): void {
     super.open(ctx, out);
     this.pctx = new ProcessContext(ctx, out);
-    this.collector = new TimestampedCollector(out);
     this.fn.open?.(runtimeContextOf(ctx));
   }
   processElement(value: unknown, timestampMs: number): void {
-    this.pctx.timestampMs = timestampMs;
-    this.pctx.key = currentKey(this.ctx);
-    this.collector.timestampMs = timestampMs;
-    this.fn.processElement(value, this.pctx, this.collector);
+    this.pctx.forElement(timestampMs);
+    this.fn.processElement(value, this.pctx, this.pctx.collector);
   }
   override onEventTimer(timestampMs: number): void {
-    this.fire(timestampMs, "EVENT_TIME", timestampMs);
+    fireKeyedTimer(this.fn, this.pctx, timestampMs, "EVENT_TIME");
   }
   override onProcessingTimer(timestampMs: number): void {
-    this.fire(timestampMs, "PROCESSING_TIME", NaN);
-  }
-  private fire(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME", outputTimestampMs: number): void {
-    if (this.fn.onTimer === undefined) return;
-    this.pctx.timestampMs = outputTimestampMs;
-    this.pctx.key = currentKey(this.ctx);
-    this.pctx.timeDomain = domain;
-    this.collector.timestampMs = outputTimestampMs;
-    this.fn.onTimer(timestampMs, this.pctx, this.collector);
+    fireKeyedTimer(this.fn, this.pctx, timestampMs, "PROCESSING_TIME");
   }
 }
 
@@ -691,7 +707,7 @@ export class SinkCommitterOperator extends BaseOperator {
 
 // ---------------------------------------------------------------------------------------
 
-export function currentKey(ctx: OperatorContext): Key {
+function currentKey(ctx: OperatorContext): Key {
   const key = ctx.currentKey();
   // Not assert(...): its message would be built for every record.
   if (key === undefined) throw new InvariantError(`${ctx.operatorName}: keyed operator called without a current key`);

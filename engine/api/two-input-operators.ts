@@ -28,7 +28,7 @@ import type {
 import type { FunctionRuntimeContext } from "./functions";
 import { cloneState } from "../checkpoint/snapshot";
 import { checkKey } from "./key-groups";
-import { BaseOperator, ProcessContext, TimestampedCollector, currentKey, runtimeContextOf } from "./operators";
+import { BaseOperator, ProcessContext, TimestampedCollector, fireKeyedTimer, runtimeContextOf } from "./operators";
 import type { Key, OperatorContext, Output, StreamOperator } from "./types";
 
 /** A two-input operator: the runtime calls processElement2 for the second input. */
@@ -113,40 +113,27 @@ export class CoProcessOperator extends TwoInputOperator {
  */
 export class KeyedCoProcessOperator extends TwoInputOperator {
   private pctx!: ProcessContext;
-  private collector!: TimestampedCollector;
   constructor(private readonly fn: KeyedCoProcessFunction<any, any, any, unknown>) {
     super();
   }
   override open(ctx: OperatorContext, out: Output): void {
     super.open(ctx, out);
     this.pctx = new ProcessContext(ctx, out);
-    this.collector = new TimestampedCollector(out);
     this.fn.open?.(runtimeContextOf(ctx));
   }
   processElement(value: unknown, timestampMs: number): void {
-    this.prepare(timestampMs);
-    this.fn.processElement1(value, this.pctx, this.collector);
+    this.pctx.forElement(timestampMs);
+    this.fn.processElement1(value, this.pctx, this.pctx.collector);
   }
   processElement2(value: unknown, timestampMs: number): void {
-    this.prepare(timestampMs);
-    this.fn.processElement2(value, this.pctx, this.collector);
+    this.pctx.forElement(timestampMs);
+    this.fn.processElement2(value, this.pctx, this.pctx.collector);
   }
   override onEventTimer(timestampMs: number): void {
-    this.fire(timestampMs, "EVENT_TIME", timestampMs);
+    fireKeyedTimer(this.fn, this.pctx, timestampMs, "EVENT_TIME");
   }
   override onProcessingTimer(timestampMs: number): void {
-    this.fire(timestampMs, "PROCESSING_TIME", NaN);
-  }
-  private prepare(timestampMs: number): void {
-    this.pctx.timestampMs = this.collector.timestampMs = timestampMs;
-    this.pctx.key = currentKey(this.ctx);
-  }
-  private fire(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME", outputTimestampMs: number): void {
-    if (this.fn.onTimer === undefined) return;
-    this.pctx.timestampMs = this.collector.timestampMs = outputTimestampMs;
-    this.pctx.key = currentKey(this.ctx);
-    this.pctx.timeDomain = domain;
-    this.fn.onTimer(timestampMs, this.pctx, this.collector);
+    fireKeyedTimer(this.fn, this.pctx, timestampMs, "PROCESSING_TIME");
   }
 }
 
@@ -342,25 +329,17 @@ export class CoBroadcastWithKeyedOperator extends BroadcastOperatorBase {
     this.fn.open?.(this.runtime());
   }
   processElement(value: unknown, timestampMs: number): void {
-    this.kctx.timestampMs = this.collector.timestampMs = timestampMs;
-    this.kctx.key = currentKey(this.ctx);
-    this.fn.processElement(value, this.kctx, this.collector);
+    this.kctx.forElement(timestampMs);
+    this.fn.processElement(value, this.kctx, this.kctx.collector);
   }
   processElement2(value: unknown, timestampMs: number): void {
     this.bctx.timestampMs = this.collector.timestampMs = timestampMs;
     this.fn.processBroadcastElement(value, this.bctx, this.collector);
   }
   override onEventTimer(timestampMs: number): void {
-    this.fire(timestampMs, "EVENT_TIME", timestampMs);
+    fireKeyedTimer<KeyedReadOnlySideContext>(this.fn, this.kctx, timestampMs, "EVENT_TIME");
   }
   override onProcessingTimer(timestampMs: number): void {
-    this.fire(timestampMs, "PROCESSING_TIME", NaN);
-  }
-  private fire(timestampMs: number, domain: "EVENT_TIME" | "PROCESSING_TIME", outputTimestampMs: number): void {
-    if (this.fn.onTimer === undefined) return;
-    this.kctx.timestampMs = this.collector.timestampMs = outputTimestampMs;
-    this.kctx.key = currentKey(this.ctx);
-    this.kctx.timeDomain = domain;
-    this.fn.onTimer(timestampMs, this.kctx, this.collector);
+    fireKeyedTimer<KeyedReadOnlySideContext>(this.fn, this.kctx, timestampMs, "PROCESSING_TIME");
   }
 }

@@ -50,8 +50,7 @@ export function ruleJudge(lookup: "event-time" | "latest" = "event-time"): Keyed
   return {
     processBroadcastElement(rule, ctx) {
       const rules = ctx.getBroadcastState<number, [number, number][]>(RULES);
-      // A copy, not a mutation in place: the state's values are shared with nothing else,
-      // but a fresh array keeps "put after change" explicit, as keyed state wants.
+      // A new array, then put: state is changed only through put (as keyed state through set).
       const versions = [...(rules.get(rule.category) ?? [])];
       let i = versions.length;
       while (i > 0 && versions[i - 1]![0] > rule.ts) i--;
