@@ -14,7 +14,7 @@
 import { z } from "zod";
 import type { KeyedBroadcastProcessFunction } from "../../engine/api/co-functions";
 import { GeneratorSource } from "../../engine/api/sources";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, insertSortedBy, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface RuleEvent {
   key: string;
@@ -52,16 +52,12 @@ export function ruleJudge(lookup: "event-time" | "latest" = "event-time"): Keyed
       const rules = ctx.getBroadcastState<number, [number, number][]>(RULES);
       // A new array, then put: state is changed only through put (as keyed state through set).
       const versions = [...(rules.get(rule.category) ?? [])];
-      let i = versions.length;
-      while (i > 0 && versions[i - 1]![0] > rule.ts) i--;
-      versions.splice(i, 0, [rule.ts, rule.threshold]);
+      insertSortedBy(versions, [rule.ts, rule.threshold], (v) => v[0]);
       rules.put(rule.category, versions);
     },
     processElement(event, ctx) {
       const pending = ctx.state.get<RuleEvent[]>(PENDING) ?? [];
-      let i = pending.length;
-      while (i > 0 && pending[i - 1]!.ts > event.ts) i--;
-      pending.splice(i, 0, event);
+      insertSortedBy(pending, event, (e) => e.ts);
       ctx.state.set(PENDING, pending);
       ctx.timerService.registerEventTimeTimer(event.ts);
     },

@@ -17,7 +17,7 @@ import { z } from "zod";
 import type { Collector, KeyedProcessContext } from "../../engine/api/functions";
 import type { KeyedCoProcessFunction } from "../../engine/api/co-functions";
 import { GeneratorSource } from "../../engine/api/sources";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, insertSortedBy, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface SideEvent {
   key: string;
@@ -36,25 +36,16 @@ export interface Match {
 const LEFT = "left";
 const WAITING = "waiting";
 
-/** Sorted insert by ts (elements arrive nearly in order: scan from the end). */
-function insertByTs<T extends { ts: number }>(list: T[], e: T): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]!.ts > e.ts) i--;
-  list.splice(i, 0, e);
-}
-
 export function intervalMatcher(windowMs: number): KeyedCoProcessFunction<string, SideEvent, SideEvent, Match> {
   return {
     processElement1(left, ctx) {
       const list = ctx.state.get<number[]>(LEFT) ?? [];
-      let i = list.length;
-      while (i > 0 && list[i - 1]! > left.ts) i--;
-      list.splice(i, 0, left.ts);
+      insertSortedBy(list, left.ts, (ts) => ts);
       ctx.state.set(LEFT, list);
     },
     processElement2(right, ctx) {
       const waiting = ctx.state.get<SideEvent[]>(WAITING) ?? [];
-      insertByTs(waiting, right);
+      insertSortedBy(waiting, right, (e) => e.ts);
       ctx.state.set(WAITING, waiting);
       ctx.timerService.registerEventTimeTimer(right.ts);
     },

@@ -94,3 +94,11 @@ export function keyedGeneratorOptions(p: { records: number; splits: number; rate
 export function sinkInto(stream: DataStream<unknown>, kind: "transactional" | "collect" | "discard", name: string): DataStreamSink {
   return stream.sinkTo(kind === "transactional" ? TransactionalSink(name) : kind === "discard" ? DiscardingSink(name) : CollectSink(name));
 }
+
+/** Inserts `item` into `list`, kept sorted by `by`, after equal ones; scans from the end (input arrives nearly sorted). */
+export function insertSortedBy<T>(list: T[], item: T, by: (x: T) => number): void {
+  const v = by(item);
+  let i = list.length;
+  while (i > 0 && by(list[i - 1]!) > v) i--;
+  list.splice(i, 0, item);
+}
