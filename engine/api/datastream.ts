@@ -19,6 +19,7 @@ import type {
   FlatMapFunction,
   KeyedProcessFunction,
   MapFunction,
+  ProcessWindowFunction,
   ReduceFunction,
   WindowResultFunction,
 } from "./functions";
@@ -42,7 +43,11 @@ import {
   sumFieldAggregation,
   sumSelectorAggregation,
   windowAggregate,
+  windowElements,
   windowReduce,
+  type MergingWindowAggregation,
+  type WindowAggregation,
+  type WindowFunction,
 } from "./operators";
 import type { SinkSpec } from "./sinks";
 import { EventTimeSessionWindows, type EventTimeWindowAssigner } from "./windows";
@@ -338,32 +343,58 @@ export class WindowedStream<T, K extends Key> {
     return this;
   }
 
+  /**
+   * Incremental reduce per window; the optional window function shapes each fire's result:
+   * a WindowResultFunction (one output) or a ProcessWindowFunction (given the one result).
+   */
   reduce(fn: ReduceFunction<T>): SingleOutputStream<T>;
-  reduce<O>(fn: ReduceFunction<T>, windowFn: WindowResultFunction<K, T, O>): SingleOutputStream<O>;
-  reduce(fn: ReduceFunction<T>, windowFn?: WindowResultFunction<K, T, unknown>): SingleOutputStream<unknown> {
-    const { assigner, lateTag, allowedLatenessMs } = this;
-    if (assigner instanceof EventTimeSessionWindows) {
-      const merging = mergingWindowReduce(fn);
-      return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
-    }
-    const agg = windowReduce(fn);
-    return this.input.transformKeyed(this.nodeName("ReduceFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
+  reduce<O>(fn: ReduceFunction<T>, windowFn: WindowResultFunction<K, T, O> | ProcessWindowFunction<T, O, K>): SingleOutputStream<O>;
+  reduce(fn: ReduceFunction<T>, windowFn?: WindowFunction): SingleOutputStream<unknown> {
+    checkWindowFunction(windowFn, "WindowedStream.reduce");
+    const merging = this.assigner instanceof EventTimeSessionWindows;
+    return this.windowOperator(merging ? mergingWindowReduce(fn) : windowReduce(fn), windowFn, this.nodeName("ReduceFunction", windowFn));
   }
 
   aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStream<R>;
-  aggregate<ACC, R, O>(fn: AggregateFunction<T, ACC, R>, windowFn: WindowResultFunction<K, R, O>): SingleOutputStream<O>;
-  aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowResultFunction<K, unknown, unknown>): SingleOutputStream<unknown> {
-    const { assigner, lateTag, allowedLatenessMs } = this;
-    if (assigner instanceof EventTimeSessionWindows) {
-      const merging = mergingWindowAggregate(fn, "WindowedStream.aggregate");
-      return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
-    }
-    const agg = windowAggregate(fn);
-    return this.input.transformKeyed(this.nodeName("AggregateFunction"), () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
+  aggregate<ACC, R, O>(fn: AggregateFunction<T, ACC, R>, windowFn: WindowResultFunction<K, R, O> | ProcessWindowFunction<R, O, K>): SingleOutputStream<O>;
+  aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowFunction): SingleOutputStream<unknown> {
+    checkWindowFunction(windowFn, "WindowedStream.aggregate");
+    const merging = this.assigner instanceof EventTimeSessionWindows;
+    const agg = merging ? mergingWindowAggregate(fn, "WindowedStream.aggregate") : windowAggregate(fn);
+    return this.windowOperator(agg, windowFn, this.nodeName("AggregateFunction", windowFn));
   }
 
-  private nodeName(fn: string): string {
-    return `Window(${this.assigner.toString()}, EventTimeTrigger, ${fn})`;
+  /**
+   * Flink's WindowedStream.process: the window keeps all its elements (list state) and the
+   * ProcessWindowFunction gets them at each fire.
+   */
+  process<O>(fn: ProcessWindowFunction<T, O, K>): SingleOutputStream<O> {
+    if (typeof fn !== "object" || fn === null || typeof fn.process !== "function") {
+      throw new InputError("WindowedStream.process", "needs a ProcessWindowFunction: an object with process(key, context, elements, out)");
+    }
+    return this.windowOperator(windowElements, fn, this.nodeName("ProcessWindowFunction"));
+  }
+
+  private windowOperator<R>(agg: WindowAggregation | MergingWindowAggregation, windowFn: WindowFunction | undefined, name: string): SingleOutputStream<R> {
+    const { assigner, lateTag, allowedLatenessMs } = this;
+    if (assigner instanceof EventTimeSessionWindows) {
+      const merging = agg as MergingWindowAggregation;
+      return this.input.transformKeyed(name, () => new SessionWindowOperator(assigner.gapMs, merging, windowFn, lateTag, allowedLatenessMs));
+    }
+    return this.input.transformKeyed(name, () => new WindowOperator(assigner, agg, windowFn, lateTag, allowedLatenessMs));
+  }
+
+  private nodeName(fn: string, windowFn?: WindowFunction): string {
+    const withProcess = windowFn !== undefined && typeof windowFn !== "function" ? `${fn}, ProcessWindowFunction` : fn;
+    return `Window(${this.assigner.toString()}, EventTimeTrigger, ${withProcess})`;
+  }
+}
+
+/** A window function is a function (WindowResultFunction) or an object with process (ProcessWindowFunction). */
+function checkWindowFunction(windowFn: unknown, where: string): void {
+  if (windowFn === undefined || typeof windowFn === "function") return;
+  if (typeof windowFn !== "object" || windowFn === null || typeof (windowFn as { process?: unknown }).process !== "function") {
+    throw new InputError(`${where} windowFn`, "must be a function (key, window, result) => output or a ProcessWindowFunction with process(key, context, elements, out)");
   }
 }
 

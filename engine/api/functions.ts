@@ -40,8 +40,36 @@ export interface TimeWindow {
   readonly endMs: number;
 }
 
-/** Shapes a window's aggregate result with its key and window (Flink's ProcessWindowFunction, simplified). */
+/** Shapes a window's aggregate result with its key and window into one output (a one-line ProcessWindowFunction). */
 export type WindowResultFunction<K, R, OUT> = (key: K, window: TimeWindow, result: R) => OUT;
+
+/** What a ProcessWindowFunction sees of the window being fired or cleared. */
+export interface ProcessWindowContext {
+  readonly window: TimeWindow;
+  currentWatermark(): number;
+  currentProcessingTimeMs(): number;
+  /**
+   * Keyed state of this key and window (Flink's windowState). The function must clear it in
+   * `clear`, as in Flink; merging (session) windows have none (Flink forbids it too).
+   */
+  readonly windowState: KeyedStateStore;
+  /** Keyed state of this key across its windows (Flink's globalState). */
+  readonly globalState: KeyedStateStore;
+  /** Emits to a named side output. */
+  output(tag: string, value: unknown): void;
+}
+
+/**
+ * Flink's ProcessWindowFunction: called once per window fire with all its elements (kept in
+ * list state), or with the one pre-aggregated result when given to reduce/aggregate. Output
+ * carries the window's maxTimestamp. `clear` runs when the window's state is dropped
+ * (watermark past maxTimestamp + allowedLateness).
+ */
+export interface ProcessWindowFunction<IN, OUT, K extends Key> {
+  open?(ctx: FunctionRuntimeContext): void;
+  process(key: K, context: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>): void;
+  clear?(context: ProcessWindowContext): void;
+}
 
 /** The value state of the current key, by name (Flink's ValueState, one per name). */
 export interface ValueStates {
@@ -50,13 +78,49 @@ export interface ValueStates {
   clear(name: string): void;
 }
 
+/**
+ * Flink's ListState of the current key: `add` writes one element (RocksDB merges it in,
+ * the changelog logs it) without reading the list.
+ */
+export interface ListState<T> {
+  /** The elements in order (empty when none); read-only. */
+  get(): readonly T[];
+  add(value: T): void;
+  addAll(values: readonly T[]): void;
+  /** Replaces the list (empty: clears it). */
+  update(values: readonly T[]): void;
+  clear(): void;
+}
+
+/** Flink's MapState of the current key: each entry is read and written alone. */
+export interface MapState<UK extends Key, V> {
+  get(key: UK): V | undefined;
+  put(key: UK, value: V): void;
+  putAll(entries: Iterable<readonly [UK, V]>): void;
+  remove(key: UK): void;
+  contains(key: UK): boolean;
+  /** All entries, in insertion order; an iteration reads the whole map. */
+  entries(): IterableIterator<[UK, V]>;
+  keys(): IterableIterator<UK>;
+  values(): IterableIterator<V>;
+  isEmpty(): boolean;
+  clear(): void;
+}
+
+/** Keyed state by name, as Flink's state descriptors: a name is one kind of state. */
+export interface KeyedStateStore {
+  /** Value state (Flink's ValueState). */
+  readonly state: ValueStates;
+  listState<T>(name: string): ListState<T>;
+  mapState<UK extends Key, V>(name: string): MapState<UK, V>;
+}
+
 /** What a KeyedProcessFunction sees for the element (or timer) being processed. */
-export interface KeyedProcessContext<K> {
+export interface KeyedProcessContext<K> extends KeyedStateStore {
   /** The element's (or firing timer's) timestamp in ms; NaN when it has none. */
   readonly timestampMs: number;
   readonly key: K;
   readonly timerService: TimerService;
-  readonly state: ValueStates;
   /** Emits to a named side output (Flink's ctx.output(OutputTag, value)). */
   output(tag: string, value: unknown): void;
 }

@@ -17,6 +17,11 @@ export type {
   ReduceFunction,
   TimeWindow,
   ValueStates,
+  ListState,
+  MapState,
+  KeyedStateStore,
+  ProcessWindowContext,
+  ProcessWindowFunction,
   WindowResultFunction,
 } from "./functions";
 export { GeneratorSource, PartitionedLogSource, assignSplits } from "./sources";

@@ -23,8 +23,27 @@
  * contexts are one object per operator, reused.
  */
 import { InputError, InvariantError, assert } from "../../sim/errors";
-import type { AggregateFunction, Collector, FilterFunction, FlatMapFunction, FunctionRuntimeContext, KeyedProcessFunction, MapFunction, OnTimerContext, ReduceFunction, TimeWindow, ValueStates, WindowResultFunction } from "./functions";
-import type { Key, OperatorContext, Output, StreamOperator, TimerService, TransactionId } from "./types";
+import type {
+  AggregateFunction,
+  Collector,
+  FilterFunction,
+  FlatMapFunction,
+  FunctionRuntimeContext,
+  KeyedProcessFunction,
+  KeyedStateStore,
+  ListState,
+  MapFunction,
+  MapState,
+  OnTimerContext,
+  ProcessWindowContext,
+  ProcessWindowFunction,
+  ReduceFunction,
+  TimeWindow,
+  ValueStates,
+  WindowResultFunction,
+} from "./functions";
+import { KeyedStateViews } from "./state-views";
+import type { Key, KeyedState, OperatorContext, Output, StreamOperator, TimerService, TransactionId } from "./types";
 import type { EventTimeWindowAssigner } from "./windows";
 
 /** The event-time timer an operator registers to act at the end of a key in BATCH (Flink: Long.MAX_VALUE). */
@@ -213,6 +232,12 @@ export class RollingAggregateOperator extends BaseOperator {
 export interface WindowAggregation {
   add(acc: unknown, value: unknown): unknown;
   result(acc: unknown): unknown;
+  /**
+   * The window keeps its elements (a ProcessWindowFunction without pre-aggregation, Flink's
+   * ListState window contents): the operator appends each to list state, and the result is
+   * the list.
+   */
+  readonly keepsElements?: boolean;
 }
 
 export function windowReduce(fn: ReduceFunction<any>): WindowAggregation {
@@ -235,10 +260,140 @@ export function mergingWindowReduce(fn: ReduceFunction<any>): MergingWindowAggre
   return { ...windowReduce(fn), merge: (a, b) => fn(a, b) };
 }
 
+/** A window's elements as they are, for a ProcessWindowFunction (merging windows concatenate them). */
+export const windowElements: MergingWindowAggregation = {
+  keepsElements: true,
+  add: (acc, value) => {
+    if (acc === undefined) return [value];
+    (acc as unknown[]).push(value);
+    return acc;
+  },
+  result: (acc) => acc,
+  merge: (a, b) => (a as unknown[]).concat(b as unknown[]),
+};
+
 export function mergingWindowAggregate(fn: AggregateFunction<any, any, unknown>, where: string): MergingWindowAggregation {
   const merge = fn.merge;
   if (merge === undefined) throw new InputError(where, "session (merging) windows need the AggregateFunction's merge(a, b)");
   return { ...windowAggregate(fn), merge: (a, b) => merge.call(fn, a, b) };
+}
+
+/** What shapes a fired window's output: a one-output WindowResultFunction or a ProcessWindowFunction. */
+export type WindowFunction = WindowResultFunction<any, any, unknown> | ProcessWindowFunction<any, unknown, any>;
+
+/** Keyed state under a name prefix: a ProcessWindowFunction's window and global state live apart from the operator's. */
+class NamespacedState implements KeyedState {
+  namespace: string;
+  constructor(
+    private readonly inner: KeyedState,
+    namespace: string,
+  ) {
+    this.namespace = namespace;
+  }
+  get(name: string): unknown {
+    return this.inner.get(this.namespace + name);
+  }
+  set(name: string, value: unknown): void {
+    this.inner.set(this.namespace + name, value);
+  }
+  clear(name: string): void {
+    this.inner.clear(this.namespace + name);
+  }
+  addToList(name: string, element: unknown): void {
+    this.inner.addToList(this.namespace + name, element);
+  }
+  getMapEntry(name: string, userKey: Key): unknown {
+    return this.inner.getMapEntry(this.namespace + name, userKey);
+  }
+  putMapEntry(name: string, userKey: Key, value: unknown): void {
+    this.inner.putMapEntry(this.namespace + name, userKey, value);
+  }
+  removeMapEntry(name: string, userKey: Key): void {
+    this.inner.removeMapEntry(this.namespace + name, userKey);
+  }
+}
+
+/**
+ * How a fired window's result leaves a window operator (Flink's InternalWindowFunction
+ * variants): as it is, shaped by a WindowResultFunction, or through a ProcessWindowFunction
+ * with its elements (or the one aggregate) and a context. One per operator, reused: it is
+ * the ProcessWindowContext too. Output carries the window's maxTimestamp.
+ */
+class WindowEmitter implements ProcessWindowContext {
+  window: TimeWindow = { startMs: 0, endMs: 0 };
+  private ctx!: OperatorContext;
+  private out!: Output;
+  private collector!: TimestampedCollector;
+  private windowNamespace!: NamespacedState;
+  private windowViews!: KeyedStateViews;
+  private globalViews!: KeyedStateViews;
+
+  constructor(
+    private readonly fn: WindowFunction | undefined,
+    private readonly merging: boolean,
+  ) {}
+
+  open(ctx: OperatorContext, out: Output): void {
+    this.ctx = ctx;
+    this.out = out;
+    const fn = this.fn;
+    if (fn === undefined || typeof fn === "function") return;
+    this.collector = new TimestampedCollector(out);
+    this.windowNamespace = new NamespacedState(ctx.state, "");
+    this.windowViews = new KeyedStateViews(this.windowNamespace, `${ctx.operatorName} windowState`);
+    this.globalViews = new KeyedStateViews(new NamespacedState(ctx.state, "global/"), `${ctx.operatorName} globalState`);
+    fn.open?.(runtimeContextOf(ctx));
+  }
+
+  /** Window [startMs, endMs) fires: `result` is its elements (`isElements`) or its aggregate. */
+  fire(startMs: number, endMs: number, result: unknown, isElements: boolean): void {
+    const fn = this.fn;
+    if (fn === undefined) {
+      this.out.collect(result, endMs - 1);
+      return;
+    }
+    if (typeof fn === "function") {
+      this.out.collect(fn(currentKey(this.ctx), { startMs, endMs } satisfies TimeWindow, result), endMs - 1);
+      return;
+    }
+    this.setWindow(startMs, endMs);
+    this.collector.timestampMs = endMs - 1;
+    fn.process(currentKey(this.ctx), this, isElements ? (result as unknown[]) : [result], this.collector);
+  }
+
+  /** Window [startMs, endMs)'s state is dropped: the function's clear runs (Flink's InternalWindowFunction.clear). */
+  clear(startMs: number, endMs: number): void {
+    const fn = this.fn;
+    if (fn === undefined || typeof fn === "function" || fn.clear === undefined) return;
+    this.setWindow(startMs, endMs);
+    fn.clear(this);
+  }
+
+  get windowState(): KeyedStateStore {
+    if (this.merging) throw new InputError(`${this.ctx.operatorName} windowState`, "per-window state is not allowed with merging (session) windows");
+    return this.windowViews;
+  }
+
+  get globalState(): KeyedStateStore {
+    return this.globalViews;
+  }
+
+  currentWatermark(): number {
+    return this.ctx.timers.currentWatermark();
+  }
+
+  currentProcessingTimeMs(): number {
+    return this.ctx.timers.currentProcessingTimeMs();
+  }
+
+  output(tag: string, value: unknown): void {
+    this.out.collectSide(tag, value, this.window.endMs - 1);
+  }
+
+  private setWindow(startMs: number, endMs: number): void {
+    if (this.window.startMs !== startMs || this.window.endMs !== endMs) this.window = { startMs, endMs };
+    this.windowNamespace.namespace = `window@${startMs},${endMs}/`;
+  }
 }
 
 /**
@@ -265,6 +420,7 @@ export function mergingWindowAggregate(fn: AggregateFunction<any, any, unknown>,
  */
 export class WindowOperator extends BaseOperator {
   private readonly sizeMs: number;
+  private readonly emitter: WindowEmitter;
   // Most records hit the window of the one before: cache its state name.
   private lastStart = NaN;
   private lastName = "";
@@ -272,13 +428,19 @@ export class WindowOperator extends BaseOperator {
   constructor(
     private readonly assigner: EventTimeWindowAssigner,
     private readonly agg: WindowAggregation,
-    private readonly resultFn: WindowResultFunction<any, any, unknown> | undefined,
+    windowFn: WindowFunction | undefined,
     private readonly lateTag: string = LATE_TAG,
     private readonly allowedLatenessMs = 0,
   ) {
     super();
     this.sizeMs = assigner.sizeMs;
+    this.emitter = new WindowEmitter(windowFn, false);
     checkAllowedLateness(allowedLatenessMs);
+  }
+
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.emitter.open(ctx, out);
   }
 
   processElement(value: unknown, timestampMs: number): void {
@@ -293,7 +455,8 @@ export class WindowOperator extends BaseOperator {
       if (cleanupTime <= watermark) continue;
       skipped = false;
       const name = this.stateName(start);
-      state.set(name, this.agg.add(state.get(name), value));
+      if (this.agg.keepsElements) state.addToList(name, value);
+      else state.set(name, this.agg.add(state.get(name), value));
       if (maxTimestamp <= watermark) this.fire(start, state.get(name));
       else timers.registerEventTimeTimer(maxTimestamp);
       if (cleanupTime !== maxTimestamp) timers.registerEventTimeTimer(cleanupTime);
@@ -309,22 +472,24 @@ export class WindowOperator extends BaseOperator {
     const acc = state.get(fireName);
     if (acc !== undefined) {
       this.fire(fireStart, acc);
-      if (this.allowedLatenessMs === 0) state.clear(fireName);
+      if (this.allowedLatenessMs === 0) this.clearWindow(fireStart, fireName);
     }
     if (this.allowedLatenessMs > 0) {
       // The window whose cleanupTime this is: its lateness is over; later elements are late.
-      const name = this.stateName(timestampMs - this.allowedLatenessMs - this.sizeMs + 1);
-      if (state.get(name) !== undefined) state.clear(name);
+      const start = timestampMs - this.allowedLatenessMs - this.sizeMs + 1;
+      const name = this.stateName(start);
+      if (state.get(name) !== undefined) this.clearWindow(start, name);
     }
   }
 
   private fire(start: number, acc: unknown): void {
-    const result = this.agg.result(acc);
-    const out =
-      this.resultFn === undefined
-        ? result
-        : this.resultFn(currentKey(this.ctx), { startMs: start, endMs: start + this.sizeMs } satisfies TimeWindow, result);
-    this.out.collect(out, start + this.sizeMs - 1);
+    const keeps = this.agg.keepsElements === true;
+    this.emitter.fire(start, start + this.sizeMs, keeps ? acc : this.agg.result(acc), keeps);
+  }
+
+  private clearWindow(start: number, name: string): void {
+    this.ctx.state.clear(name);
+    this.emitter.clear(start, start + this.sizeMs);
   }
 
   private stateName(start: number): string {
@@ -365,15 +530,22 @@ const SESSIONS_STATE = "sessions";
  * due then anyway.
  */
 export class SessionWindowOperator extends BaseOperator {
+  private readonly emitter: WindowEmitter;
   constructor(
     private readonly gapMs: number,
     private readonly agg: MergingWindowAggregation,
-    private readonly resultFn: WindowResultFunction<any, any, unknown> | undefined,
+    windowFn: WindowFunction | undefined,
     private readonly lateTag: string = LATE_TAG,
     private readonly allowedLatenessMs = 0,
   ) {
     super();
+    this.emitter = new WindowEmitter(windowFn, true);
     checkAllowedLateness(allowedLatenessMs);
+  }
+
+  override open(ctx: OperatorContext, out: Output): void {
+    super.open(ctx, out);
+    this.emitter.open(ctx, out);
   }
 
   processElement(value: unknown, timestampMs: number): void {
@@ -419,6 +591,7 @@ export class SessionWindowOperator extends BaseOperator {
       const maxTimestamp = s.endMs - 1;
       if (maxTimestamp === timestampMs) this.fire(s);
       if (maxTimestamp + this.allowedLatenessMs !== timestampMs) kept.push(s);
+      else this.emitter.clear(s.startMs, s.endMs);
     }
     if (kept.length === sessions.length) return;
     if (kept.length === 0) state.clear(SESSIONS_STATE);
@@ -426,9 +599,8 @@ export class SessionWindowOperator extends BaseOperator {
   }
 
   private fire(s: Session): void {
-    const result = this.agg.result(s.acc);
-    const out = this.resultFn === undefined ? result : this.resultFn(currentKey(this.ctx), { startMs: s.startMs, endMs: s.endMs } satisfies TimeWindow, result);
-    this.out.collect(out, s.endMs - 1);
+    const keeps = this.agg.keepsElements === true;
+    this.emitter.fire(s.startMs, s.endMs, keeps ? s.acc : this.agg.result(s.acc), keeps);
   }
 }
 
@@ -443,19 +615,23 @@ export class ProcessContext implements OnTimerContext<Key> {
   timestampMs = NaN;
   key: Key = "";
   timeDomain: "EVENT_TIME" | "PROCESSING_TIME" = "EVENT_TIME";
-  readonly state: ValueStates;
   readonly collector: TimestampedCollector;
+  private readonly store: KeyedStateViews;
   constructor(
     private readonly ctx: OperatorContext,
     private readonly out: Output,
   ) {
     this.collector = new TimestampedCollector(out);
-    const keyed = ctx.state;
-    this.state = {
-      get: <V>(name: string) => keyed.get(name) as V | undefined,
-      set: <V>(name: string, value: V) => keyed.set(name, value),
-      clear: (name: string) => keyed.clear(name),
-    };
+    this.store = new KeyedStateViews(ctx.state, ctx.operatorName);
+  }
+  get state(): ValueStates {
+    return this.store.state;
+  }
+  listState<T>(name: string): ListState<T> {
+    return this.store.listState(name);
+  }
+  mapState<UK extends Key, V>(name: string): MapState<UK, V> {
+    return this.store.mapState(name);
   }
   get timerService(): TimerService {
     return this.ctx.timers;

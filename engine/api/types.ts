@@ -34,11 +34,25 @@ export interface Output {
   collectSide(tag: string, value: unknown, timestampMs: number): void;
 }
 
-/** Keyed state of the current key (hashmap backend, or the BATCH single-key backend). */
+/**
+ * Keyed state of the current key (hashmap, RocksDB or changelog backend, or the BATCH
+ * single-key backend), by name. A name holds one kind of state, as a Flink state descriptor:
+ * - value state: get / set / clear;
+ * - list state (Flink's ListState): an array, read with get, grown with addToList — one
+ *   element written, not the list (RocksDB: a merge operand; changelog: one added element);
+ * - map state (Flink's MapState): a JS Map of user key → value, read whole with get (an
+ *   iteration) or by entry with getMapEntry; each entry is written and deleted alone
+ *   (RocksDB keeps one entry per user key). A map left empty is removed, as in Flink.
+ * Values read are the backend's own: callers must not mutate them.
+ */
 export interface KeyedState {
   get(name: string): unknown;
   set(name: string, value: unknown): void;
   clear(name: string): void;
+  addToList(name: string, element: unknown): void;
+  getMapEntry(name: string, userKey: Key): unknown;
+  putMapEntry(name: string, userKey: Key, value: unknown): void;
+  removeMapEntry(name: string, userKey: Key): void;
 }
 
 /** Timers of the current key (event time in ms; processing time in ms of virtual time). */

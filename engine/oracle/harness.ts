@@ -170,6 +170,27 @@ export class OperatorHarness {
         m.delete(stateName);
         if (m.size === 0) harness.states.delete(k);
       },
+      addToList(stateName, element) {
+        const list = state.get(stateName) as unknown[] | undefined;
+        assert(list === undefined || Array.isArray(list), `${name}: state "${stateName}" is not a list`);
+        state.set(stateName, list === undefined ? [element] : [...list, element]);
+      },
+      getMapEntry(stateName, userKey) {
+        return (state.get(stateName) as Map<Key, unknown> | undefined)?.get(userKey);
+      },
+      putMapEntry(stateName, userKey, value) {
+        const map = state.get(stateName) as Map<Key, unknown> | undefined;
+        assert(map === undefined || map instanceof Map, `${name}: state "${stateName}" is not a map`);
+        state.set(stateName, new Map(map).set(userKey, value));
+      },
+      removeMapEntry(stateName, userKey) {
+        const map = state.get(stateName) as Map<Key, unknown> | undefined;
+        if (map === undefined || !map.has(userKey)) return;
+        const rest = new Map(map);
+        rest.delete(userKey);
+        if (rest.size === 0) state.clear(stateName);
+        else state.set(stateName, rest);
+      },
     };
     const timers: TimerService = {
       currentWatermark: () => harness.watermarkMs,

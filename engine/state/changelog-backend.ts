@@ -211,6 +211,28 @@ export class ChangelogStateBackend implements KeyedStateBackend {
     this.logged(name, this.keyBytes + name.length);
   }
 
+  // List and map state log the one element or entry changed (Flink's ADD_ELEMENT,
+  // ADD_OR_UPDATE_ELEMENT and REMOVE_ELEMENT changes), not the whole list or map.
+
+  addToList(name: string, element: unknown): void {
+    this.inner.addToList(name, element);
+    this.logged(name, this.keyBytes + name.length + serializedBytes(element));
+  }
+
+  getMapEntry(name: string, userKey: Key): unknown {
+    return this.inner.getMapEntry(name, userKey);
+  }
+
+  putMapEntry(name: string, userKey: Key, value: unknown): void {
+    this.inner.putMapEntry(name, userKey, value);
+    this.logged(name, this.keyBytes + name.length + serializedBytes(userKey) + serializedBytes(value));
+  }
+
+  removeMapEntry(name: string, userKey: Key): void {
+    this.inner.removeMapEntry(name, userKey);
+    this.logged(name, this.keyBytes + name.length + serializedBytes(userKey));
+  }
+
   /** A timer was registered or deleted: logged (its restore comes from the snapshot's timers). */
   timerChanged(): void {
     this.env.charge(serializationNs(TIMER_CHANGE_BYTES, 1, this.env.costs));

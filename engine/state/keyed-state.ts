@@ -74,12 +74,7 @@ export class HashMapStateBackend implements KeyedStateBackend {
   }
 
   set(name: string, value: unknown): void {
-    let current = this.current;
-    if (current === undefined) {
-      this.check();
-      current = this.current = {};
-      this.byKey.set(this.key!, current);
-    }
+    const current = this.values();
     this.accesses++;
     current[name] = value;
   }
@@ -91,12 +86,53 @@ export class HashMapStateBackend implements KeyedStateBackend {
     if (this.current !== undefined && name in this.current) delete this.current[name];
   }
 
+  addToList(name: string, element: unknown): void {
+    this.accesses++;
+    addToList(this.values(), name, element);
+  }
+
+  getMapEntry(name: string, userKey: Key): unknown {
+    const current = this.current;
+    if (current === undefined) this.check();
+    this.accesses++;
+    return (current?.[name] as Map<Key, unknown> | undefined)?.get(userKey);
+  }
+
+  putMapEntry(name: string, userKey: Key, value: unknown): void {
+    this.accesses++;
+    putMapEntry(this.values(), name, userKey, value);
+  }
+
+  removeMapEntry(name: string, userKey: Key): void {
+    const current = this.current;
+    if (current === undefined) this.check();
+    this.accesses++;
+    if (current !== undefined) removeMapEntry(current, name, userKey);
+  }
+
+  /** The current key's value of `name` without counting an access (backends' cost models). */
+  protected peekValue(name: string): unknown {
+    return this.current?.[name];
+  }
+
+  /** The current key's named values, created on first write. */
+  private values(): Record<string, unknown> {
+    let current = this.current;
+    if (current === undefined) {
+      this.check();
+      current = this.current = {};
+      this.byKey.set(this.key!, current);
+    }
+    return current;
+  }
+
   private check(): void {
     if (this.key === undefined) throw new InvariantError("keyed state accessed without a current key");
   }
 }
 
 export class SingleKeyStateBackend implements KeyedStateBackend {
+  // A Map, not an object: BATCH windows use a name per window and delete it again.
   private state = new Map<string, unknown>();
   private key: Key | undefined;
   accesses = 0;
@@ -120,7 +156,7 @@ export class SingleKeyStateBackend implements KeyedStateBackend {
   }
 
   set(name: string, value: unknown): void {
-    if (this.key === undefined) throw new InvariantError("keyed state accessed without a current key");
+    this.check();
     this.accesses++;
     this.state.set(name, value);
   }
@@ -129,4 +165,56 @@ export class SingleKeyStateBackend implements KeyedStateBackend {
     this.accesses++;
     this.state.delete(name);
   }
+
+  addToList(name: string, element: unknown): void {
+    this.check();
+    this.accesses++;
+    const list = this.state.get(name) as unknown[] | undefined;
+    if (list === undefined) this.state.set(name, [element]);
+    else list.push(element);
+  }
+
+  getMapEntry(name: string, userKey: Key): unknown {
+    this.accesses++;
+    return (this.state.get(name) as Map<Key, unknown> | undefined)?.get(userKey);
+  }
+
+  putMapEntry(name: string, userKey: Key, value: unknown): void {
+    this.check();
+    this.accesses++;
+    const map = this.state.get(name) as Map<Key, unknown> | undefined;
+    if (map === undefined) this.state.set(name, new Map([[userKey, value]]));
+    else map.set(userKey, value);
+  }
+
+  removeMapEntry(name: string, userKey: Key): void {
+    this.accesses++;
+    const map = this.state.get(name) as Map<Key, unknown> | undefined;
+    if (map !== undefined && map.delete(userKey) && map.size === 0) this.state.delete(name);
+  }
+
+  private check(): void {
+    if (this.key === undefined) throw new InvariantError("keyed state accessed without a current key");
+  }
+}
+
+// List and map state over one key's named values (heap backend; see KeyedState).
+
+function addToList(values: Record<string, unknown>, name: string, element: unknown): void {
+  const list = values[name] as unknown[] | undefined;
+  if (list === undefined) values[name] = [element];
+  else list.push(element);
+}
+
+function putMapEntry(values: Record<string, unknown>, name: string, userKey: Key, value: unknown): void {
+  const map = values[name] as Map<Key, unknown> | undefined;
+  if (map === undefined) values[name] = new Map([[userKey, value]]);
+  else map.set(userKey, value);
+}
+
+/** Removes one entry; a map left empty is removed (Flink's heap MapState drops it too). */
+function removeMapEntry(values: Record<string, unknown>, name: string, userKey: Key): void {
+  const map = values[name] as Map<Key, unknown> | undefined;
+  if (map === undefined || !map.delete(userKey)) return;
+  if (map.size === 0) delete values[name];
 }

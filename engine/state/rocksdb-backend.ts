@@ -106,10 +106,71 @@ export class RocksDbStateBackend extends HashMapStateBackend {
 
   override get(name: string): unknown {
     const value = super.get(name);
-    const r = this.lsm.get(this.prefix + name);
+    // A list is one key with merge operands, a map one key per entry (read by a prefix
+    // iteration): both are deserialized whole, so they cost their full size.
+    this.read(name, Array.isArray(value) || value instanceof Map ? serializedBytes(value) : undefined);
+    return value;
+  }
+
+  override set(name: string, value: unknown): void {
+    if (value instanceof Map) {
+      this.replaceMap(name, value);
+      return;
+    }
+    super.set(name, value);
+    this.write(name, this.keyBytes + name.length + serializedBytes(value));
+  }
+
+  override clear(name: string): void {
+    const old = this.peekValue(name);
+    super.clear(name);
+    // RocksDBMapState.clear deletes entry by entry.
+    if (old instanceof Map) for (const userKey of old.keys()) this.put(this.entryId(name, userKey), this.keyBytes + name.length + serializedBytes(userKey), true);
+    else this.put(name, this.keyBytes + name.length, true);
+  }
+
+  /** RocksDBListState.add: a merge operand of the one element; the list is not read. */
+  override addToList(name: string, element: unknown): void {
+    super.addToList(name, element);
+    this.write(name, this.keyBytes + name.length + serializedBytes(element));
+  }
+
+  override getMapEntry(name: string, userKey: Key): unknown {
+    const value = super.getMapEntry(name, userKey);
+    this.read(this.entryId(name, userKey), undefined);
+    return value;
+  }
+
+  override putMapEntry(name: string, userKey: Key, value: unknown): void {
+    super.putMapEntry(name, userKey, value);
+    this.write(this.entryId(name, userKey), this.keyBytes + name.length + serializedBytes(userKey) + serializedBytes(value));
+  }
+
+  override removeMapEntry(name: string, userKey: Key): void {
+    super.removeMapEntry(name, userKey);
+    this.put(this.entryId(name, userKey), this.keyBytes + name.length + serializedBytes(userKey), true);
+  }
+
+  /** A map written whole (MapState.putAll after clear): the old entries deleted, each new one put. */
+  private replaceMap(name: string, map: Map<Key, unknown>): void {
+    const old = this.peekValue(name);
+    if (old instanceof Map) for (const userKey of old.keys()) if (!map.has(userKey)) this.removeMapEntry(name, userKey);
+    super.set(name, map);
+    for (const [userKey, value] of map) this.write(this.entryId(name, userKey), this.keyBytes + name.length + serializedBytes(userKey) + serializedBytes(value));
+  }
+
+  /** The LSM key of one map entry: the state's key, then the user key (RocksDBMapState's layout). */
+  private entryId(name: string, userKey: Key): string {
+    return `${name}\u0001${typeof userKey}:${String(userKey)}`;
+  }
+
+  /** A point lookup of `id` under the current key; `valueBytes` overrides the found entry's size. */
+  private read(id: string, valueBytes: number | undefined): void {
+    const r = this.lsm.get(this.prefix + id);
     const env = this.env;
     let ns = 0;
-    if (r.found !== undefined && !r.found.tombstone) ns += r.found.bytes * env.costs.deserializeNsPerByte;
+    if (valueBytes !== undefined) ns += valueBytes * env.costs.deserializeNsPerByte;
+    else if (r.found !== undefined && !r.found.tombstone) ns += r.found.bytes * env.costs.deserializeNsPerByte;
     if (r.missed !== undefined) {
       for (const [file, index, bytes] of r.missed) {
         ns += this.blockReadNs(bytes) + bytes * env.costs.rocksdbDecompressNsPerByte;
@@ -123,24 +184,17 @@ export class RocksDbStateBackend extends HashMapStateBackend {
       stats.cacheMisses += r.blockMisses;
       if (r.inMemtable) stats.memtableHits++;
     }
-    return value;
   }
 
-  override set(name: string, value: unknown): void {
-    super.set(name, value);
-    const bytes = this.keyBytes + name.length + serializedBytes(value);
+  /** A serialized write of `bytes` under `id` of the current key. */
+  private write(id: string, bytes: number): void {
     this.env.charge(bytes * this.env.costs.serializeNsPerByte);
-    this.put(name, bytes, false);
+    this.put(id, bytes, false);
   }
 
-  override clear(name: string): void {
-    super.clear(name);
-    this.put(name, this.keyBytes + name.length, true);
-  }
-
-  private put(name: string, bytes: number, tombstone: boolean): void {
+  private put(id: string, bytes: number, tombstone: boolean): void {
     if (this.env.stats !== undefined) this.env.stats.userBytes += bytes;
-    if (this.lsm.put(this.prefix + name, bytes, tombstone)) this.switchAndFlush(true);
+    if (this.lsm.put(this.prefix + id, bytes, tombstone)) this.switchAndFlush(true);
   }
 
   /** The active memtable is full: it becomes immutable and a background flush writes it out. */
@@ -330,7 +384,12 @@ export class RocksDbStateBackend extends HashMapStateBackend {
         const prefix = `${typeof key}:${String(key)}\u0000`;
         const keyBytes = serializedBytes(key) + ENTRY_KEY_OVERHEAD_BYTES;
         for (const name of Object.keys(values)) {
-          if (this.lsm.put(prefix + name, keyBytes + name.length + serializedBytes(values[name]))) this.switchAndFlush(false);
+          const value = values[name];
+          if (value instanceof Map) {
+            for (const [userKey, v] of value) {
+              if (this.lsm.put(prefix + this.entryId(name, userKey), keyBytes + name.length + serializedBytes(userKey) + serializedBytes(v))) this.switchAndFlush(false);
+            }
+          } else if (this.lsm.put(prefix + name, keyBytes + name.length + serializedBytes(value))) this.switchAndFlush(false);
         }
       }
     }
