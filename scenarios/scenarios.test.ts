@@ -18,6 +18,8 @@ import jmFailoverBatch, { recoveryNs } from "./jm-failover-batch.scenario";
 import jmFailoverStreaming, { recoveryNs as streamingRecoveryNs } from "./jm-failover-streaming.scenario";
 import sortVsHash, { SPEEDUP_BOUND, diskTotals } from "./sort-vs-hash-shuffle.scenario";
 import pointwisePipelined, { MAKESPAN_RATIO_BOUND, blockingMakespanNs } from "./pointwise-pipelined.scenario";
+import broadcastRules from "./broadcast-rules.scenario";
+import windowJoin from "./window-join.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
   // In-flight data = queued input + output buffers of all subtasks at a sample.
@@ -37,6 +39,24 @@ describe("scenarios", () => {
     expect(countParallelism(twin.result)).toEqual([1, 1, 1]);
     expect(twin.failures.map((f) => f.expectation)).toContain("decided parallelism grows with the input (small < medium < large)");
     expect(twin.result.makespanNs!).toBeGreaterThan(2 * o.result.makespanNs!);
+  });
+
+  it("broadcast-rules matches the oracle; its no-versioning twin judges by whatever rule arrived and fails", () => {
+    const o = runScenarioOnce(broadcastRules, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const twin = runScenarioOnce(broadcastRules, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.failures.map((f) => f.expectation)).toEqual(["committed output equals the oracle"]);
+  });
+
+  it("window-join: join, coGroup and process windows restored through a TaskManager crash match the oracle; the twin with a watermark bound below the disorder loses pairs", () => {
+    const o = runScenarioOnce(windowJoin, 1, {}, false);
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    expect(o.result.restarts).toBeGreaterThan(0);
+    const twin = runScenarioOnce(windowJoin, 1, {}, true);
+    expect(twin.result.status).toBe("FINISHED");
+    expect(twin.failures.map((f) => f.expectation)).toEqual(["committed output equals the oracle"]);
+    expect(twin.result.outputs.get("pairs")!.length).toBeLessThan(o.result.outputs.get("pairs")!.length);
   });
 
   it("quickstart finishes and matches the oracle", () => {

@@ -22,6 +22,8 @@ export const PROPERTY_JOBS = [
   "batch-dag",
   "co-process-join",
   "broadcast-rules",
+  "window-join",
+  "item-tracker",
 ] as const;
 export type PropertyJob = (typeof PROPERTY_JOBS)[number];
 
@@ -183,6 +185,37 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       ...common,
     })
     .map(defined),
+  "window-join": fc
+    .record({
+      // The join emits orders × payments per key and window: ≤ 600 × 300 over ≥ 4 keys
+      // stays within a few tens of thousands of pairs even with every record in one window.
+      records: recordsArb(600),
+      paymentRecords: recordsArb(300),
+      keys: fc.integer({ min: 4, max: 30 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 120 }),
+      windowMs: fc.constantFrom(10, 100, 250, 1000),
+      slideMs: fc.constantFrom(5, 50, 100, 1000),
+      ...common,
+    })
+    // At most 10 sliding windows per order (each keeps its elements).
+    .map((p) => defined({ ...p, slideMs: Math.max(p.slideMs, Math.ceil(p.windowMs / 10)) })),
+  "item-tracker": fc
+    .record({
+      records: recordsArb(2000),
+      keys: fc.integer({ min: 1, max: 20 }),
+      items: fc.integer({ min: 1, max: 30 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      intervalMs: fc.integer({ min: 0, max: 20 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 120 }),
+      bucketMs: fc.constantFrom(1, 20, 100, 1000),
+      retentionMs: fc.constantFrom(1, 50, 300, 5000),
+      ...common,
+    })
+    .map(defined),
 };
 
 /** Largest operator parallelism the params give (every library job sets its own). */
@@ -226,6 +259,8 @@ const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set([
   "batch-dag",
   "co-process-join",
   "broadcast-rules",
+  "window-join",
+  "item-tracker",
 ]);
 
 /**
@@ -297,11 +332,12 @@ export function libraryCaseArb(options: CaseArbOptions = {}): fc.Arbitrary<Libra
         if (x.sortedInputs === false || x.batchStateBackend === false) config["execution.batch-state-backend.enabled"] = false;
       }
       // A sort-merge (blocking) partition reserves 512 buffers while its producer runs (Flink's
-      // taskmanager.network.sort-shuffle.min-buffers); a window task writes two (main and
-      // late), so 4 slots of them need all 4096 default buffers of a TaskManager and Flink
-      // (and the engine) fail with "Insufficient number of network buffers". Give such
-      // clusters the network memory a Flink user would.
-      if (x.mode === "BATCH" && x.slotsPerTaskManager >= 4) config["taskmanager.memory.network.min"] = "256mb";
+      // taskmanager.network.sort-shuffle.min-buffers); a task writes up to three (a window's
+      // main and late outputs; window-join's order source feeds a join, a coGroup and a
+      // window), so 3 slots of them need more than the 4096 default buffers of a TaskManager
+      // and Flink (and the engine) fail with "Insufficient number of network buffers". Give
+      // such clusters the network memory a Flink user would: 3 × 512 × 32 KiB = 48 MiB a slot.
+      if (x.mode === "BATCH" && x.slotsPerTaskManager >= 3) config["taskmanager.memory.network.min"] = `${Math.max(256, 48 * x.slotsPerTaskManager)}mb`;
       // Enough slots: STREAMING deploys one slot-sharing group whose size is the largest
       // parallelism. BATCH regions request slots one at a time, so 1 slot would do; we give
       // up to the largest parallelism, so runs also overlap. Hybrid exchanges make every

@@ -52,6 +52,7 @@ import {
 import type { SinkSpec } from "./sinks";
 import { EventTimeSessionWindows, type EventTimeWindowAssigner } from "./windows";
 import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams } from "./connected-streams";
+import { TwoStreams } from "./joined-streams";
 
 export class DataStream<T> {
   constructor(
@@ -109,6 +110,18 @@ export class DataStream<T> {
       inputs.push(...other.edgeInits());
     }
     return new DataStream<T>(this.env, this.nodeId, undefined, undefined, undefined, inputs);
+  }
+
+  /** A window join with `other` (Flink's JoinedStreams): `.where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  join<T2>(other: DataStream<T2>): TwoStreams<T, T2, "join"> {
+    if (other.env !== this.env) throw new InputError("join", "streams of different environments cannot be joined");
+    return new TwoStreams<T, T2, "join">(this, other, "join");
+  }
+
+  /** A window co-group with `other` (Flink's CoGroupedStreams): both sides' elements per key and window. */
+  coGroup<T2>(other: DataStream<T2>): TwoStreams<T, T2, "coGroup"> {
+    if (other.env !== this.env) throw new InputError("coGroup", "streams of different environments cannot be co-grouped");
+    return new TwoStreams<T, T2, "coGroup">(this, other, "coGroup");
   }
 
   /** Connects two streams for a two-input operator (CoMap, CoFlatMap, CoProcess; keyed or broadcast). */
@@ -349,7 +362,7 @@ export class WindowedStream<T, K extends Key> {
    */
   reduce(fn: ReduceFunction<T>): SingleOutputStream<T>;
   reduce<O>(fn: ReduceFunction<T>, windowFn: WindowResultFunction<K, T, O> | ProcessWindowFunction<T, O, K>): SingleOutputStream<O>;
-  reduce(fn: ReduceFunction<T>, windowFn?: WindowFunction): SingleOutputStream<unknown> {
+  reduce(fn: ReduceFunction<T>, windowFn?: WindowResultFunction<any, any, any> | ProcessWindowFunction<any, any, any>): SingleOutputStream<unknown> {
     checkWindowFunction(windowFn, "WindowedStream.reduce");
     const merging = this.assigner instanceof EventTimeSessionWindows;
     return this.windowOperator(merging ? mergingWindowReduce(fn) : windowReduce(fn), windowFn, this.nodeName("ReduceFunction", windowFn));
@@ -357,7 +370,7 @@ export class WindowedStream<T, K extends Key> {
 
   aggregate<ACC, R>(fn: AggregateFunction<T, ACC, R>): SingleOutputStream<R>;
   aggregate<ACC, R, O>(fn: AggregateFunction<T, ACC, R>, windowFn: WindowResultFunction<K, R, O> | ProcessWindowFunction<R, O, K>): SingleOutputStream<O>;
-  aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowFunction): SingleOutputStream<unknown> {
+  aggregate(fn: AggregateFunction<T, unknown, unknown>, windowFn?: WindowResultFunction<any, any, any> | ProcessWindowFunction<any, any, any>): SingleOutputStream<unknown> {
     checkWindowFunction(windowFn, "WindowedStream.aggregate");
     const merging = this.assigner instanceof EventTimeSessionWindows;
     const agg = merging ? mergingWindowAggregate(fn, "WindowedStream.aggregate") : windowAggregate(fn);
@@ -368,11 +381,11 @@ export class WindowedStream<T, K extends Key> {
    * Flink's WindowedStream.process: the window keeps all its elements (list state) and the
    * ProcessWindowFunction gets them at each fire.
    */
-  process<O>(fn: ProcessWindowFunction<T, O, K>): SingleOutputStream<O> {
+  process<O>(fn: ProcessWindowFunction<T, O, K>, functionName = "ProcessWindowFunction"): SingleOutputStream<O> {
     if (typeof fn !== "object" || fn === null || typeof fn.process !== "function") {
       throw new InputError("WindowedStream.process", "needs a ProcessWindowFunction: an object with process(key, context, elements, out)");
     }
-    return this.windowOperator(windowElements, fn, this.nodeName("ProcessWindowFunction"));
+    return this.windowOperator(windowElements, fn, this.nodeName(functionName));
   }
 
   private windowOperator<R>(agg: WindowAggregation | MergingWindowAggregation, windowFn: WindowFunction | undefined, name: string): SingleOutputStream<R> {

@@ -29,3 +29,4 @@ export type { GeneratorSourceOptions, PartitionedLogSourceOptions } from "./sour
 export { CollectSink, TransactionalSink, type SinkSpec } from "./sinks";
 export { EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows, type EventTimeWindowAssigner } from "./windows";
 export { LATE_TAG } from "./operators";
+export type { CoGroupFunction, FlatJoinFunction, JoinFunction } from "./joined-streams";

@@ -9,10 +9,12 @@ import type { JobDefinition } from "./job";
 import { batchDag } from "./batch-dag";
 import { broadcastRules } from "./broadcast-rules";
 import { coProcessJoin } from "./co-process-join";
+import { itemTrackerJob } from "./item-tracker";
 import { keyedTimers } from "./keyed-timers";
 import { rebalanceRescale } from "./rebalance-rescale";
 import { sessionWindow } from "./session-window";
 import { lateDataWindow, slidingWindow, tumblingWindow } from "./tumbling-window";
+import { windowJoin } from "./window-join";
 import { wordcount } from "./wordcount";
 
 export type { JobDefinition } from "./job";
@@ -21,7 +23,7 @@ export type LibraryJob = JobDefinition;
 
 /** Every library job, in registration order. */
 export const JOBS: ReadonlyMap<string, JobDefinition> = new Map(
-  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules].map((j) => [j.name, j as JobDefinition]),
+  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules, windowJoin, itemTrackerJob].map((j) => [j.name, j as JobDefinition]),
 );
 
 export function jobNames(): string[] {
