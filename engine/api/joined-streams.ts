@@ -57,62 +57,60 @@ function checkKeySelector(selector: unknown, where: string): void {
   if (typeof selector !== "function") throw new InputError(where, "must be a key selector function");
 }
 
+/**
+ * What a join or coGroup has collected so far. Key selectors are stored as KeySelector (any
+ * input): a field typed (value: T1) => K would make the stream types invariant in T1, and
+ * DataStream<X> no longer a DataStream<unknown>.
+ */
+interface TwoStreamsSpec<Kd extends Kind> {
+  readonly first: DataStream<unknown>;
+  readonly second: DataStream<unknown>;
+  readonly kind: Kd;
+  readonly key1?: KeySelector;
+  readonly key2?: KeySelector;
+}
+
 /** `a.join(b)` / `a.coGroup(b)`: pick the left side's key with where(...). */
 export class TwoStreams<T1, T2, Kd extends Kind> {
-  constructor(
-    private readonly first: DataStream<T1>,
-    private readonly second: DataStream<T2>,
-    private readonly kind: Kd,
-  ) {}
+  private readonly spec: TwoStreamsSpec<Kd>;
+  constructor(first: DataStream<T1>, second: DataStream<T2>, kind: Kd) {
+    this.spec = { first, second, kind };
+  }
 
   where<K extends Key>(keySelector1: (value: T1) => K): TwoStreamsWhere<T1, T2, K, Kd> {
-    checkKeySelector(keySelector1, `${this.kind}.where`);
-    return new TwoStreamsWhere(this.first, this.second, this.kind, keySelector1);
+    checkKeySelector(keySelector1, `${this.spec.kind}.where`);
+    return new TwoStreamsWhere({ ...this.spec, key1: keySelector1 });
   }
 }
 
 export class TwoStreamsWhere<T1, T2, K extends Key, Kd extends Kind> {
-  constructor(
-    private readonly first: DataStream<T1>,
-    private readonly second: DataStream<T2>,
-    private readonly kind: Kd,
-    // Stored as KeySelector (any input): a field typed (value: T1) => K would make the
-    // stream types invariant in T1, and DataStream<X> no longer a DataStream<unknown>.
-    private readonly key1: KeySelector,
-  ) {}
+  constructor(private readonly spec: TwoStreamsSpec<Kd>) {}
 
   equalTo(keySelector2: (value: T2) => K): TwoStreamsEqualTo<T1, T2, Kd> {
-    checkKeySelector(keySelector2, `${this.kind}.equalTo`);
-    return new TwoStreamsEqualTo(this.first, this.second, this.kind, this.key1, keySelector2);
+    checkKeySelector(keySelector2, `${this.spec.kind}.equalTo`);
+    return new TwoStreamsEqualTo({ ...this.spec, key2: keySelector2 });
   }
 }
 
 export class TwoStreamsEqualTo<T1, T2, Kd extends Kind> {
-  constructor(
-    private readonly first: DataStream<T1>,
-    private readonly second: DataStream<T2>,
-    private readonly kind: Kd,
-    private readonly key1: KeySelector,
-    private readonly key2: KeySelector,
-  ) {}
+  constructor(private readonly spec: TwoStreamsSpec<Kd>) {}
 
   window(assigner: Assigner): WindowedTwoStreams<T1, T2, Kd> {
-    return new WindowedTwoStreams(this.first, this.second, this.kind, this.key1, this.key2, assigner);
+    return new WindowedTwoStreams(this.spec, assigner);
   }
 }
 
 /** A join or coGroup with its window; allowedLateness as on a WindowedStream. */
 export class WindowedTwoStreams<T1, T2, Kd extends Kind> {
   private allowedLatenessMs = 0;
+  private readonly kind: Kd;
 
   constructor(
-    private readonly first: DataStream<T1>,
-    private readonly second: DataStream<T2>,
-    private readonly kind: Kd,
-    private readonly key1: KeySelector,
-    private readonly key2: KeySelector,
+    private readonly spec: TwoStreamsSpec<Kd>,
     private readonly assigner: Assigner,
-  ) {}
+  ) {
+    this.kind = spec.kind;
+  }
 
   allowedLateness(ms: number): this {
     if (!Number.isSafeInteger(ms) || ms < 0) throw new InputError(`${this.kind}.allowedLateness`, `must be a non-negative integer number of ms, got ${ms}`);
@@ -141,9 +139,10 @@ export class WindowedTwoStreams<T1, T2, Kd extends Kind> {
   }
 
   private build<O>(coGroup: CoGroupFunction<unknown, unknown, unknown>): SingleOutputStream<O> {
-    const tag1 = tagger(this.first, (value): Tagged => ({ one: value, input: 1 }));
-    const tag2 = tagger(this.second, (value): Tagged => ({ two: value, input: 2 }));
-    const { key1, key2 } = this;
+    const tag1 = tagger(this.spec.first, (value): Tagged => ({ one: value, input: 1 }));
+    const tag2 = tagger(this.spec.second, (value): Tagged => ({ two: value, input: 2 }));
+    const key1 = this.spec.key1!;
+    const key2 = this.spec.key2!;
     return tag1
       .union(tag2)
       .keyBy((t) => (t.input === 1 ? key1(t.one) : key2(t.two)))

@@ -225,6 +225,31 @@ describe("scenario-specific views", () => {
     await page.screenshot({ path: `${SHOTS}/broadcast-rules-graph.png`, fullPage: true });
   });
 
+  it("window-join: each join window vertex takes the union of both tagged sources, and the boxes name the window function first", async () => {
+    const submitted = events["window-join"].find((e) => e.kind === "JobSubmitted")!;
+    const vertices = submitted.vertices as { id: string; name: string; chain: string[] }[];
+    const edges = submitted.edges as { source: string; target: string; input: number; partitioner: string }[];
+    const joins = vertices.filter((v) => v.chain[0]!.endsWith("CoGroupWindowFunction)"));
+    expect(joins).toHaveLength(2);
+    const sources = vertices.filter((v) => v.chain[0]!.startsWith("Source: ")).map((v) => v.id);
+    await open(viz.pageUrl(traceIndex("window-join")));
+    for (const j of joins) {
+      // A union: one keyed edge from each source's tagging Map, both the window's one input.
+      const into = edges.filter((e) => e.target === j.id);
+      expect(into.map((e) => e.source).sort()).toEqual([...sources].sort());
+      expect(into.every((e) => e.input === 0 && e.partitioner === "hash")).toBe(true);
+      const box = page.locator(`g.vertex[data-vertex="${j.id}"]`);
+      expect(await box.locator("text.name").textContent()).toMatch(/^CoGroup: Tumbling\(100\)/);
+      expect(await box.locator("title.vertex-title").textContent()).toContain("CoGroupWindowFunction");
+      expect(await page.locator(`path.edge[data-input="0"]`).filter({ has: page.locator("title", { hasText: `→ ${j.id}:` }) }).count()).toBe(2);
+    }
+    const median = vertices.find((v) => v.chain[0]!.endsWith("ProcessWindowFunction)"))!;
+    expect(await page.locator(`g.vertex[data-vertex="${median.id}"] text.name`).textContent()).toMatch(/^Process: Sliding\(100, 5…/);
+    // The taggers chain to their sources: "Source: orders -> (Map, Map)" in the tooltip.
+    expect(await page.locator(`g.vertex[data-vertex="${sources[0]}"] title.vertex-title`).textContent()).toContain("Source: orders → Map → Map");
+    await page.screenshot({ path: `${SHOTS}/window-join-graph.png`, fullPage: true });
+  });
+
   it("backpressure: colours the backpressured vertex HIGH when a sample says so, and not before any sample", async () => {
     const ev = events.backpressure;
     const sample = ev.find((e) => e.kind === "TaskMetrics" && (e.backpressured as number) > 0.5)!;

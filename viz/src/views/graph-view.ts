@@ -17,6 +17,7 @@ import { formatClock } from "../model/format";
 import { regionOutlines, vertexViewsAt, type GraphEdge, type GraphVertex, type JobGraph, type VertexView } from "../model/graph";
 import type { Replay } from "../model/replay";
 import { LEVEL_FILL, stateColor } from "./colors";
+import { vertexLabel } from "../model/vertex-label";
 
 const BOX_W = 190;
 const BOX_H = 74;
@@ -217,7 +218,8 @@ export class GraphView {
       const before = was.get(v.id);
       // A shorter name leaves room for the previous parallelism in the box.
       const max = before === undefined ? 24 : 14;
-      return `${v.name.length > max ? v.name.slice(0, max - 1) + "…" : v.name}  ×${views.get(v.id)!.parallelism ?? "?"}${before === undefined ? "" : ` (was ×${before})`}`;
+      const name = vertexLabel(v.name);
+      return `${name.length > max ? name.slice(0, max - 1) + "…" : name}  ×${views.get(v.id)!.parallelism ?? "?"}${before === undefined ? "" : ` (was ×${before})`}`;
     });
     boxes.select("title.vertex-title").text((v) => vertexTitle(v.id, v.chain, views.get(v.id)!));
     boxes.select("text.ratios").text((v) => {
