@@ -9,6 +9,7 @@ import type { JobDefinition } from "./job";
 import { batchDag } from "./batch-dag";
 import { broadcastRules } from "./broadcast-rules";
 import { coProcessJoin } from "./co-process-join";
+import { idleSourceWindows } from "./idle-source-windows";
 import { keyedTimers } from "./keyed-timers";
 import { rebalanceRescale } from "./rebalance-rescale";
 import { sessionWindow } from "./session-window";
@@ -21,7 +22,7 @@ export type LibraryJob = JobDefinition;
 
 /** Every library job, in registration order. */
 export const JOBS: ReadonlyMap<string, JobDefinition> = new Map(
-  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules].map((j) => [j.name, j as JobDefinition]),
+  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules, idleSourceWindows].map((j) => [j.name, j as JobDefinition]),
 );
 
 export function jobNames(): string[] {
