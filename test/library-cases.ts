@@ -196,8 +196,9 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       maxDisorderMs: fc.integer({ min: 0, max: 50 }),
       quietSplits: fc.integer({ min: 0, max: 3 }),
       quietAfterRecords: fc.integer({ min: 0, max: 50 }),
-      pauseMs: fc.constantFrom(0, 300, 1500),
-      idlenessMs: fc.option(fc.constantFrom(1, 50, 200, 1000), { nil: undefined, freq: 4 }),
+      // Mostly a pause well above the idle timeout, so quiet subtasks do turn idle and late data shows.
+      pauseMs: fc.constantFrom(0, 300, 1500, 1500),
+      idlenessMs: fc.option(fc.constantFrom(1, 50, 200, 200, 1000), { nil: undefined, freq: 4 }),
       ...common,
       ratePerSecond: fc.constantFrom(400, 2_000),
     })

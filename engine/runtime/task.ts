@@ -806,9 +806,9 @@ export class Task {
     if (this.watermarkTimer >= 0) this.kernel.cancel(this.watermarkTimer);
     this.watermarkTimer = -1;
     if (this.sortedInput !== undefined) this.processSortedInput();
+    // Consumers ignore an idle channel's watermarks: announce ACTIVE before the final one (as Flink's WatermarkToDataOutput does).
+    if (this.outputIdle) this.setOutputIdle(false);
     if (this.isSource || this.inputWatermark < MAX_WATERMARK) {
-      // Consumers ignore an idle channel's watermarks: announce ACTIVE before the final one (as Flink's WatermarkToDataOutput does).
-      if (this.outputIdle) this.setOutputIdle(false);
       this.inputWatermark = MAX_WATERMARK;
       if (this.isSource) this.lastEmittedWatermark = MAX_WATERMARK;
       this.head.processWatermark(MAX_WATERMARK);
