@@ -12,7 +12,10 @@
  *   a channel's watermark counts only while it is ACTIVE and aligned; when every channel is
  *   idle the valve flushes the largest channel watermark and reports IDLE; a channel that
  *   becomes active again rejoins the min only once its watermark reaches the valve's output
- *   watermark (it is "unaligned" until then).
+ *   watermark (it is "unaligned" until then). Flink keeps one valve per operator input
+ *   and takes the min over the active inputs; one valve over both inputs' channels gives
+ *   the same min (except that a returning channel re-aligns against the task's watermark,
+ *   not its input's) and is idle exactly when both inputs are.
  *
  * Invariants: the valve's output watermark never decreases; it emits a status only when it
  * changes; no watermark is emitted while the valve is idle. No allocation per element.
