@@ -115,6 +115,8 @@ export interface JobRunResult {
   makespanNs: Ns | undefined;
   endNs: Ns;
   outputs: Map<string, readonly unknown[]>;
+  /** Per sink, when its first record became visible in this run (virtual ns): how soon results show (e.g. event-time idleness). */
+  firstCommitNs: Map<string, Ns>;
   vertices: VertexStats[];
   samples: MetricSample[];
   /** Failovers that restarted tasks, and task attempts restarted in total. */
@@ -242,10 +244,12 @@ export function runJob(options: JobRunOptions): JobRunResult {
   const transactionalSinks = new Set(streamGraph.nodes.filter((n) => n.kind === "sink" && /: Committer$/.test(n.name)).map((n) => n.sinkName!));
   const latency = new LatencyTracker(transactionalSinks);
   const sinkIds = new Map<string, number>();
+  const firstCommitNs = new Map<string, Ns>();
   // A store carried over from an earlier run hears this run only while it runs.
   const unsubscribeCommit = store.onCommit((sink, record, txn) => {
     let sinkId = sinkIds.get(sink);
     if (sinkId === undefined) sinkIds.set(sink, (sinkId = sinkIds.size));
+    if (!firstCommitNs.has(sink)) firstCommitNs.set(sink, world.now);
     world.kernel.mixValue(sinkId);
     world.kernel.mixValue(record);
     if (txn !== undefined) latency.committed(store.transaction(txn)!.writerId, world.now);
@@ -429,6 +433,7 @@ export function runJob(options: JobRunOptions): JobRunResult {
     makespanNs: jm.finishedNs === undefined ? undefined : jm.finishedNs - first.startedNs,
     endNs: world.now,
     outputs,
+    firstCommitNs,
     vertices: jobGraph.vertices.map((v) => {
       const t = vertexTotals.get(`v${v.index}`) ?? { recordsIn: 0, recordsOut: 0, busy: 0, bp: 0, idle: 0 };
       const total = t.busy + t.bp + t.idle || 1;

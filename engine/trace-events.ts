@@ -120,6 +120,12 @@ export interface EngineEvents {
   SnapshotFileDeleted: { key: string; owner: string; claimMode: string; reason: string };
   /** Buffer debloating: a subtask announced a new buffer size to the producers of one input gate. */
   BufferDebloated: { vertex: string; subtask: number; gate: number; bufferBytes: number; throughputBytesPerS: number };
+  /**
+   * A subtask's output watermark status changed (withIdleness): IDLE when its source read
+   * nothing for the idle timeout, or every input channel became idle; ACTIVE again on a
+   * record or an active input. `watermarkMs`: its watermark then (null while ±∞).
+   */
+  WatermarkStatusChanged: { vertex: string; subtask: number; attempt: number; status: "IDLE" | "ACTIVE"; watermarkMs: number | null };
   /** A RocksDB memtable of a keyed operator was flushed to a new L0 SST file on the local disk. */
   RocksDbFlush: { vertex: string; subtask: number; operator: string; bytes: number; files: number; l0Files: number; sync: boolean };
   /** A RocksDB compaction merged `filesIn` files of `level` and `level`+1 into `filesOut` files of `level`+1. */
@@ -198,6 +204,7 @@ export const ENGINE_KIND_LEVELS: Record<EngineKind, TraceLevel> = {
   JobRestoredFromSavepoint: "summary",
   SnapshotFileDeleted: "summary",
   BufferDebloated: "summary",
+  WatermarkStatusChanged: "summary",
   RocksDbFlush: "summary",
   RocksDbCompaction: "summary",
   ChangelogUpload: "summary",

@@ -20,6 +20,7 @@ import sortVsHash, { SPEEDUP_BOUND, diskTotals } from "./sort-vs-hash-shuffle.sc
 import pointwisePipelined, { MAKESPAN_RATIO_BOUND, blockingMakespanNs } from "./pointwise-pipelined.scenario";
 import broadcastRules from "./broadcast-rules.scenario";
 import windowJoin from "./window-join.scenario";
+import idleSource, { WINDOWS_BEFORE_NS, firstWindowCommitNs } from "./idle-source.scenario";
 
 function maxBufferedBuffers(r: ReturnType<typeof runScenarioOnce>["result"]): number {
   // In-flight data = queued input + output buffers of all subtasks at a sample.
@@ -295,5 +296,24 @@ describe("scenarios", () => {
     const srcA = base.result.vertices.find((v) => v.name.startsWith("Source"))!.recordsIn;
     const srcB = big.result.vertices.find((v) => v.name.startsWith("Source"))!.recordsIn;
     expect(Math.abs(srcB - srcA) / srcA).toBeLessThan(0.1);
+  });
+
+  it("idle-source: the quiet split's subtask turns IDLE and windows commit while it is silent; the no-idleness twin waits for it", () => {
+    const trace = new MemorySink();
+    const o = runScenarioOnce(idleSource, 1, {}, false, { sink: trace as unknown as FileSink, level: "summary" });
+    expect(o.failures, JSON.stringify(o.failures)).toEqual([]);
+    const statuses = trace.lines.map((l) => JSON.parse(l) as { kind: string; t: number; vertex?: string; subtask?: number; status?: string }).filter((e) => e.kind === "WatermarkStatusChanged");
+    // Split 0 (source subtask 0) goes idle once, after its last record at ~0.19 s plus the idle timeout and probes, and active when it resumes at ~3.2 s.
+    expect(statuses.map((e) => `${e.vertex}/${e.subtask} ${e.status}`)).toEqual(["v0/0 IDLE", "v0/0 ACTIVE"]);
+    expect(statuses[0]!.t).toBeGreaterThan(0.19e9 + 500e6);
+    expect(statuses[0]!.t).toBeLessThanOrEqual(0.19e9 + 500e6 + 3 * 200e6);
+    expect(statuses[1]!.t).toBeGreaterThanOrEqual(3.2e9);
+    expect(o.result.outputs.get("late")!.length).toBeGreaterThan(0); // its records after the pause are behind the watermark
+    const twin = runScenarioOnce(idleSource, 1, {}, true);
+    expect(twin.failures.map((f) => f.expectation)).toEqual([idleSource.expect![2]!.name]);
+    expect(twin.result.outputs.get("late") ?? []).toEqual([]);
+    console.log(`idle-source: first window committed at ${(firstWindowCommitNs(o.result) / 1e9).toFixed(3)} s with idleness, ${(firstWindowCommitNs(twin.result) / 1e9).toFixed(3)} s without`);
+    expect(firstWindowCommitNs(twin.result)).toBeGreaterThan(3.2e9);
+    expect(firstWindowCommitNs(o.result)).toBeLessThan(WINDOWS_BEFORE_NS);
   });
 });

@@ -10,7 +10,7 @@ import { buildJob } from "../scenarios/jobs/index";
 import type { LibraryCase } from "./library-run";
 import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
-/** The jobs the property covers: every deterministic one, and late-data-window and session-window (conservation). */
+/** The jobs the property covers: every deterministic one, and late-data-window, session-window and idle-source-windows (conservation). */
 export const PROPERTY_JOBS = [
   "wordcount",
   "tumbling-window",
@@ -24,6 +24,7 @@ export const PROPERTY_JOBS = [
   "broadcast-rules",
   "window-join",
   "item-tracker",
+  "idle-source-windows",
 ] as const;
 export type PropertyJob = (typeof PROPERTY_JOBS)[number];
 
@@ -216,6 +217,25 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       ...common,
     })
     .map(defined),
+  "idle-source-windows": fc
+    .record({
+      // ≤ 1500 records, paced at ≥ 400/s per split plus a pause ≤ 1.5 s: a few virtual seconds.
+      records: recordsArb(1500),
+      keys: fc.integer({ min: 1, max: 20 }),
+      skew: skewArb,
+      parallelism: parallelismArb,
+      windowMs: fc.constantFrom(50, 250, 1000),
+      intervalMs: fc.integer({ min: 0, max: 10 }),
+      maxDisorderMs: fc.integer({ min: 0, max: 50 }),
+      quietSplits: fc.integer({ min: 0, max: 3 }),
+      quietAfterRecords: fc.integer({ min: 0, max: 50 }),
+      // Mostly a pause well above the idle timeout, so quiet subtasks do turn idle and late data shows.
+      pauseMs: fc.constantFrom(0, 300, 1500, 1500),
+      idlenessMs: fc.option(fc.constantFrom(1, 50, 200, 200, 1000), { nil: undefined, freq: 4 }),
+      ...common,
+      ratePerSecond: fc.constantFrom(400, 2_000),
+    })
+    .map(defined),
 };
 
 /** Largest operator parallelism the params give (every library job sets its own). */
@@ -261,6 +281,7 @@ const AUTO_PARALLELISM_JOBS: ReadonlySet<string> = new Set([
   "broadcast-rules",
   "window-join",
   "item-tracker",
+  "idle-source-windows",
 ]);
 
 /**

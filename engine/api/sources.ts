@@ -167,6 +167,14 @@ export interface GeneratorSourceOptions {
   value?: (seq: number, key: number, rng: Rng, timestampMs: number) => unknown;
   /** Record i of a split gets ts = startMs + i × intervalMs − d, d uniform in [0, maxDisorderMs] (integer ms). */
   eventTime?: { startMs: number; intervalMs: number; maxDisorderMs: number };
+  /**
+   * A producer that goes quiet (a Kafka partition nobody writes to for a while): in splits
+   * with index < `splits`, the records from offset `afterRecords` on become available
+   * `forMs` later than the rate alone makes them (anchored like the rate, when the reader
+   * took the split). Only availability changes: the records and their timestamps do not,
+   * so event time resumes where the split left it — behind everyone else's.
+   */
+  pause?: { splits: number; afterRecords: number; forMs: number };
 }
 
 export interface GeneratorSplit extends SourceSplit {
@@ -246,12 +254,16 @@ export class GeneratorSourceReader extends RoundRobinReader<GeneratorCursor> {
 
   protected availableAtNs(c: GeneratorCursor, nowNs: number): number {
     const rate = this.options.ratePerSecond;
-    if (rate === undefined) return nowNs;
+    const pause = this.options.pause;
+    if (rate === undefined && pause === undefined) return nowNs;
     if (Number.isNaN(c.anchorNs)) {
       c.anchorNs = nowNs;
       c.anchorOffset = c.next;
     }
-    return c.anchorNs + spacingNs(c.next - c.anchorOffset, rate);
+    let at = rate === undefined ? c.anchorNs : c.anchorNs + spacingNs(c.next - c.anchorOffset, rate);
+    // A reader anchored past the pause (restored beyond it) no longer waits for it.
+    if (pause !== undefined && c.split.index < pause.splits && c.next >= pause.afterRecords && c.anchorOffset <= pause.afterRecords) at += pause.forMs * 1e6;
+    return at;
   }
 
   protected emitNext(c: GeneratorCursor, emit: SplitAwareEmit): void {
@@ -331,6 +343,12 @@ function validateGenerator(o: GeneratorSourceOptions): void {
     if (o.keys.exponent !== undefined && !(o.keys.exponent > 0 && Number.isFinite(o.keys.exponent))) {
       throw new InputError(`${f}.keys.exponent`, `must be a positive number, got ${o.keys.exponent}`);
     }
+  }
+  if (o.pause !== undefined) {
+    const { splits, afterRecords, forMs } = o.pause;
+    if (!Number.isSafeInteger(splits) || splits < 0) throw new InputError(`${f}.pause.splits`, `must be a non-negative integer, got ${splits}`);
+    if (!Number.isSafeInteger(afterRecords) || afterRecords < 0) throw new InputError(`${f}.pause.afterRecords`, `must be a non-negative integer, got ${afterRecords}`);
+    if (!Number.isSafeInteger(forMs) || forMs < 0) throw new InputError(`${f}.pause.forMs`, `must be a non-negative integer ms, got ${forMs}`);
   }
   if (o.eventTime !== undefined) {
     const { startMs, intervalMs, maxDisorderMs } = o.eventTime;

@@ -9,9 +9,10 @@
  * Either way the task still processes the data normally; the copy in the checkpoint is
  * what a restore replays — output state is written again before any new output, input
  * state is processed before any new input — so every record is processed exactly once.
- * Watermarks and latency markers are not channel state (watermarks come after the replay).
+ * Watermarks, watermark statuses and latency markers are not channel state (watermarks come
+ * after the replay; a restored task starts with every channel active, as Flink's does).
  */
-import { LATENCY_MARKER, WATERMARK, type NetworkBuffer } from "../runtime/buffer";
+import { isRecordValue, type NetworkBuffer } from "../runtime/buffer";
 import type { OvertakenData } from "../runtime/network/result-partition";
 
 export interface ChannelRecords {
@@ -49,7 +50,7 @@ export class ChannelStateRecorder {
     let records = 0;
     for (let i = 0; i < buffer.values.length; i++) {
       const v = buffer.values[i];
-      if (v === WATERMARK || v === LATENCY_MARKER) continue;
+      if (!isRecordValue(v)) continue;
       entry.values.push(v);
       entry.timestamps.push(buffer.timestamps[i]!);
       records++;

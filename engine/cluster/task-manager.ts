@@ -317,6 +317,14 @@ export class TaskManager {
         mark: (name) => this.ctx.world.trace.emit("Mark", { name, host: this.name }),
         bufferSizeAnnounced: (gate, bufferBytes, throughputBytesPerS) =>
           (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("BufferDebloated", { vertex: d.vertexId, subtask: d.subtaskIndex, gate, bufferBytes, throughputBytesPerS }),
+        watermarkStatusChanged: (idle, watermarkMs) =>
+          (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("WatermarkStatusChanged", {
+            vertex: d.vertexId,
+            subtask: d.subtaskIndex,
+            attempt: d.attemptNumber,
+            status: idle ? "IDLE" : "ACTIVE",
+            watermarkMs: Number.isFinite(watermarkMs) ? watermarkMs : null,
+          }),
         latencyMarker: (sink, subtask, originNs) => this.ctx.latency.markerAtSink(sink, subtask, originNs, this.ctx.world.now),
         rocksDbFlushed: (operator, e) => (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("RocksDbFlush", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, ...e }),
         rocksDbCompacted: (operator, e) => (this.ctx.world.trace as unknown as Trace<EngineEvents>).emit("RocksDbCompaction", { vertex: d.vertexId, subtask: d.subtaskIndex, operator, ...e }),

@@ -5,7 +5,7 @@
  * checkpoint barriers), as Flink serializes events into their own buffers.
  *
  * A watermark in a data buffer is the WATERMARK marker in `values` with the watermark in
- * `timestamps`. `sizeBytes` is the serialized size (records' declared sizes plus a small
+ * `timestamps`; a watermark status likewise (WATERMARK_STATUS). `sizeBytes` is the serialized size (records' declared sizes plus a small
  * per-element header), never above the buffer size of the gate it was made for.
  */
 import type { SavepointOptions } from "../checkpoint/savepoint";
@@ -21,6 +21,23 @@ export const WATERMARK: unique symbol = Symbol("watermark");
 export const LATENCY_MARKER: unique symbol = Symbol("latency-marker");
 /** Serialized size of a latency marker (tag + long + operator id + subtask), bytes. */
 export const LATENCY_MARKER_BYTES = 29;
+
+/**
+ * Marks a watermark status element inside a data buffer's `values` (Flink's
+ * WatermarkStatus, a stream element like a watermark): its `timestamps` entry is
+ * WATERMARK_STATUS_IDLE or WATERMARK_STATUS_ACTIVE (Flink's IDLE_STATUS −1, ACTIVE_STATUS 0).
+ * An idle channel is left out of the consumer's watermark (engine/runtime/watermark-status.ts).
+ */
+export const WATERMARK_STATUS: unique symbol = Symbol("watermark-status");
+export const WATERMARK_STATUS_IDLE = -1;
+export const WATERMARK_STATUS_ACTIVE = 0;
+/** Serialized size of a watermark status element (tag + int), bytes. */
+export const WATERMARK_STATUS_BYTES = 5;
+
+/** True for a record; false for the in-band markers (watermarks, statuses, latency markers), which are not channel state. */
+export function isRecordValue(value: unknown): boolean {
+  return value !== WATERMARK && value !== WATERMARK_STATUS && value !== LATENCY_MARKER;
+}
 
 /** Serialized size of a watermark element (tag + long), bytes. */
 export const WATERMARK_BYTES = 9;

@@ -19,6 +19,7 @@ export type PartitionWriter = Pick<
   | "emitRecord"
   | "broadcastRecord"
   | "broadcastWatermark"
+  | "broadcastWatermarkStatus"
   | "broadcastEvent"
   | "broadcastPriorityEvent"
   | "prioritizeEvent"
@@ -69,6 +70,8 @@ export interface TaskCallbacks {
   declineCheckpoint(checkpointId: CheckpointId, reason: string, counts: boolean): void;
   /** A coverage mark in the trace. */
   mark(name: string): void;
+  /** The subtask announced a new watermark status on its outputs (idle or active again); `watermarkMs` its current watermark. */
+  watermarkStatusChanged?(idle: boolean, watermarkMs: number): void;
   /** Buffer debloating announced a new buffer size on input gate `gate`. */
   bufferSizeAnnounced?(gate: number, bufferBytes: number, throughputBytesPerS: number): void;
   /** A latency marker emitted by a source at `originNs` reached sink `sinkName`. */

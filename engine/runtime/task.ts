@@ -14,7 +14,8 @@
  *
  * Invariants: at most one work item runs at a time; every received buffer is recycled
  * exactly once, after it was fully processed; the watermark a task forwards never
- * decreases (STREAMING); a FINISHED task produced END_OF_PARTITION on every output.
+ * decreases (STREAMING); a FINISHED task produced END_OF_PARTITION on every output; its
+ * outputs carry a watermark status only when it changes, and no watermark while idle.
  */
 import { InvariantError, assert } from "../../sim/errors";
 import type { Host } from "../../sim/host";
@@ -36,7 +37,8 @@ import { resolveChangelogRestore, type ChangelogStats } from "../state/changelog
 import { deserializationNs, serializationNs, sortNs, type CostModel } from "../costs";
 import { BufferDebloater, throughputBytesPerS } from "./network/buffer-debloater";
 import type { StreamNode } from "../graph/stream-graph";
-import { CHECKPOINT_BARRIER_BYTES, END_OF_DATA, END_OF_DATA_BYTES, LATENCY_MARKER, WATERMARK, type NetworkBuffer, type StreamEvent } from "./buffer";
+import { CHECKPOINT_BARRIER_BYTES, END_OF_DATA, END_OF_DATA_BYTES, LATENCY_MARKER, WATERMARK, WATERMARK_STATUS, WATERMARK_STATUS_IDLE, type NetworkBuffer, type StreamEvent } from "./buffer";
+import { IdlenessTimer, StatusWatermarkValve } from "./watermark-status";
 import { ChainedOperator, RecordWriterOutput, type Route } from "./chained-operator";
 import type { InputGateReader, OutputSpec, TaskCallbacks, TaskSettings } from "./task-io";
 
@@ -138,7 +140,13 @@ export class Task {
   private nextGate = 0;
   /** Per input gate: 1 when it feeds the head's second input. */
   private readonly inputOfGate: Uint8Array;
-  private readonly channelWatermarks: Float64Array[];
+  /** The input watermark over every channel of every gate (gate g's channels from gateChannelBase[g]), idle channels left out. */
+  private readonly valve: StatusWatermarkValve;
+  private readonly gateChannelBase: number[];
+  /** The watermark status this subtask announced on its outputs (Flink's RecordWriterOutput announcedStatus). */
+  private outputIdle = false;
+  /** withIdleness on a STREAMING source: its quiet-time check at each periodic watermark. */
+  private readonly idleness: IdlenessTimer | undefined;
   private inputWatermark = MIN_WATERMARK;
   private lastEmittedWatermark = MIN_WATERMARK;
   private maxSourceTimestamp = -Infinity;
@@ -226,7 +234,22 @@ export class Task {
     if (this.inputOfGate.includes(1) && this.head.operator.processElement2 === undefined) {
       throw new InvariantError(`${this.head.node.name} has a second input but its operator takes one input`);
     }
-    this.channelWatermarks = setup.inputs.map((g) => new Float64Array(g.numChannels).fill(MIN_WATERMARK));
+    this.gateChannelBase = [];
+    let channels = 0;
+    for (const g of setup.inputs) {
+      this.gateChannelBase.push(channels);
+      channels += g.numChannels;
+    }
+    this.valve = new StatusWatermarkValve(channels, {
+      emitWatermark: (wm) => {
+        if (wm <= this.inputWatermark) return;
+        this.inputWatermark = wm;
+        this.head.processWatermark(wm);
+      },
+      emitStatus: (idle) => this.setOutputIdle(idle),
+    });
+    const idlenessMs = this.sourceNode?.watermarks?.idlenessMs;
+    this.idleness = idlenessMs !== undefined && setup.settings.runtimeMode === "STREAMING" ? new IdlenessTimer(idlenessMs * 1e6) : undefined;
     this.channelEnded = setup.inputs.map((g) => new Uint8Array(g.numChannels));
     const debloat = setup.settings.runtimeMode === "STREAMING" ? setup.settings.debloat : undefined;
     this.debloaters = debloat === undefined ? [] : setup.inputs.map(() => new BufferDebloater(debloat));
@@ -524,8 +547,14 @@ export class Task {
     if (reader.nextAvailableNs(now) <= now) {
       this.runWorkItem(() => {
         const head = this.head;
+        const idleness = this.idleness;
         reader.poll(now, batch, (value, ts) => {
           if (!(ts <= this.maxSourceTimestamp)) this.maxSourceTimestamp = ts;
+          if (idleness !== undefined) {
+            idleness.activity();
+            // A record ends idleness: consumers hear ACTIVE before the record.
+            if (this.outputIdle) this.setOutputIdle(false);
+          }
           this.recordsIn++;
           head.processElement(value, ts);
         });
@@ -600,6 +629,10 @@ export class Task {
       const value = values[i];
       if (value === WATERMARK) {
         this.onChannelWatermark(cur.gate, cur.channel, timestamps[i]!);
+        continue;
+      }
+      if (value === WATERMARK_STATUS) {
+        this.onChannelStatus(cur.gate, cur.channel, timestamps[i] === WATERMARK_STATUS_IDLE);
         continue;
       }
       if (value === LATENCY_MARKER) {
@@ -746,15 +779,24 @@ export class Task {
 
   private onChannelWatermark(gate: number, channel: number, watermark: number): void {
     if (this.settings.runtimeMode === "BATCH") return; // BATCH: only the end of input counts
-    const marks = this.channelWatermarks[gate]!;
-    if (watermark <= marks[channel]!) return;
-    marks[channel] = watermark;
-    let min = Infinity;
-    for (const m of this.channelWatermarks) for (let c = 0; c < m.length; c++) if (m[c]! < min) min = m[c]!;
-    if (min > this.inputWatermark) {
-      this.inputWatermark = min;
-      this.head.processWatermark(min);
-    }
+    this.valve.inputWatermark(this.gateChannelBase[gate]! + channel, watermark);
+  }
+
+  private onChannelStatus(gate: number, channel: number, idle: boolean): void {
+    if (this.settings.runtimeMode === "BATCH") return;
+    this.valve.inputStatus(this.gateChannelBase[gate]! + channel, idle);
+  }
+
+  /**
+   * Announces this subtask's watermark status on every output, once per change (Flink's
+   * RecordWriterOutput.emitWatermarkStatus), in order with the data, and traces it.
+   */
+  private setOutputIdle(idle: boolean): void {
+    if (this.outputIdle === idle) return;
+    this.outputIdle = idle;
+    this.cpuNs += this.costs.watermarkNsPerWatermark;
+    for (const o of this.setup.outputs) o.writer.broadcastWatermarkStatus(idle);
+    this.setup.callbacks.watermarkStatusChanged?.(idle, this.currentWatermark);
   }
 
   /** All input consumed (or the source exhausted): flush sorted input, final watermark, endInput, finish. */
@@ -764,6 +806,8 @@ export class Task {
     if (this.watermarkTimer >= 0) this.kernel.cancel(this.watermarkTimer);
     this.watermarkTimer = -1;
     if (this.sortedInput !== undefined) this.processSortedInput();
+    // Consumers ignore an idle channel's watermarks: announce ACTIVE before the final one (as Flink's WatermarkToDataOutput does).
+    if (this.outputIdle) this.setOutputIdle(false);
     if (this.isSource || this.inputWatermark < MAX_WATERMARK) {
       this.inputWatermark = MAX_WATERMARK;
       if (this.isSource) this.lastEmittedWatermark = MAX_WATERMARK;
@@ -1189,9 +1233,17 @@ export class Task {
     if (node.sinkName !== undefined) this.setup.callbacks.latencyMarker?.(node.sinkName, this.id.subtaskIndex, originNs);
   }
 
-  /** BoundedOutOfOrderness: watermark = max timestamp − out-of-orderness − 1, if it advanced. */
+  /**
+   * BoundedOutOfOrderness: watermark = max timestamp − out-of-orderness − 1, if it advanced.
+   * withIdleness (WatermarksWithIdleness.onPeriodicEmit): a source quiet for long enough
+   * emits IDLE instead, and no watermark until a record makes it active again.
+   */
   private emitPeriodicWatermark(): void {
     const spec = this.sourceNode!.watermarks!;
+    if (this.idleness !== undefined && this.idleness.checkIfIdle(this.kernel.now)) {
+      this.setOutputIdle(true);
+      return;
+    }
     if (this.maxSourceTimestamp === -Infinity) return;
     const wm = this.maxSourceTimestamp - spec.outOfOrdernessMs - 1;
     if (wm <= this.lastEmittedWatermark) return;

@@ -6,7 +6,7 @@ import { JOBS, buildJob, getJob, jobNames } from "./index";
 
 describe("job library", () => {
   it("has the expected jobs with metadata", () => {
-    expect(jobNames()).toEqual(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "rebalance-rescale", "batch-dag", "co-process-join", "broadcast-rules", "window-join", "item-tracker"]);
+    expect(jobNames()).toEqual(["wordcount", "tumbling-window", "late-data-window", "sliding-window", "session-window", "keyed-timers", "rebalance-rescale", "batch-dag", "co-process-join", "broadcast-rules", "window-join", "item-tracker", "idle-source-windows"]);
     for (const job of JOBS.values()) {
       expect(job.description.length).toBeGreaterThan(10);
       expect(["multiset", "finalPerKey", "conservation"]).toContain(job.compare);

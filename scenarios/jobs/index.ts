@@ -10,6 +10,7 @@ import { batchDag } from "./batch-dag";
 import { broadcastRules } from "./broadcast-rules";
 import { coProcessJoin } from "./co-process-join";
 import { itemTrackerJob } from "./item-tracker";
+import { idleSourceWindows } from "./idle-source-windows";
 import { keyedTimers } from "./keyed-timers";
 import { rebalanceRescale } from "./rebalance-rescale";
 import { sessionWindow } from "./session-window";
@@ -23,7 +24,7 @@ export type LibraryJob = JobDefinition;
 
 /** Every library job, in registration order. */
 export const JOBS: ReadonlyMap<string, JobDefinition> = new Map(
-  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules, windowJoin, itemTrackerJob].map((j) => [j.name, j as JobDefinition]),
+  [wordcount, tumblingWindow, lateDataWindow, slidingWindow, sessionWindow, keyedTimers, rebalanceRescale, batchDag, coProcessJoin, broadcastRules, windowJoin, itemTrackerJob, idleSourceWindows].map((j) => [j.name, j as JobDefinition]),
 );
 
 export function jobNames(): string[] {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { TraceEvent } from "../../sim/trace/events";
 import { readTraceText } from "../../sim/trace/reader";
 
-export const SCENARIOS = ["quickstart", "backpressure", "region-failover", "exactly-once-sink", "zombie-fencing", "aligned-timeout", "adaptive-parallelism", "speculative-stragglers", "broadcast-rules", "window-join"] as const;
+export const SCENARIOS = ["quickstart", "backpressure", "region-failover", "exactly-once-sink", "zombie-fencing", "aligned-timeout", "adaptive-parallelism", "speculative-stragglers", "broadcast-rules", "window-join", "idle-source"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const TRACE_DIR = "out/e2e/traces";
 

@@ -29,7 +29,7 @@
 import { SubpartitionBytes } from "./subpartition-bytes";
 import { InvariantError, assert } from "../../../sim/errors";
 import type { TimerHandle } from "../../../sim/kernel";
-import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
+import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, WATERMARK_STATUS, WATERMARK_STATUS_ACTIVE, WATERMARK_STATUS_BYTES, WATERMARK_STATUS_IDLE, isRecordValue, type StreamEvent } from "../buffer";
 import { Grant, type LocalBufferPool, type LocalPoolSpec } from "./buffer-pool";
 import { Fifo } from "../../../sim/fifo";
 import { PartitionOutcome } from "./partition-outcome";
@@ -209,6 +209,11 @@ export abstract class BufferWritingPartition implements ResultPartitionWriter, M
   broadcastWatermark(watermarkMs: number): void {
     if (!this.accepting("broadcastWatermark")) return;
     this.emit(-1, WATERMARK, watermarkMs, WATERMARK_BYTES);
+  }
+
+  broadcastWatermarkStatus(idle: boolean): void {
+    if (!this.accepting("broadcastWatermarkStatus")) return;
+    this.emit(-1, WATERMARK_STATUS, idle ? WATERMARK_STATUS_IDLE : WATERMARK_STATUS_ACTIVE, WATERMARK_STATUS_BYTES);
   }
 
   broadcastEvent(event: StreamEvent, sizeBytes: number, onSent?: () => void): void {
@@ -610,12 +615,12 @@ function toOvertakenData(overtaken: readonly ShuffleBuffer[][], dropEmpty = true
   return dropEmpty ? out.filter((d) => d.values.length > 0) : out;
 }
 
-/** Records (not watermarks or latency markers: those are not channel state) into `d`. */
+/** Records (not watermarks, statuses or latency markers: those are not channel state) into `d`. */
 function appendRecords(d: OvertakenData, values: readonly unknown[], timestamps: readonly number[], bytes: number): void {
   let records = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v === WATERMARK || v === LATENCY_MARKER) continue;
+    if (!isRecordValue(v)) continue;
     d.values.push(v);
     d.timestamps.push(timestamps[i]!);
     records++;

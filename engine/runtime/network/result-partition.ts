@@ -45,6 +45,8 @@ export interface ResultPartitionWriter {
   emitRecord(subpartition: number, value: unknown, timestampMs: number, recordBytes: number): void;
   broadcastRecord(value: unknown, timestampMs: number, recordBytes: number): void;
   broadcastWatermark(watermarkMs: number): void;
+  /** A watermark status (idle or active again) to every subpartition, in order with the data. */
+  broadcastWatermarkStatus(idle: boolean): void;
   /**
    * Queues an event (a checkpoint barrier, EndOfData) after everything written so far, in
    * every subpartition: open buffers are finished first, as Flink's broadcastEvent does.

@@ -55,7 +55,7 @@
 import { SubpartitionBytes } from "./subpartition-bytes";
 import { InvariantError, assert } from "../../../sim/errors";
 import type { Chunk, DiskError } from "../../../sim/disk";
-import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, type StreamEvent } from "../buffer";
+import { LATENCY_MARKER, RECORD_HEADER_BYTES, WATERMARK, WATERMARK_BYTES, WATERMARK_STATUS, WATERMARK_STATUS_ACTIVE, WATERMARK_STATUS_BYTES, WATERMARK_STATUS_IDLE, type StreamEvent } from "../buffer";
 import type { FixedReservation } from "./buffer-pool";
 import { checkRecordBytes } from "./buffer-writing-partition";
 import { Fifo } from "../../../sim/fifo";
@@ -269,6 +269,11 @@ export class SortMergeResultPartition implements ResultPartitionWriter, ManagedP
   broadcastWatermark(watermarkMs: number): void {
     if (!this.accepting("broadcastWatermark")) return;
     this.addBroadcast(WATERMARK, watermarkMs, WATERMARK_BYTES);
+  }
+
+  broadcastWatermarkStatus(idle: boolean): void {
+    if (!this.accepting("broadcastWatermarkStatus")) return;
+    this.addBroadcast(WATERMARK_STATUS, idle ? WATERMARK_STATUS_IDLE : WATERMARK_STATUS_ACTIVE, WATERMARK_STATUS_BYTES);
   }
 
   isAvailable(): boolean {
