@@ -120,6 +120,7 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
       disorder: fc.integer({ min: 0, max: 300 }),
       // 1: nothing late (sessions may still split at a fired session's end); below: late data.
       boundShare: fc.constantFrom(0, 0.5, 1),
+      windowFunction: fc.constantFrom("aggregate", "process"),
       ...common,
       ratePerSecond: fc.option(fc.constantFrom(400, 2_000), { nil: undefined, freq: 8 }),
     })

@@ -6,7 +6,7 @@
  * As for one-input functions (functions.ts), one function object serves every subtask: keep
  * per-subtask data in state, never in captured variables.
  */
-import type { Collector, FunctionRuntimeContext, KeyedProcessContext, OnTimerContext } from "./functions";
+import type { Collector, FunctionRuntimeContext, KeyedProcessContext, KeyedStateStore, OnTimerContext } from "./functions";
 import type { Key, TimerService } from "./types";
 
 export interface CoMapFunction<I1, I2, O> {
@@ -90,11 +90,22 @@ export interface KeyedBroadcastOnTimerContext<K extends Key> extends OnTimerCont
   getBroadcastState<KB extends Key, V>(name: string): ReadOnlyBroadcastState<KB, V>;
 }
 
+/** The broadcast side's context of a KeyedBroadcastProcessFunction. */
+export interface KeyedBroadcastContext<K extends Key> extends BroadcastContext {
+  /**
+   * Flink's applyToKeyedState: `visit` runs for every key of this subtask that holds keyed
+   * state `name`, with that key's state (value, list or map by name) — e.g. to reset or
+   * migrate every key's state when a rule changes. Only keys with state are visited; in
+   * BATCH the broadcast input comes before any key, so there are none yet (as in Flink).
+   */
+  applyToKeyedState(name: string, visit: (key: K, state: KeyedStateStore) => void): void;
+}
+
 export interface KeyedBroadcastProcessFunction<K extends Key, I, B, O> {
   open?(ctx: FunctionRuntimeContext): void;
   processElement(value: I, ctx: KeyedReadOnlyBroadcastContext<K>, out: Collector<O>): void;
-  /** No current key here: keyed state and timers are not accessible (as in Flink). */
-  processBroadcastElement(value: B, ctx: BroadcastContext, out: Collector<O>): void;
+  /** No current key here: keyed state and timers are not accessible (as in Flink), except through applyToKeyedState. */
+  processBroadcastElement(value: B, ctx: KeyedBroadcastContext<K>, out: Collector<O>): void;
   onTimer?(timestampMs: number, ctx: KeyedBroadcastOnTimerContext<K>, out: Collector<O>): void;
 }
 

@@ -311,6 +311,9 @@ class NamespacedState implements KeyedState {
   removeMapEntry(name: string, userKey: Key): void {
     this.inner.removeMapEntry(this.namespace + name, userKey);
   }
+  forEachKeyWith(name: string, visit: (key: Key) => void): void {
+    this.inner.forEachKeyWith(this.namespace + name, visit);
+  }
 }
 
 /**

@@ -20,12 +20,14 @@ import type {
   CoMapFunction,
   CoProcessContext,
   CoProcessFunction,
+  KeyedBroadcastContext,
   KeyedBroadcastProcessFunction,
   KeyedCoProcessFunction,
   ReadOnlyBroadcastContext,
   ReadOnlyBroadcastState,
 } from "./co-functions";
-import type { FunctionRuntimeContext } from "./functions";
+import type { FunctionRuntimeContext, KeyedStateStore } from "./functions";
+import { KeyedStateViews } from "./state-views";
 import { cloneState } from "../checkpoint/snapshot";
 import { checkKey } from "./key-groups";
 import { BaseOperator, ProcessContext, TimestampedCollector, fireKeyedTimer, runtimeContextOf } from "./operators";
@@ -235,6 +237,23 @@ class BroadcastSideContext extends SimpleContext implements BroadcastContext {
   }
 }
 
+/** The keyed operator's broadcast side: also visits every key's state (applyToKeyedState). */
+class KeyedBroadcastSideContext extends BroadcastSideContext implements KeyedBroadcastContext<Key> {
+  private readonly store: KeyedStateViews;
+  constructor(
+    private readonly operatorCtx: OperatorContext,
+    out: Output,
+    states: BroadcastStates,
+  ) {
+    super(operatorCtx, out, states);
+    this.store = new KeyedStateViews(operatorCtx.state, `${operatorCtx.operatorName} applyToKeyedState`);
+  }
+  applyToKeyedState(name: string, visit: (key: Key, state: KeyedStateStore) => void): void {
+    if (typeof visit !== "function") throw new InputError("applyToKeyedState", "needs a function (key, state) => void");
+    this.operatorCtx.state.forEachKeyWith(name, (key) => visit(key, this.store));
+  }
+}
+
 class ReadOnlySideContext extends SimpleContext implements ReadOnlyBroadcastContext {
   constructor(
     ctx: OperatorContext,
@@ -317,6 +336,7 @@ export class CoBroadcastWithNonKeyedOperator extends BroadcastOperatorBase {
 /** Flink's CoBroadcastWithKeyedOperator ("Co-Process-Broadcast-Keyed"): keyed first input, broadcast second. */
 export class CoBroadcastWithKeyedOperator extends BroadcastOperatorBase {
   private kctx!: KeyedReadOnlySideContext;
+  private kbctx!: KeyedBroadcastSideContext;
   constructor(
     private readonly fn: KeyedBroadcastProcessFunction<any, any, any, unknown>,
     stateNames: readonly string[],
@@ -326,6 +346,7 @@ export class CoBroadcastWithKeyedOperator extends BroadcastOperatorBase {
   override open(ctx: OperatorContext, out: Output): void {
     super.open(ctx, out);
     this.kctx = new KeyedReadOnlySideContext(ctx, out, this.states);
+    this.kbctx = new KeyedBroadcastSideContext(ctx, out, this.states);
     this.fn.open?.(this.runtime());
   }
   processElement(value: unknown, timestampMs: number): void {
@@ -333,8 +354,8 @@ export class CoBroadcastWithKeyedOperator extends BroadcastOperatorBase {
     this.fn.processElement(value, this.kctx, this.kctx.collector);
   }
   processElement2(value: unknown, timestampMs: number): void {
-    this.bctx.timestampMs = this.collector.timestampMs = timestampMs;
-    this.fn.processBroadcastElement(value, this.bctx, this.collector);
+    this.kbctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.fn.processBroadcastElement(value, this.kbctx, this.collector);
   }
   override onEventTimer(timestampMs: number): void {
     fireKeyedTimer<KeyedReadOnlySideContext>(this.fn, this.kctx, timestampMs, "EVENT_TIME");

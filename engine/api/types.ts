@@ -53,6 +53,12 @@ export interface KeyedState {
   getMapEntry(name: string, userKey: Key): unknown;
   putMapEntry(name: string, userKey: Key, value: unknown): void;
   removeMapEntry(name: string, userKey: Key): void;
+  /**
+   * Visits every key that holds state `name`, with that key current during `visit` (Flink's
+   * KeyedStateBackend.applyToAllKeys, behind applyToKeyedState); the key current before is
+   * current again after.
+   */
+  forEachKeyWith(name: string, visit: (key: Key) => void): void;
 }
 
 /** Timers of the current key (event time in ms; processing time in ms of virtual time). */

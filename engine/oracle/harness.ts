@@ -183,6 +183,15 @@ export class OperatorHarness {
         assert(map === undefined || map instanceof Map, `${name}: state "${stateName}" is not a map`);
         state.set(stateName, new Map(map).set(userKey, value));
       },
+      forEachKeyWith(stateName, visit) {
+        const previous = harness.key;
+        for (const [k, m] of [...harness.states]) {
+          if (!m.has(stateName)) continue;
+          harness.key = k;
+          visit(k);
+        }
+        harness.key = previous;
+      },
       removeMapEntry(stateName, userKey) {
         const map = state.get(stateName) as Map<Key, unknown> | undefined;
         if (map === undefined || !map.has(userKey)) return;

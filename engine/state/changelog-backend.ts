@@ -233,6 +233,17 @@ export class ChangelogStateBackend implements KeyedStateBackend {
     this.logged(name, this.keyBytes + name.length + serializedBytes(userKey));
   }
 
+  /** Each visited key is current here too, so the visit's changes are logged under it. */
+  forEachKeyWith(name: string, visit: (key: Key) => void): void {
+    const previous = this.key;
+    this.inner.forEachKeyWith(name, (key) => {
+      this.setCurrentKey(key);
+      visit(key);
+    });
+    if (previous !== undefined) this.setCurrentKey(previous);
+    else this.key = undefined;
+  }
+
   /** A timer was registered or deleted: logged (its restore comes from the snapshot's timers). */
   timerChanged(): void {
     this.env.charge(serializationNs(TIMER_CHANGE_BYTES, 1, this.env.costs));

@@ -110,6 +110,21 @@ export class HashMapStateBackend implements KeyedStateBackend {
     if (current !== undefined) removeMapEntry(current, name, userKey);
   }
 
+  forEachKeyWith(name: string, visit: (key: Key) => void): void {
+    const previous = this.key;
+    // A copy: the visit may add state to keys.
+    for (const [key, values] of [...this.byKey]) {
+      if (!(name in values)) continue;
+      this.setCurrentKey(key);
+      visit(key);
+    }
+    if (previous !== undefined) this.setCurrentKey(previous);
+    else {
+      this.key = undefined;
+      this.current = undefined;
+    }
+  }
+
   /** The current key's value of `name` without counting an access (backends' cost models). */
   protected peekValue(name: string): unknown {
     return this.current?.[name];
@@ -191,6 +206,11 @@ export class SingleKeyStateBackend implements KeyedStateBackend {
     this.accesses++;
     const map = this.state.get(name) as Map<Key, unknown> | undefined;
     if (map !== undefined && map.delete(userKey) && map.size === 0) this.state.delete(name);
+  }
+
+  /** Only the current key has state (BATCH sorted input): it is the one visited, if it holds `name`. */
+  forEachKeyWith(name: string, visit: (key: Key) => void): void {
+    if (this.key !== undefined && this.state.has(name)) visit(this.key);
   }
 
   private check(): void {

@@ -27,6 +27,8 @@ export const sessionWindow = defineJob({
     intervalMs: z.number().int().min(0).max(3_600_000).default(10),
     maxDisorderMs: z.number().int().min(0).max(3_600_000).default(50),
     watermarkOutOfOrdernessMs: z.number().int().min(0).max(3_600_000).default(50),
+    /** "process": a ProcessWindowFunction over the session's elements (merged sessions concatenate them). */
+    windowFunction: z.enum(["aggregate", "process"]).default("aggregate"),
     sink: sinkKind(),
   }),
   compareOptions: () => ({
@@ -34,17 +36,22 @@ export const sessionWindow = defineJob({
     countOf: (r: unknown, sink: string) => (sink === "late" ? 1 : (r as WindowCount).count),
   }),
   build: (env, p) => {
-    const sessions = keyedReadings(env, p)
-      .window(EventTimeSessionWindows.withGap(p.gapMs))
-      .aggregate(
-        {
-          createAccumulator: () => ({ count: 0, sum: 0 }),
-          add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
-          getResult: (acc) => acc,
-          merge: (a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum }),
-        },
-        (key, w, acc): WindowCount => ({ key, windowStartMs: w.startMs, windowEndMs: w.endMs, count: acc.count, sum: acc.sum }),
-      );
+    const windowed = keyedReadings(env, p).window(EventTimeSessionWindows.withGap(p.gapMs));
+    const sessions =
+      p.windowFunction === "process"
+        ? windowed.process<WindowCount>({
+            process: (key, ctx, elements, out) =>
+              out.collect({ key, windowStartMs: ctx.window.startMs, windowEndMs: ctx.window.endMs, count: elements.length, sum: elements.reduce((n, r) => n + r.amount, 0) }),
+          })
+        : windowed.aggregate(
+            {
+              createAccumulator: () => ({ count: 0, sum: 0 }),
+              add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
+              getResult: (acc) => acc,
+              merge: (a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum }),
+            },
+            (key, w, acc): WindowCount => ({ key, windowStartMs: w.startMs, windowEndMs: w.endMs, count: acc.count, sum: acc.sum }),
+          );
     sinkInto(sessions, p.sink, "windows");
     sinkInto(sessions.getSideOutput("late"), p.sink, "late");
   },
