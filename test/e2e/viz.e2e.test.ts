@@ -250,6 +250,25 @@ describe("scenario-specific views", () => {
     await page.screenshot({ path: `${SHOTS}/window-join-graph.png`, fullPage: true });
   });
 
+  it("idle-source: the source vertex shows its idle subtask from WatermarkStatusChanged IDLE until ACTIVE", async () => {
+    const changes = events["idle-source"].filter((e) => e.kind === "WatermarkStatusChanged");
+    const idle = changes.find((e) => e.status === "IDLE")!;
+    const active = changes.find((e) => e.status === "ACTIVE" && e.vertex === idle.vertex && e.subtask === idle.subtask && e.t > idle.t)!;
+    const submitted = events["idle-source"].find((e) => e.kind === "JobSubmitted")!;
+    const parallelism = (submitted.vertices as { id: string; parallelism: number }[]).find((v) => v.id === idle.vertex)!.parallelism;
+    await open(viz.pageUrl(traceIndex("idle-source")));
+    const box = page.locator(`g.vertex[data-vertex="${idle.vertex as string}"]`);
+    await scrub(idle.t - 1);
+    expect(await box.getAttribute("data-idle")).toBe("0");
+    expect(await box.locator("text.watermark").textContent()).not.toContain("idle");
+    await scrub(idle.t);
+    expect(await box.getAttribute("data-idle")).toBe("1");
+    expect(await box.locator("text.watermark").textContent()).toMatch(new RegExp(`^idle 1/${parallelism} · wm `));
+    await page.screenshot({ path: `${SHOTS}/idle-source-idle.png`, fullPage: true });
+    await scrub(active.t);
+    expect(await box.getAttribute("data-idle")).toBe("0");
+  });
+
   it("backpressure: colours the backpressured vertex HIGH when a sample says so, and not before any sample", async () => {
     const ev = events.backpressure;
     const sample = ev.find((e) => e.kind === "TaskMetrics" && (e.backpressured as number) > 0.5)!;

@@ -15,6 +15,7 @@ import { subtaskId, vertexOfSubtask } from "./event-fields";
 import { backpressureLevel, latestSample, sampleField, sampleWatermarkMs, type BackpressureLevel, type MetricsModel } from "./metrics";
 import { liveAttemptsAt } from "./speculation";
 import { subtaskStateAt, type TaskModel } from "./tasks";
+import { idleAt, type WatermarkStatusModel } from "./watermark-status";
 
 export interface GraphVertex {
   id: string;
@@ -172,8 +173,12 @@ export interface VertexView {
   busyMax: number | undefined;
   backpressuredMax: number | undefined;
   level: BackpressureLevel | undefined;
-  /** Lowest watermark among subtasks with one, ms. */
+  /** Lowest watermark among active subtasks with one (among all when every one is idle), ms. */
   watermarkMs: number | undefined;
+  /** Running subtasks whose watermark status is IDLE (withIdleness). */
+  idleSubtasks: number;
+  /** Running subtasks. */
+  runningSubtasks: number;
   inFailover: boolean;
 }
 
@@ -188,6 +193,7 @@ export function vertexViewsAt(
   failoverSubtasks: ReadonlySet<string>,
   t: number,
   decisions: DecisionModel = new Map(),
+  watermarkStatus: WatermarkStatusModel = new Map(),
 ): VertexView[] {
   return graph.vertices.map((v) => {
     const d = decisions.get(v.id);
@@ -198,6 +204,9 @@ export function vertexViewsAt(
     let busyMax: number | undefined;
     let bpMax: number | undefined;
     let wm: number | undefined;
+    let idleWm: number | undefined;
+    let idle = 0;
+    let running = 0;
     for (let i = 0; i < (parallelism ?? 0); i++) {
       const id = subtaskId(v.id, i);
       const st = subtaskStateAt(tasks, id, t);
@@ -206,11 +215,15 @@ export function vertexViewsAt(
       subtasks.push({ id, state, attempt: st?.attempt.attempt, region: graph.regionOfSubtask.get(id), inFailover: failoverSubtasks.has(id), liveAttempts: liveAttemptsAt(tasks, id, t) });
       const s = latestSample(metrics, id, t);
       // A sample from an attempt that has since ended says nothing about now.
+      const isIdle = state === "RUNNING" && idleAt(watermarkStatus, id, st?.attempt.attempt, t);
+      if (state === "RUNNING") running++;
+      if (isIdle) idle++;
       if (s !== undefined && state === "RUNNING") {
         busyMax = Math.max(busyMax ?? 0, sampleField(s, "busy"));
         bpMax = Math.max(bpMax ?? 0, sampleField(s, "backpressured"));
         const w = sampleWatermarkMs(s);
-        if (w !== null) wm = wm === undefined ? w : Math.min(wm, w);
+        if (w !== null && isIdle) idleWm = idleWm === undefined ? w : Math.min(idleWm, w);
+        else if (w !== null) wm = wm === undefined ? w : Math.min(wm, w);
       }
     }
     return {
@@ -222,7 +235,9 @@ export function vertexViewsAt(
       busyMax,
       backpressuredMax: bpMax,
       level: bpMax === undefined ? undefined : backpressureLevel(bpMax),
-      watermarkMs: wm,
+      watermarkMs: wm ?? idleWm,
+      idleSubtasks: idle,
+      runningSubtasks: running,
       inFailover: subtasks.some((s) => s.inFailover),
     };
   });

@@ -17,6 +17,7 @@ import { buildSpeculation, type SpeculationModel } from "./speculation";
 import { buildRestore, type RestoreModel } from "./restore";
 import { buildTasks, type TaskModel } from "./tasks";
 import { buildTraceIndex, eventsOfKind, type TraceIndex } from "./trace-index";
+import { buildWatermarkStatus, type WatermarkStatusModel } from "./watermark-status";
 
 export interface Replay {
   index: TraceIndex;
@@ -33,6 +34,8 @@ export interface Replay {
   gantt: GanttModel;
   /** Adaptive batch scheduler: when each runtime-decided vertex got its parallelism, and why. */
   decisions: DecisionModel;
+  /** withIdleness: which subtasks are idle when. */
+  watermarkStatus: WatermarkStatusModel;
   speculation: SpeculationModel;
   blocklist: BlocklistModel;
   /** RunStarted fields worth a header line. */
@@ -67,6 +70,7 @@ export function buildReplay(events: readonly TraceEvent[]): Replay {
     restore: buildRestore(bySeq(["JobRestoredFromSavepoint", "SnapshotFileDeleted"])),
     gantt: buildGantt(ganttEvents, tasks, speculation, blocklist, jmFailovers),
     decisions: buildDecisions(graph, bySeq(["VertexParallelismDecided", "VertexInitialized"])),
+    watermarkStatus: buildWatermarkStatus(of("WatermarkStatusChanged")),
     speculation,
     blocklist,
     scenario: first !== undefined && typeof first.scenario === "string" ? first.scenario : undefined,

@@ -192,7 +192,7 @@ export class GraphView {
   render(replay: Replay, failoverSubtasks: ReadonlySet<string>, t: number): void {
     const g = this.graph;
     if (g === undefined) return;
-    const views = new Map<string, VertexView>(vertexViewsAt(g, replay.tasks, replay.metrics, failoverSubtasks, t, replay.decisions).map((v) => [v.id, v]));
+    const views = new Map<string, VertexView>(vertexViewsAt(g, replay.tasks, replay.metrics, failoverSubtasks, t, replay.decisions, replay.watermarkStatus).map((v) => [v.id, v]));
     this.views = views;
     this.lastT = t;
     // A restore from a savepoint that changed a vertex's parallelism: "×7 (was ×4)".
@@ -227,9 +227,13 @@ export class GraphView {
       return `busy ${pct(view.busyMax)}  backpressured ${pct(view.backpressuredMax)}${view.level ? ` (${view.level})` : ""}`;
     });
     boxes.select("text.watermark").text((v) => {
-      const wm = views.get(v.id)!.watermarkMs;
-      return wm === undefined ? "watermark –" : `watermark ${formatClock(wm * 1e6)}`;
+      const view = views.get(v.id)!;
+      const wm = view.watermarkMs === undefined ? "–" : formatClock(view.watermarkMs * 1e6);
+      if (view.idleSubtasks === 0) return `watermark ${wm}`;
+      // Shorter with the idle count, to stay inside the box.
+      return `idle ${view.idleSubtasks}/${view.runningSubtasks} · wm ${wm}`;
     });
+    boxes.attr("data-idle", (v) => String(views.get(v.id)!.idleSubtasks));
     boxes.each(function (v) {
       const subtasks = views.get(v.id)!.subtasks;
       d3.select(this)
