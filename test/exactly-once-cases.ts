@@ -22,12 +22,12 @@ import { buildJob, getJob } from "../scenarios/jobs/index";
 import type { FaultSpec } from "../sim/faults";
 import { NS_PER_MIN } from "../sim/time";
 import type { TraceOptions } from "../sim/trace/recorder";
-import { paramsArb, type PropertyJob } from "./library-cases";
+import { batchNetworkMemory, paramsArb, type PropertyJob } from "./library-cases";
 import { oracleOutputs, runConfig } from "./library-run";
 import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
 /** The deterministic library jobs: their committed output must equal the oracle's exactly. */
-export const DETERMINISTIC_JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "batch-dag"] as const satisfies readonly PropertyJob[];
+export const DETERMINISTIC_JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "batch-dag", "co-process-join", "broadcast-rules", "window-join", "item-tracker"] as const satisfies readonly PropertyJob[];
 
 /** Faults start within this many virtual seconds (windows may end up to 15 s later). */
 export const FAULT_HORIZON_S = 30;
@@ -333,7 +333,8 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
       PARALLELISM_KEYS.forEach((k, i) => {
         if (k in params) params[k] = x.parallelism[k === "parallelism" ? 0 : i - 1]!;
       });
-      const records = (params.records as number | undefined) ?? 0;
+      // The largest source sets the pace: two-input jobs read a second source of their own size at the same rate per split.
+      const records = Math.max(...(["records", "rightRecords", "paymentRecords"] as const).map((k) => (params[k] as number | undefined) ?? 0));
       const splits = (params.splits as number | undefined) ?? 4;
       delete params.ratePerSecond;
       if (x.inputSeconds > 0 && records > 0) params.ratePerSecond = Math.max(1, Math.ceil(Math.ceil(records / splits) / x.inputSeconds));
@@ -371,8 +372,9 @@ export function faultCaseArb(options: FaultCaseArbOptions): fc.Arbitrary<FaultCa
           if (x.alignment !== "unaligned") config["execution.checkpointing.aligned-checkpoint-timeout"] = x.alignment.slice("timeout-".length);
         }
       }
-      // See test/library-cases.ts: 4 slots of sort-merge partitions need more network memory.
-      if (x.mode === "BATCH" && x.slotsPerTaskManager >= 4) config["taskmanager.memory.network.min"] = "256mb";
+      // See test/library-cases.ts: several slots of sort-merge partitions need more network memory.
+      const network = batchNetworkMemory(x.mode, x.slotsPerTaskManager);
+      if (network !== undefined) config["taskmanager.memory.network.min"] = network;
       // Enough slots, as test/library-cases.ts reasons.
       const allBlocking = x.shuffle === undefined || x.shuffle === "ALL_EXCHANGES_BLOCKING";
       const slotsNeeded =

@@ -334,6 +334,31 @@ describe("checkpointing bugs the exactly-once property found (fixed; regressions
   });
 });
 
+describe("failover bookkeeping bugs the property found (fixed; regressions)", () => {
+  // BATCH, tm-4's disk failed reads: KeyedCoProcess failed reading a finished source's
+  // partition (region failover: that source and both KeyedCoProcess subtasks), and 400 ms
+  // later, within the back-off, the Co-Flat Map failed reading another partition of tm-4,
+  // whose failover (merged) took the same finished source again. The JobManager counted
+  // the finished source out twice, so after every subtask finished again the job never
+  // reached FINISHED and was cancelled at the 10 min limit. A subtask already pending a
+  // restart is now counted out once.
+  it("a finished subtask in two overlapping failovers is counted out once; the job finishes", () => {
+    const c: FaultCase = {
+      job: "co-process-join",
+      params: { records: 57, rightRecords: 42, keys: 1, skew: 0.5, parallelism: 2, intervalMs: 0, maxDisorderMs: 0, windowMs: 1, splits: 1, sink: "transactional", ratePerSecond: 8 },
+      mode: "BATCH",
+      config: config({ "heartbeat.interval": "1000ms", "heartbeat.timeout": "5000ms" }),
+      cluster: { taskManagers: 4, coresPerTaskManager: 1 },
+      faults: [{ trigger: { from: "5127ms", to: "9127ms" }, fault: "diskIoError", target: "tm-4" }],
+      seed: 10764927,
+    };
+    const r = runFaultCase(c);
+    expect(r.status).toBe("FINISHED");
+    expect(r.endNs).toBeLessThan(20e9);
+    expectExactlyOnce(c);
+  });
+});
+
 describe("unaligned / finished-on-restore bugs the property found (fixed; regressions)", () => {
   // A source with no data left was deployed "finished on restore" after a failover; its
   // next checkpoint acknowledged an empty snapshot (no split offsets) as a normal handle,

@@ -239,6 +239,15 @@ export const paramsArb: Record<PropertyJob, fc.Arbitrary<Record<string, unknown>
     .map(defined),
 };
 
+/**
+ * The network memory a BATCH TaskManager with `slots` slots needs for the library jobs
+ * (taskmanager.memory.network.min), or undefined when the default 4096 buffers do: a task
+ * writes up to three sort-merge partitions of 512 buffers (see libraryCaseArb).
+ */
+export function batchNetworkMemory(mode: RuntimeMode, slots: number): string | undefined {
+  return mode === "BATCH" && slots >= 3 ? `${Math.max(256, 48 * slots)}mb` : undefined;
+}
+
 /** Largest operator parallelism the params give (every library job sets its own). */
 export function maxParallelismOf(job: string, params: Record<string, unknown>): number {
   if (job === "rebalance-rescale") {
@@ -359,7 +368,8 @@ export function libraryCaseArb(options: CaseArbOptions = {}): fc.Arbitrary<Libra
       // window), so 3 slots of them need more than the 4096 default buffers of a TaskManager
       // and Flink (and the engine) fail with "Insufficient number of network buffers". Give
       // such clusters the network memory a Flink user would: 3 × 512 × 32 KiB = 48 MiB a slot.
-      if (x.mode === "BATCH" && x.slotsPerTaskManager >= 3) config["taskmanager.memory.network.min"] = `${Math.max(256, 48 * x.slotsPerTaskManager)}mb`;
+      const network = batchNetworkMemory(x.mode, x.slotsPerTaskManager);
+      if (network !== undefined) config["taskmanager.memory.network.min"] = network;
       // Enough slots: STREAMING deploys one slot-sharing group whose size is the largest
       // parallelism. BATCH regions request slots one at a time, so 1 slot would do; we give
       // up to the largest parallelism, so runs also overlap. Hybrid exchanges make every

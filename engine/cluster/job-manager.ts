@@ -794,7 +794,10 @@ export class JobManager {
 
   private cancelForRestart(e: ExecutionInfo): void {
     this.speculation?.cancelSubtask(e.vertex.id);
-    if (e.state === "FINISHED") this.finishedCount--;
+    // A finished subtask stays FINISHED until the restart resets it, so a second failover
+    // within the back-off that includes it again (its partition lost to another consumer)
+    // must not count it out twice: the job would then never reach FINISHED.
+    if (e.state === "FINISHED" && !this.pendingRestart.has(e.vertex.id)) this.finishedCount--;
     if (e.state !== "CREATED" && e.state !== "FINISHED" && e.state !== "FAILED" && e.state !== "CANCELED") {
       const tm = e.host === undefined ? undefined : this.taskManagers.get(e.host);
       if (tm !== undefined && tm.alive) this.send(tm, { type: "CancelTask", attemptId: e.attemptId });

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import { TumblingEventTimeWindows } from "../../engine/api/windows";
 import { applyParallelism, defineJob, keyedGeneratorOptions, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
-import { windowAccounts, type Reading, type WindowCount } from "./tumbling-window";
+import { countAndSum, windowAccounts, windowCountOf, type Reading } from "./tumbling-window";
 
 const ms = (d: number) => z.number().int().min(0).max(3_600_000).default(d);
 
@@ -64,14 +64,7 @@ export const idleSourceWindows = defineJob({
       .fromSource<Reading>(source, watermarks, "readings")
       .keyBy((r) => r.key)
       .window(TumblingEventTimeWindows.of(p.windowMs))
-      .aggregate(
-        {
-          createAccumulator: () => ({ count: 0, sum: 0 }),
-          add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
-          getResult: (acc) => acc,
-        },
-        (key, w, acc): WindowCount => ({ key, windowStartMs: w.startMs, windowEndMs: w.endMs, count: acc.count, sum: acc.sum }),
-      );
+      .aggregate(countAndSum, windowCountOf);
     sinkInto(windows, p.sink, "windows");
     sinkInto(windows.getSideOutput("late"), p.sink, "late");
   },

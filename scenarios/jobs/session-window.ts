@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { EventTimeSessionWindows } from "../../engine/api/windows";
 import { defineJob, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
-import { keyedReadings, type WindowCount } from "./tumbling-window";
+import { countAndSum, keyedReadings, windowCountOf, type WindowCount } from "./tumbling-window";
 
 export const sessionWindow = defineJob({
   name: "session-window",
@@ -43,15 +43,7 @@ export const sessionWindow = defineJob({
             process: (key, ctx, elements, out) =>
               out.collect({ key, windowStartMs: ctx.window.startMs, windowEndMs: ctx.window.endMs, count: elements.length, sum: elements.reduce((n, r) => n + r.amount, 0) }),
           })
-        : windowed.aggregate(
-            {
-              createAccumulator: () => ({ count: 0, sum: 0 }),
-              add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
-              getResult: (acc) => acc,
-              merge: (a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum }),
-            },
-            (key, w, acc): WindowCount => ({ key, windowStartMs: w.startMs, windowEndMs: w.endMs, count: acc.count, sum: acc.sum }),
-          );
+        : windowed.aggregate(countAndSum, windowCountOf);
     sinkInto(sessions, p.sink, "windows");
     sinkInto(sessions.getSideOutput("late"), p.sink, "late");
   },

@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { GeneratorSource } from "../../engine/api/sources";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
+import type { AggregateFunction, TimeWindow } from "../../engine/api/functions";
 import { SlidingEventTimeWindows, windowStartWithOffset, TumblingEventTimeWindows } from "../../engine/api/windows";
 import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
@@ -78,18 +79,28 @@ export function keyedReadings(
   return env.fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings").keyBy((r) => r.key);
 }
 
+/** Count and sum of the readings' amounts (with merge, for session windows). */
+export const countAndSum: AggregateFunction<Reading, { count: number; sum: number }, { count: number; sum: number }> = {
+  createAccumulator: () => ({ count: 0, sum: 0 }),
+  add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
+  getResult: (acc) => acc,
+  merge: (a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum }),
+};
+
+/** A window's count and sum with its key and bounds. */
+export const windowCountOf = (key: string, w: TimeWindow, acc: { count: number; sum: number }): WindowCount => ({
+  key,
+  windowStartMs: w.startMs,
+  windowEndMs: w.endMs,
+  count: acc.count,
+  sum: acc.sum,
+});
+
 function buildWindowJob(env: StreamExecutionEnvironment, p: WindowJobParams): void {
   const windows = keyedReadings(env, p)
     .window(p.slideMs === undefined ? TumblingEventTimeWindows.of(p.windowMs) : SlidingEventTimeWindows.of(p.windowMs, p.slideMs))
     .allowedLateness(p.allowedLatenessMs ?? 0)
-    .aggregate(
-      {
-        createAccumulator: () => ({ count: 0, sum: 0 }),
-        add: (r, acc) => ({ count: acc.count + 1, sum: acc.sum + r.amount }),
-        getResult: (acc) => acc,
-      },
-      (key, w, acc): WindowCount => ({ key, windowStartMs: w.startMs, windowEndMs: w.endMs, count: acc.count, sum: acc.sum }),
-    );
+    .aggregate(countAndSum, windowCountOf);
   sinkInto(windows, p.sink, "windows");
   sinkInto(windows.getSideOutput("late"), p.sink, "late");
 }
