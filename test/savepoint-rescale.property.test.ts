@@ -30,7 +30,7 @@ interface SavepointCase {
   seed: number;
 }
 
-const JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "broadcast-rules"] as const satisfies readonly PropertyJob[];
+const JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "broadcast-rules", "window-join", "item-tracker"] as const satisfies readonly PropertyJob[];
 
 function withParallelism(job: PropertyJob, params: Record<string, unknown>, p: number): Record<string, unknown> {
   if (job === "rebalance-rescale") return { ...params, sourceParallelism: p, mapParallelism: p, map2Parallelism: p, sinkParallelism: p };
