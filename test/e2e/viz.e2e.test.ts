@@ -244,7 +244,7 @@ describe("scenario-specific views", () => {
       expect(await page.locator(`path.edge[data-input="0"]`).filter({ has: page.locator("title", { hasText: `→ ${j.id}:` }) }).count()).toBe(2);
     }
     const median = vertices.find((v) => v.chain[0]!.endsWith("ProcessWindowFunction)"))!;
-    expect(await page.locator(`g.vertex[data-vertex="${median.id}"] text.name`).textContent()).toMatch(/^Process: Sliding\(100, 5…/);
+    expect(await page.locator(`g.vertex[data-vertex="${median.id}"] text.name`).textContent()).toMatch(/^Process: Sliding\(100,50/);
     // The taggers chain to their sources: "Source: orders -> (Map, Map)" in the tooltip.
     expect(await page.locator(`g.vertex[data-vertex="${sources[0]}"] title.vertex-title`).textContent()).toContain("Source: orders → Map → Map");
     await page.screenshot({ path: `${SHOTS}/window-join-graph.png`, fullPage: true });

@@ -4,7 +4,7 @@ import { vertexLabel } from "./vertex-label";
 describe("vertex labels", () => {
   it("put a window operator's function before its assigner", () => {
     expect(vertexLabel("Window(TumblingEventTimeWindows(100), EventTimeTrigger, CoGroupWindowFunction) -> pairs: Writer")).toBe("CoGroup: Tumbling(100) -> pairs: Writer");
-    expect(vertexLabel("Window(SlidingEventTimeWindows(100, 50), EventTimeTrigger, ProcessWindowFunction)")).toBe("Process: Sliding(100, 50)");
+    expect(vertexLabel("Window(SlidingEventTimeWindows(100, 50), EventTimeTrigger, ProcessWindowFunction)")).toBe("Process: Sliding(100,50)");
     expect(vertexLabel("Window(EventTimeSessionWindows(5), EventTimeTrigger, AggregateFunction, ProcessWindowFunction)")).toBe("Aggregate+Process: Session(5)");
     expect(vertexLabel("Source: x -> Window(TumblingEventTimeWindows(10), EventTimeTrigger, ReduceFunction)")).toBe("Source: x -> Reduce: Tumbling(10)");
   });

@@ -3,7 +3,7 @@
  * ("Window(TumblingEventTimeWindows(100), EventTimeTrigger, CoGroupWindowFunction)") and a
  * box shows ~24 characters, so every window operator would read "Window(TumblingEventTim…".
  * The label puts what differs first: the window function, then the assigner —
- * "CoGroup: Tumbling(100)" for a window join or coGroup, "Process: Sliding(100, 50)" for a
+ * "CoGroup: Tumbling(100)" for a window join or coGroup, "Process: Sliding(100,50)" for a
  * ProcessWindowFunction. Other names are kept; the box's tooltip keeps the full chain.
  */
 const ASSIGNERS: Record<string, string> = {
@@ -26,6 +26,7 @@ export function vertexLabel(name: string): string {
     const a = ASSIGNERS[assigner];
     const f = fns.split(", ").map((fn) => FUNCTIONS[fn]);
     if (a === undefined || f.some((x) => x === undefined)) return whole;
-    return `${f.join("+")}: ${a}(${args})`;
+    // No space after commas: "Process: Sliding(100,50)" fits a box.
+    return `${f.join("+")}: ${a}(${args.replace(/, /g, ",")})`;
   });
 }
