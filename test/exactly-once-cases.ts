@@ -26,8 +26,14 @@ import { batchNetworkMemory, paramsArb, type PropertyJob } from "./library-cases
 import { oracleOutputs, runConfig } from "./library-run";
 import { BATCH_SHUFFLE_MODES } from "../engine/graph/job-graph";
 
-/** The deterministic library jobs: their committed output must equal the oracle's exactly. */
-export const DETERMINISTIC_JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "batch-dag", "co-process-join", "broadcast-rules", "window-join", "item-tracker"] as const satisfies readonly PropertyJob[];
+/**
+ * The deterministic library jobs: their committed output must equal the oracle's exactly.
+ * Not window-join: its three window operators over two sources make ~50 tasks at
+ * parallelism 4 without chaining, and tens of seconds of paced input with 100 ms
+ * checkpoints and restarts go over a case's kernel-event budget (its fault tolerance is
+ * checked by its scenario's crash, test/window-join.test.ts and the savepoint property).
+ */
+export const DETERMINISTIC_JOBS = ["wordcount", "tumbling-window", "keyed-timers", "rebalance-rescale", "batch-dag", "co-process-join", "broadcast-rules", "item-tracker"] as const satisfies readonly PropertyJob[];
 
 /** Faults start within this many virtual seconds (windows may end up to 15 s later). */
 export const FAULT_HORIZON_S = 30;
