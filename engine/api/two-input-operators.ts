@@ -26,7 +26,7 @@ import type {
   ReadOnlyBroadcastContext,
   ReadOnlyBroadcastState,
 } from "./co-functions";
-import type { FunctionRuntimeContext, KeyedStateStore } from "./functions";
+import type { Collector, FunctionRuntimeContext, KeyedStateStore } from "./functions";
 import { KeyedStateViews } from "./state-views";
 import { cloneState } from "../checkpoint/snapshot";
 import { checkKey } from "./key-groups";
@@ -281,13 +281,23 @@ class KeyedReadOnlySideContext extends ProcessContext {
   }
 }
 
-/** Shared by both broadcast operators: the states, their snapshot and the broadcast side. */
+/** What both broadcast functions share: open and the broadcast side's callback. */
+interface BroadcastSideFunction {
+  open?(ctx: FunctionRuntimeContext): void;
+  // The keyed function takes a KeyedBroadcastContext, which extends this (method parameters are bivariant).
+  processBroadcastElement(value: unknown, ctx: BroadcastContext, out: Collector<unknown>): void;
+}
+
+/** Shared by both broadcast operators: the states, their snapshot and the broadcast side (the second input). */
 abstract class BroadcastOperatorBase extends TwoInputOperator {
   protected states!: BroadcastStates;
-  protected bctx!: BroadcastSideContext;
   protected collector!: TimestampedCollector;
+  private bctx!: BroadcastSideContext;
   private restored: unknown;
-  constructor(private readonly stateNames: readonly string[]) {
+  constructor(
+    private readonly broadcastFn: BroadcastSideFunction,
+    private readonly stateNames: readonly string[],
+  ) {
     super();
   }
   initializeState(_ctx: OperatorContext, state: unknown): void {
@@ -298,14 +308,20 @@ abstract class BroadcastOperatorBase extends TwoInputOperator {
     this.states = new BroadcastStates(this.stateNames);
     if (this.restored !== undefined) this.states.restore(this.restored);
     this.restored = undefined;
-    this.bctx = new BroadcastSideContext(ctx, out, this.states);
+    this.bctx = this.broadcastSideContext(ctx, out);
     this.collector = new TimestampedCollector(out);
+    this.broadcastFn.open?.(runtimeContextOf(ctx));
+  }
+  /** The broadcast side's context (the keyed operator's also visits keyed state). */
+  protected broadcastSideContext(ctx: OperatorContext, out: Output): BroadcastSideContext {
+    return new BroadcastSideContext(ctx, out, this.states);
+  }
+  processElement2(value: unknown, timestampMs: number): void {
+    this.bctx.timestampMs = this.collector.timestampMs = timestampMs;
+    this.broadcastFn.processBroadcastElement(value, this.bctx, this.collector);
   }
   snapshotState(): BroadcastStateSnapshot {
     return this.states.snapshot();
-  }
-  protected runtime(): FunctionRuntimeContext {
-    return runtimeContextOf(this.ctx);
   }
 }
 
@@ -316,46 +332,37 @@ export class CoBroadcastWithNonKeyedOperator extends BroadcastOperatorBase {
     private readonly fn: BroadcastProcessFunction<any, any, unknown>,
     stateNames: readonly string[],
   ) {
-    super(stateNames);
+    super(fn, stateNames);
   }
   override open(ctx: OperatorContext, out: Output): void {
     super.open(ctx, out);
     this.rctx = new ReadOnlySideContext(ctx, out, this.states);
-    this.fn.open?.(this.runtime());
   }
   processElement(value: unknown, timestampMs: number): void {
     this.rctx.timestampMs = this.collector.timestampMs = timestampMs;
     this.fn.processElement(value, this.rctx, this.collector);
-  }
-  processElement2(value: unknown, timestampMs: number): void {
-    this.bctx.timestampMs = this.collector.timestampMs = timestampMs;
-    this.fn.processBroadcastElement(value, this.bctx, this.collector);
   }
 }
 
 /** Flink's CoBroadcastWithKeyedOperator ("Co-Process-Broadcast-Keyed"): keyed first input, broadcast second. */
 export class CoBroadcastWithKeyedOperator extends BroadcastOperatorBase {
   private kctx!: KeyedReadOnlySideContext;
-  private kbctx!: KeyedBroadcastSideContext;
   constructor(
     private readonly fn: KeyedBroadcastProcessFunction<any, any, any, unknown>,
     stateNames: readonly string[],
   ) {
-    super(stateNames);
+    super(fn, stateNames);
   }
   override open(ctx: OperatorContext, out: Output): void {
     super.open(ctx, out);
     this.kctx = new KeyedReadOnlySideContext(ctx, out, this.states);
-    this.kbctx = new KeyedBroadcastSideContext(ctx, out, this.states);
-    this.fn.open?.(this.runtime());
+  }
+  protected override broadcastSideContext(ctx: OperatorContext, out: Output): BroadcastSideContext {
+    return new KeyedBroadcastSideContext(ctx, out, this.states);
   }
   processElement(value: unknown, timestampMs: number): void {
     this.kctx.forElement(timestampMs);
     this.fn.processElement(value, this.kctx, this.kctx.collector);
-  }
-  processElement2(value: unknown, timestampMs: number): void {
-    this.kbctx.timestampMs = this.collector.timestampMs = timestampMs;
-    this.fn.processBroadcastElement(value, this.kbctx, this.collector);
   }
   override onEventTimer(timestampMs: number): void {
     fireKeyedTimer<KeyedReadOnlySideContext>(this.fn, this.kctx, timestampMs, "EVENT_TIME");

@@ -185,7 +185,8 @@ export class OperatorHarness {
       },
       forEachKeyWith(stateName, visit) {
         const previous = harness.key;
-        for (const [k, m] of [...harness.states]) {
+        // Deleting the visited key (its last state cleared) while iterating a Map is safe.
+        for (const [k, m] of harness.states) {
           if (!m.has(stateName)) continue;
           harness.key = k;
           visit(k);

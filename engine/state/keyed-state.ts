@@ -112,8 +112,8 @@ export class HashMapStateBackend implements KeyedStateBackend {
 
   forEachKeyWith(name: string, visit: (key: Key) => void): void {
     const previous = this.key;
-    // A copy: the visit may add state to keys.
-    for (const [key, values] of [...this.byKey]) {
+    // No copy: a visit only touches the visited key's state, which has an entry already.
+    for (const [key, values] of this.byKey) {
       if (!(name in values)) continue;
       this.setCurrentKey(key);
       visit(key);
