@@ -14,7 +14,7 @@
 import { z } from "zod";
 import type { KeyedBroadcastProcessFunction } from "../../engine/api/co-functions";
 import { GeneratorSource } from "../../engine/api/sources";
-import { applyParallelism, defineJob, insertSortedBy, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, insertSortedBy, keyedEventParams, keyedEventSource, positiveInt, records, sinkInto, sinkKind } from "./job";
 
 export interface RuleEvent {
   key: string;
@@ -85,14 +85,7 @@ export const broadcastRules = defineJob({
   deterministic: true,
   compare: "multiset",
   params: z.object({
-    records: records(1000),
-    keys: positiveInt(8),
-    skew: skew(0),
-    splits: positiveInt(4, 10_000),
-    parallelism: parallelism(2),
-    ratePerSecond: optionalRate(),
-    intervalMs: z.number().int().min(0).max(3_600_000).default(10),
-    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(50),
+    ...keyedEventParams({ records: 1000, keys: 8, intervalMs: 10, maxDisorderMs: 50 }),
     categories: positiveInt(4, 1000),
     /** Rule versions over all categories, spread over the events' event-time span. */
     rules: records(12),
@@ -102,15 +95,7 @@ export const broadcastRules = defineJob({
   }),
   build(env, p) {
     applyParallelism(env, p.parallelism);
-    const events = env.fromSource<RuleEvent>(
-      GeneratorSource({
-        ...keyedGeneratorOptions(p),
-        eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
-        value: (seq, key, rng, ts): RuleEvent => ({ key: `k${key}`, seq, ts, category: rng.int(0, p.categories), amount: rng.int(1, 101) }),
-      }),
-      { outOfOrdernessMs: p.maxDisorderMs },
-      "events",
-    );
+    const events = keyedEventSource(env, "events", p, (seq, key, rng, ts): RuleEvent => ({ key: `k${key}`, seq, ts, category: rng.int(0, p.categories), amount: rng.int(1, 101) }));
     const spanMs = Math.max(1, (p.intervalMs * p.records) / p.splits);
     const ruleInterval = p.rules === 0 ? 1 : Math.max(1, Math.round((spanMs * p.ruleSplits) / p.rules));
     const rules = env

@@ -16,8 +16,7 @@
 import { z } from "zod";
 import type { Collector, KeyedProcessContext } from "../../engine/api/functions";
 import type { KeyedCoProcessFunction } from "../../engine/api/co-functions";
-import { GeneratorSource } from "../../engine/api/sources";
-import { applyParallelism, defineJob, insertSortedBy, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, insertSortedBy, keyedEventParams, keyedEventSource, positiveInt, records, sinkInto, sinkKind, spreadIntervalMs } from "./job";
 
 export interface SideEvent {
   key: string;
@@ -80,35 +79,19 @@ export const coProcessJoin = defineJob({
   compare: "multiset",
   params: z.object({
     /** Left records (over both left sources); the right source has rightRecords. */
-    records: records(1000),
+    ...keyedEventParams({ records: 1000, keys: 8, intervalMs: 10, maxDisorderMs: 50 }),
     rightRecords: records(300),
-    keys: positiveInt(8),
-    skew: skew(0),
-    splits: positiveInt(4, 10_000),
-    parallelism: parallelism(2),
-    ratePerSecond: optionalRate(),
-    intervalMs: z.number().int().min(0).max(3_600_000).default(10),
-    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(50),
     windowMs: positiveInt(200, 86_400_000),
     sink: sinkKind(),
   }),
   build(env, p) {
     applyParallelism(env, p.parallelism);
-    const side = (name: string, n: number, intervalMs: number) =>
-      env.fromSource<SideEvent>(
-        GeneratorSource({
-          ...keyedGeneratorOptions({ ...p, records: n }),
-          eventTime: { startMs: 0, intervalMs, maxDisorderMs: p.maxDisorderMs },
-          value: (seq, key, rng, ts): SideEvent => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }),
-        }),
-        { outOfOrdernessMs: p.maxDisorderMs },
-        name,
-      );
+    const side = (name: string, records: number, intervalMs: number) =>
+      keyedEventSource(env, name, p, (seq, key, rng, ts): SideEvent => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }), { records, intervalMs });
     const leftA = side("left-a", Math.ceil(p.records / 2), p.intervalMs);
     const leftB = side("left-b", Math.floor(p.records / 2), p.intervalMs);
-    // Right elements spread over the same event-time span as the left ones.
-    const rightInterval = p.rightRecords === 0 ? p.intervalMs : Math.max(p.intervalMs, Math.round((p.intervalMs * p.records) / Math.max(1, 2 * p.rightRecords)));
-    const right = side("right", p.rightRecords, rightInterval);
+    // Right elements spread over the same event-time span as the left ones (each left source has half the records).
+    const right = side("right", p.rightRecords, spreadIntervalMs(p.intervalMs, p.records / 2, p.rightRecords));
     const matches = leftA
       .union(leftB)
       .keyBy((e) => e.key)

@@ -12,10 +12,8 @@
  * order) computes the same.
  */
 import { z } from "zod";
-import type { Collector } from "../../engine/api/functions";
-import type { KeyedProcessContext, KeyedProcessFunction, OnTimerContext } from "../../engine/api/functions";
-import { GeneratorSource } from "../../engine/api/sources";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import type { Collector, KeyedProcessContext, KeyedProcessFunction, OnTimerContext } from "../../engine/api/functions";
+import { applyParallelism, defineJob, keyedEventParams, keyedEventSource, positiveInt, sinkInto, sinkKind } from "./job";
 
 export interface ItemEvent {
   key: string;
@@ -82,30 +80,15 @@ export const itemTrackerJob = defineJob({
   deterministic: true,
   compare: "multiset",
   params: z.object({
-    records: records(1000),
-    keys: positiveInt(8),
+    ...keyedEventParams({ records: 1000, keys: 8, intervalMs: 5, maxDisorderMs: 40 }),
     items: positiveInt(12, 10_000),
-    skew: skew(0),
-    splits: positiveInt(4, 10_000),
-    parallelism: parallelism(2),
-    ratePerSecond: optionalRate(),
-    intervalMs: z.number().int().min(0).max(3_600_000).default(5),
-    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(40),
     bucketMs: positiveInt(100, 86_400_000),
     retentionMs: positiveInt(300, 86_400_000),
     sink: sinkKind(),
   }),
   build(env, p) {
     applyParallelism(env, p.parallelism);
-    const events = env.fromSource<ItemEvent>(
-      GeneratorSource({
-        ...keyedGeneratorOptions(p),
-        eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
-        value: (seq, key, rng, ts): ItemEvent => ({ key: `u${key}`, seq, ts, item: `i${rng.int(0, p.items)}`, qty: rng.int(1, 6) }),
-      }),
-      { outOfOrdernessMs: p.maxDisorderMs },
-      "items",
-    );
+    const events = keyedEventSource(env, "items", p, (seq, key, rng, ts): ItemEvent => ({ key: `u${key}`, seq, ts, item: `i${rng.int(0, p.items)}`, qty: rng.int(1, 6) }));
     const summaries = events.keyBy((e) => e.key).process(itemTracker(p.bucketMs, p.retentionMs), "ItemTracker");
     sinkInto(summaries, p.sink, "summaries");
   },

@@ -7,9 +7,10 @@
 import { z } from "zod";
 import { InputError, unknownNameProblem } from "../../sim/errors";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
-import type { DataStream, DataStreamSink } from "../../engine/api/datastream";
+import type { DataStream, DataStreamSink, SingleOutputStream } from "../../engine/api/datastream";
 import { CollectSink, DiscardingSink, TransactionalSink } from "../../engine/api/sinks";
-import type { GeneratorSourceOptions } from "../../engine/api/sources";
+import { GeneratorSource, type GeneratorSourceOptions } from "../../engine/api/sources";
+import type { Rng } from "../../sim/rng";
 import type { CompareMode, CompareOptions } from "../../engine/oracle/compare";
 
 export interface JobDefinition<P = any> {
@@ -88,6 +89,61 @@ export function keyedGeneratorOptions(p: { records: number; splits: number; rate
     ...(p.ratePerSecond !== undefined ? { ratePerSecond: p.ratePerSecond } : {}),
     keys: p.skew > 0 ? { count: p.keys, distribution: "zipf", exponent: p.skew } : { count: p.keys, distribution: "uniform" },
   };
+}
+
+/** A duration param in ms (an event-time step, a disorder, a watermark bound): 0 to 1 h. */
+export const msParam = (d: number) => z.number().int().min(0).max(3_600_000).default(d);
+
+/**
+ * The params of a keyed event-time job's input, spread into its schema: how many records,
+ * over how many keys (zipf when skewed) and splits, at what pace, how far apart in event
+ * time and how disordered, and the job's parallelism.
+ */
+export function keyedEventParams(d: { records: number; keys: number; splits?: number; parallelism?: number; intervalMs: number; maxDisorderMs: number }) {
+  return {
+    records: records(d.records),
+    keys: positiveInt(d.keys),
+    skew: skew(0),
+    splits: positiveInt(d.splits ?? 4, 10_000),
+    parallelism: parallelism(d.parallelism ?? 2),
+    ratePerSecond: optionalRate(),
+    intervalMs: msParam(d.intervalMs),
+    maxDisorderMs: msParam(d.maxDisorderMs),
+  };
+}
+
+export type KeyedEventSourceParams = Parameters<typeof keyedGeneratorOptions>[0] & { intervalMs: number; maxDisorderMs: number };
+
+/**
+ * A keyed event-time source of those params named `name`: record i of a split at
+ * i × intervalMs minus up to maxDisorderMs, watermarks bounded by the disorder (nothing is
+ * late) unless `outOfOrdernessMs` says otherwise. `records` and `intervalMs` override the
+ * params' for a job's second source.
+ */
+export function keyedEventSource<T>(
+  env: StreamExecutionEnvironment,
+  name: string,
+  p: KeyedEventSourceParams,
+  value: (seq: number, key: number, rng: Rng, timestampMs: number) => T,
+  o: { records?: number; intervalMs?: number; outOfOrdernessMs?: number } = {},
+): SingleOutputStream<T> {
+  return env.fromSource<T>(
+    GeneratorSource({
+      ...keyedGeneratorOptions({ ...p, records: o.records ?? p.records }),
+      eventTime: { startMs: 0, intervalMs: o.intervalMs ?? p.intervalMs, maxDisorderMs: p.maxDisorderMs },
+      value,
+    }),
+    { outOfOrdernessMs: o.outOfOrdernessMs ?? p.maxDisorderMs },
+    name,
+  );
+}
+
+/**
+ * The event-time step of a job's second source of `n` records, so that it spans the same
+ * event time as `spanRecords` records of the first at `intervalMs` (never a smaller step).
+ */
+export function spreadIntervalMs(intervalMs: number, spanRecords: number, n: number): number {
+  return n === 0 ? intervalMs : Math.max(intervalMs, Math.round((intervalMs * spanRecords) / Math.max(1, n)));
 }
 
 /** Sinks the stream into a transactional (exactly-once) or collect (at-least-once) sink. */

@@ -12,9 +12,8 @@
  * the end of the key and the follow-up timers fire in the same advance).
  */
 import { z } from "zod";
-import { GeneratorSource } from "../../engine/api/sources";
 import type { KeyedProcessContext, KeyedProcessFunction } from "../../engine/api/functions";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, keyedEventParams, keyedEventSource, positiveInt, sinkInto, sinkKind } from "./job";
 
 export interface KeyedEvent {
   key: string;
@@ -78,26 +77,13 @@ export const keyedTimers = defineJob({
   deterministic: true,
   compare: "multiset",
   params: z.object({
-    records: records(1000),
-    keys: positiveInt(8),
-    skew: skew(0),
-    splits: positiveInt(4, 10_000),
-    parallelism: parallelism(2),
-    ratePerSecond: optionalRate(),
-    intervalMs: z.number().int().min(0).max(3_600_000).default(100),
-    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(50),
+    ...keyedEventParams({ records: 1000, keys: 8, intervalMs: 100, maxDisorderMs: 50 }),
     roundMs: positiveInt(10_000, 86_400_000),
     sink: sinkKind(),
   }),
   build(env, p) {
     applyParallelism(env, p.parallelism);
-    const source = GeneratorSource({
-      ...keyedGeneratorOptions(p),
-      eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
-      value: (seq, key, _rng, ts): KeyedEvent => ({ key: `k${key}`, seq, ts }),
-    });
-    const rounds = env
-      .fromSource<KeyedEvent>(source, { outOfOrdernessMs: p.maxDisorderMs }, "events")
+    const rounds = keyedEventSource(env, "events", p, (seq, key, _rng, ts): KeyedEvent => ({ key: `k${key}`, seq, ts }))
       .keyBy((e) => e.key)
       .process(roundCounter(p.roundMs), "KeyedProcess");
     sinkInto(rounds, p.sink, "rounds");

@@ -15,11 +15,10 @@
  *   windows while its later ones take it, so per-window conservation does not hold.
  */
 import { z } from "zod";
-import { GeneratorSource } from "../../engine/api/sources";
 import type { StreamExecutionEnvironment } from "../../engine/api/environment";
 import type { AggregateFunction, TimeWindow } from "../../engine/api/functions";
 import { SlidingEventTimeWindows, windowStartWithOffset, TumblingEventTimeWindows } from "../../engine/api/windows";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, keyedEventSource, type KeyedEventSourceParams, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
 
 export interface Reading {
   key: string;
@@ -66,17 +65,11 @@ interface WindowJobParams {
 }
 
 /** The window jobs' input: event-time readings of a keyed generator, keyed by reading key. */
-export function keyedReadings(
-  env: StreamExecutionEnvironment,
-  p: Parameters<typeof keyedGeneratorOptions>[0] & { parallelism: number | "auto"; intervalMs: number; maxDisorderMs: number; watermarkOutOfOrdernessMs: number },
-) {
+export function keyedReadings(env: StreamExecutionEnvironment, p: KeyedEventSourceParams & { parallelism: number | "auto"; watermarkOutOfOrdernessMs: number }) {
   applyParallelism(env, p.parallelism);
-  const source = GeneratorSource({
-    ...keyedGeneratorOptions(p),
-    eventTime: { startMs: 0, intervalMs: p.intervalMs, maxDisorderMs: p.maxDisorderMs },
-    value: (seq, key, rng, ts): Reading => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }),
-  });
-  return env.fromSource<Reading>(source, { outOfOrdernessMs: p.watermarkOutOfOrdernessMs }, "readings").keyBy((r) => r.key);
+  return keyedEventSource(env, "readings", p, (seq, key, rng, ts): Reading => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 101) }), {
+    outOfOrdernessMs: p.watermarkOutOfOrdernessMs,
+  }).keyBy((r) => r.key);
 }
 
 /** Count and sum of the readings' amounts (with merge, for session windows). */

@@ -14,9 +14,8 @@
  */
 import { z } from "zod";
 import type { Collector, ProcessWindowContext } from "../../engine/api/functions";
-import { GeneratorSource } from "../../engine/api/sources";
 import { SlidingEventTimeWindows, TumblingEventTimeWindows } from "../../engine/api/windows";
-import { applyParallelism, defineJob, keyedGeneratorOptions, optionalRate, parallelism, positiveInt, records, sinkInto, sinkKind, skew } from "./job";
+import { applyParallelism, defineJob, keyedEventParams, keyedEventSource, positiveInt, records, sinkInto, sinkKind, spreadIntervalMs } from "./job";
 
 export interface Payment {
   key: string;
@@ -66,15 +65,8 @@ export const windowJoin = defineJob({
   compare: "multiset",
   params: z.object({
     /** Orders; payments has paymentRecords. */
-    records: records(600),
+    ...keyedEventParams({ records: 600, keys: 10, splits: 3, intervalMs: 5, maxDisorderMs: 30 }),
     paymentRecords: records(400),
-    keys: positiveInt(10),
-    skew: skew(0),
-    splits: positiveInt(3, 10_000),
-    parallelism: parallelism(2),
-    ratePerSecond: optionalRate(),
-    intervalMs: z.number().int().min(0).max(3_600_000).default(5),
-    maxDisorderMs: z.number().int().min(0).max(3_600_000).default(30),
     /** The watermark bound; unset = maxDisorderMs (nothing late). Below it, late elements miss their window's join. */
     watermarkOutOfOrdernessMs: z.number().int().min(0).max(3_600_000).optional(),
     windowMs: positiveInt(100, 86_400_000),
@@ -84,20 +76,15 @@ export const windowJoin = defineJob({
   }),
   build(env, p) {
     applyParallelism(env, p.parallelism);
-    const side = (name: string, n: number, intervalMs: number) =>
-      env.fromSource<Payment>(
-        GeneratorSource({
-          ...keyedGeneratorOptions({ ...p, records: n }),
-          eventTime: { startMs: 0, intervalMs, maxDisorderMs: p.maxDisorderMs },
-          value: (seq, key, rng, ts): Payment => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 1001) }),
-        }),
-        { outOfOrdernessMs: p.watermarkOutOfOrdernessMs ?? p.maxDisorderMs },
-        name,
-      );
+    const side = (name: string, records: number, intervalMs: number) =>
+      keyedEventSource(env, name, p, (seq, key, rng, ts): Payment => ({ key: `k${key}`, seq, ts, amount: rng.int(1, 1001) }), {
+        records,
+        intervalMs,
+        outOfOrdernessMs: p.watermarkOutOfOrdernessMs ?? p.maxDisorderMs,
+      });
     const orders = side("orders", p.records, p.intervalMs);
     // Payments spread over the orders' event-time span.
-    const paymentInterval = p.paymentRecords === 0 ? p.intervalMs : Math.max(p.intervalMs, Math.round((p.intervalMs * p.records) / Math.max(1, p.paymentRecords)));
-    const payments = side("payments", p.paymentRecords, paymentInterval);
+    const payments = side("payments", p.paymentRecords, spreadIntervalMs(p.intervalMs, p.records, p.paymentRecords));
     const size = p.windowMs;
 
     const pairs = orders
